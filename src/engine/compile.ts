@@ -1,0 +1,141 @@
+// PolicySpec -> CompiledPolicy, once per policy version: list fields become Sets, CIDR lists
+// become range tables, named lists are expanded, per-surface score settings are merged.
+// Input must already be validated by src/policy/schema.ts; compile never sees raw JSON.
+import type { PolicySpec, RuleSpec } from '../policy/schema';
+import { matchAccount, matchOwnerCountry } from './detectors/account';
+import { matchCountry, matchCountryNotAllowed, matchRegion, TOR_COUNTRY, type RequestView, type RuleHit } from './detectors/geo';
+import { matchAsn, matchCidr, NetworkSet } from './detectors/network';
+import type { TimezoneSettings } from './detectors/timezone';
+import { CidrSet } from './ip';
+import { SIGNAL_NAMES, type Action, type SignalName } from './types';
+
+/** A hard rule ready to match. */
+export interface CompiledRule {
+  readonly id: string;
+  readonly type: RuleSpec['type'];
+  readonly action: Action;
+  /** Surfaces the rule is limited to; undefined means every request. */
+  readonly surfaces: ReadonlySet<string> | undefined;
+  /** For allow-exceptions: ids of deny rules (or "score") whose denies this rule lifts. */
+  readonly liftDeny: ReadonlySet<string>;
+  match(view: RequestView): RuleHit | undefined;
+}
+
+/** Weights and thresholds of the risk score for one surface. */
+export interface ScoreSettings {
+  readonly weights: Readonly<Record<SignalName, number>>;
+  readonly challengeAt: number;
+  readonly denyAt: number;
+}
+
+/** A validated policy in the form the evaluator runs. Immutable; shared by all requests. */
+export interface CompiledPolicy {
+  readonly version: string;
+  /** The validated document this was compiled from. */
+  readonly spec: PolicySpec;
+  /** Hard rules sorted by id, so rule order in the document never matters. */
+  readonly rules: readonly CompiledRule[];
+  readonly timezone: TimezoneSettings;
+  readonly vpn: NetworkSet;
+  readonly hosting: NetworkSet;
+  readonly score: ScoreSettings;
+  readonly scoreBySurface: ReadonlyMap<string, ScoreSettings>;
+  readonly missingGeo: Action;
+  readonly challengeKinds: readonly string[];
+}
+
+function compileRule(rule: RuleSpec): CompiledRule {
+  const base = {
+    id: rule.id,
+    type: rule.type,
+    action: rule.action,
+    surfaces: rule.surfaces ? new Set(rule.surfaces) : undefined,
+    liftDeny: new Set('liftDeny' in rule ? (rule.liftDeny ?? []) : []),
+  };
+  const allow = rule.action === 'allow';
+  switch (rule.type) {
+    case 'country': {
+      const set = new Set(rule.countries);
+      return { ...base, match: (v) => matchCountry(v, set, rule.id) };
+    }
+    case 'country-allowlist': {
+      const set = new Set(rule.countries);
+      return { ...base, match: (v) => matchCountryNotAllowed(v, set, rule.id) };
+    }
+    case 'region': {
+      const set = new Set(rule.regions);
+      return { ...base, match: (v) => matchRegion(v, set, rule.id) };
+    }
+    case 'owner-country': {
+      const set = new Set(rule.countries);
+      return { ...base, match: (v) => matchOwnerCountry(v, set, rule.id) };
+    }
+    case 'asn': {
+      const set = new NetworkSet({ asns: rule.asns, lists: rule.lists });
+      return { ...base, match: (v) => matchAsn(v, set, rule.id, allow) };
+    }
+    case 'cidr': {
+      const set = CidrSet.from(rule.cidrs);
+      return { ...base, match: (v) => matchCidr(v, set, rule.id, allow) };
+    }
+    case 'account': {
+      const accounts = new Set(rule.accounts);
+      const orgs = new Set(rule.orgs);
+      return { ...base, match: (v) => matchAccount(v, accounts, orgs, rule.id, allow) };
+    }
+  }
+}
+
+function fullWeights(weights: Partial<Record<SignalName, number | undefined>>, base?: ScoreSettings['weights']) {
+  const out = {} as Record<SignalName, number>;
+  for (const name of SIGNAL_NAMES) out[name] = weights[name] ?? base?.[name] ?? 0;
+  return out;
+}
+
+/**
+ * Countries whose zones and locales count as restricted: the policy's explicit list, else every
+ * country denied by a `country` rule (Tor's T1 is not a country with a time zone).
+ */
+function restrictedCountriesOf(spec: PolicySpec): Set<string> {
+  if (spec.restrictedCountries) return new Set(spec.restrictedCountries);
+  const out = new Set<string>();
+  for (const r of spec.rules) {
+    if (r.type === 'country' && r.action === 'deny') for (const c of r.countries) if (c !== TOR_COUNTRY) out.add(c);
+  }
+  return out;
+}
+
+/** Compiles a validated policy. Pure and deterministic; cost is paid once per policy version. */
+export function compilePolicy(spec: PolicySpec): CompiledPolicy {
+  const restrictedRegions = new Set<string>();
+  for (const r of spec.rules) if (r.type === 'region' && r.action === 'deny') for (const g of r.regions) restrictedRegions.add(g);
+  const score: ScoreSettings = {
+    weights: fullWeights(spec.score.weights),
+    challengeAt: spec.score.challengeAt,
+    denyAt: spec.score.denyAt,
+  };
+  const scoreBySurface = new Map<string, ScoreSettings>();
+  for (const [name, s] of Object.entries(spec.surfaces)) {
+    scoreBySurface.set(name, {
+      weights: fullWeights(s.weights ?? {}, score.weights),
+      challengeAt: s.challengeAt ?? score.challengeAt,
+      denyAt: s.denyAt ?? score.denyAt,
+    });
+  }
+  return {
+    version: spec.version,
+    spec,
+    rules: spec.rules.map(compileRule).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    timezone: {
+      restrictedCountries: restrictedCountriesOf(spec),
+      restrictedRegions,
+      clockSkewToleranceMs: spec.clockSkewToleranceSeconds * 1000,
+    },
+    vpn: new NetworkSet(spec.network.vpn ?? {}),
+    hosting: new NetworkSet(spec.network.hosting ?? {}),
+    score,
+    scoreBySurface,
+    missingGeo: spec.missingGeo,
+    challengeKinds: spec.challenge.kinds,
+  };
+}

@@ -1,0 +1,82 @@
+// Network facts: which autonomous system and address block the IP belongs to. Provides the
+// NETWORK_VPN / NETWORK_HOSTING signals and the `asn` / `cidr` rule matchers.
+import { CidrSet } from '../ip';
+import { BUILTIN_ASN_LISTS, type BuiltinListName } from '../lists';
+import type { Signal } from '../types';
+import type { RequestView, RuleHit } from './geo';
+
+/** A compiled set of networks: ASNs (each remembering the list it came from) and CIDR blocks. */
+export class NetworkSet {
+  readonly #asns = new Map<number, string>();
+  readonly #cidrs: CidrSet;
+
+  /** `asns` listed inline report source "policy"; list members report the list's name. */
+  constructor(spec: { asns?: readonly number[]; lists?: readonly BuiltinListName[]; cidrs?: readonly string[] }) {
+    for (const list of spec.lists ?? []) for (const asn of BUILTIN_ASN_LISTS[list]) this.#asns.set(asn, list);
+    for (const asn of spec.asns ?? []) this.#asns.set(asn, 'policy');
+    this.#cidrs = CidrSet.from(spec.cidrs ?? []);
+  }
+
+  /** Whether the set lists anything at all. */
+  get isEmpty(): boolean {
+    return this.#asns.size === 0 && this.#cidrs.size === 0;
+  }
+
+  /** Evidence of membership, or undefined; `determinable` says whether the facts allowed an answer. */
+  match(view: RequestView): { hit?: { asn?: number; cidr?: string; source: string }; determinable: boolean } {
+    const asn = view.facts.geo.asn;
+    let determinable = false;
+    if (asn !== undefined && this.#asns.size > 0) {
+      determinable = true;
+      const source = this.#asns.get(asn);
+      if (source !== undefined) return { hit: { asn, source }, determinable };
+    }
+    if (this.#cidrs.size > 0) {
+      const ip = view.ip;
+      if (ip) {
+        determinable = true;
+        const cidr = this.#cidrs.match(ip);
+        if (cidr !== undefined) return { hit: { cidr, source: 'policy' }, determinable };
+      }
+    }
+    return { determinable };
+  }
+}
+
+/** NETWORK_VPN or NETWORK_HOSTING from the policy's network set. */
+export function detectNetwork(view: RequestView, set: NetworkSet, kind: 'VPN' | 'hosting'): Signal {
+  if (set.isEmpty) return { value: 'undetermined', why: `the policy lists no ${kind} networks` };
+  const { hit, determinable } = set.match(view);
+  if (hit) {
+    const where = hit.asn !== undefined ? `AS${hit.asn}` : `${hit.cidr ?? ''}`;
+    return {
+      value: true,
+      message: `The IP belongs to a known ${kind} network (${where}, ${hit.source}).`,
+      evidence: { ...hit, ip: view.facts.ip ?? null, asOrganization: view.facts.geo.asOrganization ?? null },
+    };
+  }
+  return determinable ? { value: false } : { value: 'undetermined', why: 'no ASN or IP to look up' };
+}
+
+/** Matches an `asn` rule. */
+export function matchAsn(view: RequestView, set: NetworkSet, ruleId: string, allow: boolean): RuleHit | undefined {
+  const { hit } = set.match(view);
+  if (!hit || hit.asn === undefined) return undefined;
+  return {
+    code: allow ? 'ASN_ALLOWED' : 'ASN_DENIED',
+    message: `The IP's network AS${hit.asn} is listed by rule ${ruleId}.`,
+    evidence: { asn: hit.asn, source: hit.source, asOrganization: view.facts.geo.asOrganization ?? null },
+  };
+}
+
+/** Matches a `cidr` rule. */
+export function matchCidr(view: RequestView, cidrs: CidrSet, ruleId: string, allow: boolean): RuleHit | undefined {
+  const ip = view.ip;
+  const cidr = ip && cidrs.match(ip);
+  if (!cidr) return undefined;
+  return {
+    code: allow ? 'IP_ALLOWED' : 'IP_DENIED',
+    message: `The IP ${view.facts.ip} is in ${cidr}, listed by rule ${ruleId}.`,
+    evidence: { ip: view.facts.ip, cidr },
+  };
+}

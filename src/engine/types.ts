@@ -1,0 +1,134 @@
+// The engine's vocabulary: what is known about a request (Facts), what detectors conclude
+// (Signals) and what the policy decides (Decision, Reasons). Plain, JSON-friendly data only.
+
+/** What the policy may do with a request, from most to least permissive. */
+export type Action = 'allow' | 'challenge' | 'deny';
+
+/** Severity order used to combine actions: the most severe wins. */
+export const ACTION_SEVERITY: Readonly<Record<Action, number>> = { allow: 0, challenge: 1, deny: 2 };
+
+/** Where the geo facts came from: the caller's body/headers, Cloudflare's `request.cf`, or nowhere. */
+export type GeoSource = 'forwarded' | 'cf' | 'none';
+
+/** Geo metadata of the end user's IP, in `request.cf` naming. Country codes are upper-case. */
+export interface GeoFacts {
+  country?: string;
+  region?: string;
+  /** ISO 3166-2 subdivision: either the full code (`UA-43`) or the part after the country (`43`). */
+  regionCode?: string;
+  city?: string;
+  continent?: string;
+  /** IANA zone of the IP's location, as Cloudflare reports it. */
+  timezone?: string;
+  latitude?: number;
+  longitude?: number;
+  postalCode?: string;
+  asn?: number;
+  asOrganization?: string;
+  colo?: string;
+}
+
+/** What the end user's browser or SDK says about itself. Only ever raises suspicion. */
+export interface ClientFacts {
+  /** IANA zone name as the client reported it (any case, aliases allowed). */
+  timezone?: string;
+  /** Minutes EAST of UTC (UTC+8 = 480): the negation of JS `getTimezoneOffset()`. */
+  utcOffsetMinutes?: number;
+  acceptLanguage?: string;
+  userAgent?: string;
+  /** ISO-8601 instant the client believes it is; a numeric offset in it is also an offset claim. */
+  clock?: string;
+}
+
+/** The account the request acts for, as the origin knows it. */
+export interface AccountFacts {
+  id?: string;
+  orgId?: string;
+  /** ISO 3166-1 alpha-2 country of the account's ultimate parent. */
+  ownerCountry?: string;
+}
+
+/** Everything known about one request, normalised by `src/facts/`. */
+export interface Facts {
+  /** The end user's IP, v4 or v6 (validated by the facts adapter). */
+  ip?: string;
+  geo: GeoFacts;
+  geoSource: GeoSource;
+  client: ClientFacts;
+  account: AccountFacts;
+  /** Lower-case surface name ("web", "api", ...) that policies may scope rules by. */
+  surface?: string;
+}
+
+/** Names of the detector signals, which double as the reason codes they contribute. */
+export const SIGNAL_NAMES = [
+  'TZ_RESTRICTED',
+  'TZ_MISMATCH',
+  'TZ_INCONSISTENT',
+  'TZ_INVALID',
+  'CLOCK_SKEW',
+  'LOCALE_RESTRICTED',
+  'NETWORK_VPN',
+  'NETWORK_HOSTING',
+] as const;
+
+/** A detector signal's name. */
+export type SignalName = (typeof SIGNAL_NAMES)[number];
+
+/** Free-form, JSON-serialisable evidence attached to signals and reasons. */
+export type Evidence = Readonly<Record<string, unknown>>;
+
+/**
+ * A detector's conclusion. `undetermined` means the facts did not allow a conclusion
+ * (missing or unusable input); it never counts as `false` evidence of innocence.
+ */
+export type Signal =
+  | { readonly value: true; readonly message: string; readonly evidence: Evidence }
+  | { readonly value: false }
+  | { readonly value: 'undetermined'; readonly why: string };
+
+/** Every signal for one request. */
+export type Signals = Readonly<Record<SignalName, Signal>>;
+
+/** Reason codes produced by hard rules. */
+export type RuleReasonCode =
+  | 'COUNTRY_DENIED'
+  | 'COUNTRY_NOT_ALLOWED'
+  | 'REGION_DENIED'
+  | 'TOR'
+  | 'ASN_DENIED'
+  | 'IP_DENIED'
+  | 'ACCOUNT_DENIED'
+  | 'OWNER_RESTRICTED'
+  | 'IP_ALLOWED'
+  | 'ASN_ALLOWED'
+  | 'ACCOUNT_ALLOWED';
+
+/** Every stable reason code an origin may switch on. */
+export type ReasonCode = RuleReasonCode | SignalName | 'GEO_MISSING' | 'SCORE_CHALLENGE' | 'SCORE_DENY';
+
+/** One explained step of a decision. */
+export interface Reason {
+  code: ReasonCode;
+  /** Policy rule id, `score` for the risk score and its signals, `missingGeo` for GEO_MISSING. */
+  rule: string;
+  /** What this reason asks for; signal reasons carry the action of the score band they produced. */
+  action: Action;
+  message: string;
+  evidence: Evidence;
+  /** Set when an allow-exception lifted this reason: the id of that rule. */
+  liftedBy?: string;
+}
+
+/** JSON form of a signal's value in responses. */
+export type SignalValue = boolean | 'undetermined';
+
+/** The engine's answer for one request. */
+export interface Decision {
+  decision: Action;
+  reasons: Reason[];
+  score: number;
+  signals: Record<SignalName, SignalValue>;
+  /** Present when the decision is `challenge`: the kinds the origin may present. */
+  challenge?: { kinds: string[] };
+}
