@@ -1,0 +1,241 @@
+// The policy format: the single source of truth for what a policy document may say.
+// Strict everywhere (an unknown or misspelt field is an error, never silently ignored) and
+// cross-checked (unique rule ids, liftDeny targets that exist, denyAt >= challengeAt), so that
+// a policy that parses is a policy the engine can compile. Documented in docs/policy.md.
+import * as z from 'zod';
+import { ISO_COUNTRY_CODES } from '../engine/data/iso-countries';
+import { TOR_COUNTRY } from '../engine/detectors/geo';
+import { isCidr } from '../engine/ip';
+import { BUILTIN_LIST_NAMES } from '../engine/lists';
+import { SIGNAL_NAMES } from '../engine/types';
+
+const ISO_COUNTRIES = new Set(ISO_COUNTRY_CODES);
+
+const countryCode = z
+  .string()
+  .toUpperCase()
+  .refine((c) => ISO_COUNTRIES.has(c), { error: 'not an ISO 3166-1 alpha-2 country code' });
+
+const countryOrTor = z
+  .string()
+  .toUpperCase()
+  .refine((c) => c === TOR_COUNTRY || ISO_COUNTRIES.has(c), {
+    error: 'not an ISO 3166-1 alpha-2 country code (or T1 for Tor)',
+  });
+
+const regionCode = z
+  .string()
+  .toUpperCase()
+  .refine((r) => /^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(r) && ISO_COUNTRIES.has(r.slice(0, 2)), {
+    error: 'not an ISO 3166-2 subdivision code such as "UA-43"',
+  });
+
+const asn = z.int().min(0).max(4_294_967_295);
+const cidr = z.string().refine(isCidr, { error: 'not a CIDR block such as "192.0.2.0/24" or "2001:db8::/32"' });
+const listName = z.enum(BUILTIN_LIST_NAMES);
+const ruleId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use 1-64 lower-case letters, digits, ".", "_" or "-"');
+/** Surface names are lower-case words such as "web" or "api". */
+export const surfaceName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'use 1-32 lower-case letters, digits, "_" or "-"');
+
+const restrictiveAction = z.enum(['deny', 'challenge']);
+const anyAction = z.enum(['allow', 'challenge', 'deny']);
+
+const ruleBase = {
+  id: ruleId,
+  description: z.string().max(500).optional(),
+  /** When present, the rule applies only to requests whose `surface` is listed. */
+  surfaces: z.array(surfaceName).optional(),
+};
+/** Only allow-exceptions may say which denies they lift; challenges are always lifted. */
+const liftDeny = z.array(z.string()).optional();
+
+const countryRule = z.strictObject({
+  ...ruleBase,
+  type: z.literal('country'),
+  action: restrictiveAction,
+  countries: z.array(countryOrTor),
+});
+const countryAllowlistRule = z.strictObject({
+  ...ruleBase,
+  type: z.literal('country-allowlist'),
+  action: restrictiveAction,
+  /** Countries that are NOT hit by the rule: every other known country is. */
+  countries: z.array(countryOrTor),
+});
+const regionRule = z.strictObject({
+  ...ruleBase,
+  type: z.literal('region'),
+  action: restrictiveAction,
+  regions: z.array(regionCode),
+});
+const ownerCountryRule = z.strictObject({
+  ...ruleBase,
+  type: z.literal('owner-country'),
+  action: restrictiveAction,
+  countries: z.array(countryCode),
+});
+const asnRule = z.strictObject({
+  ...ruleBase,
+  type: z.literal('asn'),
+  action: anyAction,
+  asns: z.array(asn).default([]),
+  lists: z.array(listName).default([]),
+  liftDeny,
+});
+const cidrRule = z.strictObject({
+  ...ruleBase,
+  type: z.literal('cidr'),
+  action: anyAction,
+  cidrs: z.array(cidr),
+  liftDeny,
+});
+const accountRule = z.strictObject({
+  ...ruleBase,
+  type: z.literal('account'),
+  action: anyAction,
+  accounts: z.array(z.string().min(1).max(256)).default([]),
+  orgs: z.array(z.string().min(1).max(256)).default([]),
+  liftDeny,
+});
+
+const rule = z.discriminatedUnion('type', [
+  countryRule,
+  countryAllowlistRule,
+  regionRule,
+  ownerCountryRule,
+  asnRule,
+  cidrRule,
+  accountRule,
+]);
+
+const networkSet = z.strictObject({
+  asns: z.array(asn).default([]),
+  lists: z.array(listName).default([]),
+  cidrs: z.array(cidr).default([]),
+});
+
+const weight = z.number().min(0).max(1000);
+const weights = z.strictObject(
+  Object.fromEntries(SIGNAL_NAMES.map((n) => [n, weight.optional()])) as Record<
+    (typeof SIGNAL_NAMES)[number],
+    z.ZodOptional<typeof weight>
+  >,
+);
+// Thresholds are positive: a score of 0 (no suspicious signal) must never challenge or deny.
+const threshold = z.number().positive().max(100_000);
+
+const surfaceSettings = z.strictObject({
+  /** Replaces the listed weights for this surface; unlisted weights keep the top-level value. */
+  weights: weights.optional(),
+  challengeAt: threshold.optional(),
+  denyAt: threshold.optional(),
+});
+
+/** Words the score's own liftDeny entry may use besides rule ids. */
+export const SCORE_RULE_ID = 'score';
+
+/** A geogate policy document, as stored in KV and accepted by the CLI. */
+export const PolicySchema = z
+  .strictObject({
+    /** Editors' JSON-schema pointer; ignored. */
+    $schema: z.string().optional(),
+    /** Operator-chosen label reported with every decision. */
+    version: z
+      .string()
+      .max(64)
+      .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, 'use 1-64 printable ASCII characters (it is sent in a header)'),
+    description: z.string().max(2000).optional(),
+    rules: z.array(rule).max(1000),
+    /**
+     * Countries whose time zones and locales count as restricted for TZ_RESTRICTED and
+     * LOCALE_RESTRICTED. Default: every country of a `country` rule whose action is `deny`.
+     */
+    restrictedCountries: z.array(countryCode).optional(),
+    network: z
+      .strictObject({ vpn: networkSet.optional(), hosting: networkSet.optional() })
+      .default({}),
+    score: z.strictObject({
+      weights,
+      challengeAt: threshold,
+      denyAt: threshold,
+    }),
+    surfaces: z.record(surfaceName, surfaceSettings).default({}),
+    /** What to do when the request's IP country is unknown. */
+    missingGeo: anyAction.default('challenge'),
+    /** A client clock further than this from edge time is CLOCK_SKEW. */
+    clockSkewToleranceSeconds: z.int().min(0).max(86_400).default(300),
+    challenge: z
+      .strictObject({ kinds: z.array(z.enum(['turnstile'])).min(1) })
+      .default({ kinds: ['turnstile'] }),
+  })
+  .superRefine((policy, ctx) => {
+    const byId = new Map<string, (typeof policy.rules)[number]>();
+    policy.rules.forEach((r, i) => {
+      if (r.id === SCORE_RULE_ID || byId.has(r.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'id'],
+          message: r.id === SCORE_RULE_ID ? '"score" is reserved' : `duplicate rule id "${r.id}"`,
+        });
+      }
+      byId.set(r.id, r);
+    });
+    policy.rules.forEach((r, i) => {
+      if (!('liftDeny' in r) || r.liftDeny === undefined) return;
+      if (r.action !== 'allow') {
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'liftDeny'], message: 'only rules with action "allow" can lift' });
+        return;
+      }
+      r.liftDeny.forEach((target, j) => {
+        const t = byId.get(target);
+        if (target !== SCORE_RULE_ID && t?.action !== 'deny') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'liftDeny', j],
+            message: `"${target}" is neither "score" nor the id of a rule whose action is "deny"`,
+          });
+        }
+      });
+    });
+    const check = (path: (string | number)[], challengeAt: number, denyAt: number) => {
+      if (denyAt < challengeAt) {
+        ctx.addIssue({ code: 'custom', path, message: `denyAt (${denyAt}) must be >= challengeAt (${challengeAt})` });
+      }
+    };
+    check(['score', 'denyAt'], policy.score.challengeAt, policy.score.denyAt);
+    for (const [name, s] of Object.entries(policy.surfaces)) {
+      check(['surfaces', name, 'denyAt'], s.challengeAt ?? policy.score.challengeAt, s.denyAt ?? policy.score.denyAt);
+    }
+  });
+
+/** A validated policy (defaults applied). */
+export type PolicySpec = z.output<typeof PolicySchema>;
+/** A policy document as written by an operator (defaults not yet applied). */
+export type PolicyDocument = z.input<typeof PolicySchema>;
+/** One validated hard rule. */
+export type RuleSpec = PolicySpec['rules'][number];
+
+/** Result of validating a policy document: the policy, or zod's issues. */
+export type PolicyParseResult = { ok: true; policy: PolicySpec } | { ok: false; error: z.ZodError };
+
+/** Validates an already-parsed JSON value as a policy. */
+export function parsePolicy(value: unknown): PolicyParseResult {
+  const r = PolicySchema.safeParse(value);
+  return r.success ? { ok: true, policy: r.data } : { ok: false, error: r.error };
+}
+
+/** Parses policy JSON text; malformed JSON is reported as an issue at the root. */
+export function parsePolicyText(text: string): PolicyParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const message = `not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
+    return { ok: false, error: new z.ZodError([{ code: 'custom', path: [], message, input: text }]) };
+  }
+  return parsePolicy(value);
+}
