@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// `npm start`: runs geogate locally, offline, on 127.0.0.1:8787.
+// 1. Creates .dev.vars from .dev.vars.example when missing (dev-only tokens).
+// 2. Seeds local KV with the default policy unless a policy is already stored (idempotent: a
+//    policy you pushed locally survives restarts; delete .wrangler/state to start over).
+// 3. Runs `wrangler dev` with telemetry and network look-ups switched off.
+// Extra arguments are passed to wrangler dev (e.g. `npm start -- --port 8788`).
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const POLICY_KEY = 'policy:active';
+const DEFAULT_POLICY = 'src/policy/default-policy.json';
+
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_SEND_ERROR_REPORTS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  // Keeps wrangler's logs and config inside the project instead of the user's home.
+  XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),
+};
+mkdirSync(env.XDG_CONFIG_HOME, { recursive: true });
+
+const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+
+function runWrangler(args) {
+  const r = spawnSync(process.execPath, [wrangler, ...args], { cwd: root, env: { ...env, CI: 'true' }, encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(r.stdout + r.stderr);
+    throw new Error(`wrangler ${args.join(' ')} failed (exit ${r.status})`);
+  }
+  return r.stdout;
+}
+
+if (!existsSync(join(root, '.dev.vars'))) {
+  copyFileSync(join(root, '.dev.vars.example'), join(root, '.dev.vars'));
+  console.log('geogate: created .dev.vars from .dev.vars.example (dev-only tokens, never deploy them)');
+}
+
+const listed = JSON.parse(runWrangler(['kv', 'key', 'list', '--binding', 'POLICY', '--local', '--prefix', POLICY_KEY]));
+if (listed.some((k) => k.name === POLICY_KEY)) {
+  console.log(`geogate: local KV already holds ${POLICY_KEY}; leaving it as it is`);
+} else {
+  runWrangler(['kv', 'key', 'put', POLICY_KEY, '--path', DEFAULT_POLICY, '--binding', 'POLICY', '--local']);
+  console.log(`geogate: seeded local KV ${POLICY_KEY} with ${DEFAULT_POLICY}`);
+}
+
+const dev = spawn(
+  process.execPath,
+  [wrangler, 'dev', '--ip', '127.0.0.1', '--port', '8787', '--show-interactive-dev-session=false', ...process.argv.slice(2)],
+  { cwd: root, env, stdio: 'inherit' },
+);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
+dev.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

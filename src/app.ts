@@ -1,0 +1,28 @@
+// Builds the Hono app: mounts the route families and turns every failure into the JSON error
+// shape. No decision logic lives here.
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from './env';
+import { authorizeRoutes } from './routes/authorize';
+import { checkRoutes } from './routes/check';
+import { apiError } from './routes/errors';
+import { healthRoutes } from './routes/health';
+
+/** The geogate application. */
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.route('/', healthRoutes);
+  app.route('/', checkRoutes);
+  app.route('/', authorizeRoutes);
+  app.notFound((c) => apiError(c, 404, 'NOT_FOUND', `Nothing at ${c.req.method} ${c.req.path}.`));
+  app.onError((err, c) => {
+    if (err instanceof HTTPException && err.status < 500) {
+      return apiError(c, err.status, 'INVALID_REQUEST', err.message || 'Bad request.');
+    }
+    // A bug, not the caller's fault: log it whole, answer without internals. Forward-auth
+    // proxies treat a 5xx as "not allowed", so the gate stays closed.
+    console.error('geogate: unhandled error', err);
+    return apiError(c, 500, 'INTERNAL', 'Internal error: the request was not decided.');
+  });
+  return app;
+}

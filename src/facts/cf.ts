@@ -1,0 +1,39 @@
+// Reads Cloudflare's own view of the connecting client (`request.cf`). Used only when the
+// deployment says the Worker sits in front of end users (GEO_FROM_CF = "true"); otherwise
+// request.cf describes the origin server that called us and must not be mistaken for the user.
+import { lookupZone } from '../engine/timezone';
+import type { GeoFacts } from '../engine/types';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown): number | undefined => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/**
+ * Geo facts from `request.cf`, or undefined when there is none (tests, service bindings without
+ * cf). Values Cloudflare leaves empty or that fail a sanity check are dropped, not reported:
+ * the caller did not send them.
+ */
+export function geoFromCf(cf: Record<string, unknown> | undefined): GeoFacts | undefined {
+  if (!cf) return undefined;
+  const country = str(cf.country)?.toUpperCase();
+  const timezone = str(cf.timezone);
+  const asn = num(cf.asn);
+  const geo: GeoFacts = {
+    country: country && /^[A-Z][A-Z0-9]$/.test(country) ? country : undefined,
+    region: str(cf.region),
+    regionCode: str(cf.regionCode),
+    city: str(cf.city),
+    continent: str(cf.continent),
+    timezone: timezone && lookupZone(timezone).kind !== 'invalid' ? timezone : undefined,
+    latitude: num(cf.latitude),
+    longitude: num(cf.longitude),
+    postalCode: str(cf.postalCode),
+    asn: asn !== undefined && Number.isInteger(asn) && asn >= 0 ? asn : undefined,
+    asOrganization: str(cf.asOrganization),
+    colo: str(cf.colo),
+  };
+  for (const k of Object.keys(geo) as (keyof GeoFacts)[]) if (geo[k] === undefined) delete geo[k];
+  return geo;
+}

@@ -1,0 +1,163 @@
+// The check request: what an origin says about one end-user request, as the JSON body of
+// POST /v1/check (and, rebuilt from headers, of /v1/authorize). This module validates it and
+// turns it into engine Facts; it is one of the only places that reads caller input.
+import * as z from 'zod';
+import { ISO_COUNTRY_CODES } from '../engine/data/iso-countries';
+import { isIpAddress } from '../engine/ip';
+import { lookupZone } from '../engine/timezone';
+import type { Facts, GeoFacts, GeoSource } from '../engine/types';
+import { surfaceName } from '../policy/schema';
+
+const ISO_COUNTRIES = new Set(ISO_COUNTRY_CODES);
+
+/** `null` reads as "absent": many origins serialise missing values that way. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  schema
+    .nullish()
+    .transform((v): z.output<T> | undefined => v ?? undefined);
+
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+
+/** Numbers may arrive as numeric strings (request.cf.latitude is a string). */
+const coordinate = (limit: number) =>
+  z
+    .union([z.number(), z.string().regex(/^-?\d{1,3}(\.\d+)?$/, 'must be a decimal number').transform(Number)])
+    .pipe(z.number().min(-limit).max(limit));
+
+/** Geo metadata of the end user's IP, named as in Cloudflare's `request.cf`. */
+export const GeoInputSchema = z.strictObject({
+  country: optional(
+    z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]$/, 'must be a 2-character country code such as "US" (or "T1", "XX")')
+      .toUpperCase(),
+  ),
+  region: optional(text(128)),
+  regionCode: optional(z.string().regex(/^[A-Za-z0-9]{1,3}(-[A-Za-z0-9]{1,3})?$/, 'must be an ISO 3166-2 code such as "43" or "UA-43"')),
+  city: optional(text(128)),
+  continent: optional(z.string().regex(/^[A-Za-z]{2}$/, 'must be a 2-letter continent code').toUpperCase()),
+  timezone: optional(
+    text(64).refine((tz) => lookupZone(tz).kind !== 'invalid', { error: 'must be an IANA time zone such as "Europe/Berlin"' }),
+  ),
+  latitude: optional(coordinate(90)),
+  longitude: optional(coordinate(180)),
+  postalCode: optional(text(32)),
+  asn: optional(z.int().min(0).max(4_294_967_295)),
+  asOrganization: optional(text(256)),
+  colo: optional(text(16)),
+});
+
+/** Client-side signals. Only shapes are checked here: what the values mean is the engine's job. */
+const ClientInputSchema = z.strictObject({
+  /** Judged by the engine (TZ_INVALID), not rejected: a garbled zone is evidence, not a caller error. */
+  timezone: optional(text(100)),
+  utcOffsetMinutes: optional(z.int().min(-1080).max(1080)),
+  acceptLanguage: optional(text(4096)),
+  userAgent: optional(text(4096)),
+  clock: optional(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 instant such as "2026-11-26T10:00:00Z"' })),
+});
+
+const AccountInputSchema = z.strictObject({
+  id: optional(text(256)),
+  orgId: optional(text(256)),
+  ownerCountry: optional(
+    z
+      .string()
+      .toUpperCase()
+      .refine((c) => ISO_COUNTRIES.has(c), { error: 'must be an ISO 3166-1 alpha-2 country code' }),
+  ),
+});
+
+/** The body of POST /v1/check. Every field is optional; unknown fields are rejected. */
+export const CheckRequestSchema = z.strictObject({
+  requestId: optional(z.string().min(1).max(128)),
+  ip: optional(z.string().refine(isIpAddress, { error: 'must be an IPv4 or IPv6 address' })),
+  geo: optional(GeoInputSchema),
+  client: optional(ClientInputSchema),
+  account: optional(AccountInputSchema),
+  surface: optional(z.string().toLowerCase().pipe(surfaceName)),
+});
+
+/** A validated check request. */
+export type CheckRequest = z.output<typeof CheckRequestSchema>;
+/** Validated geo input. */
+export type GeoInput = z.output<typeof GeoInputSchema>;
+
+/** Geo fields that describe a place; they are taken together from one source, never mixed. */
+const LOCATION_FIELDS = [
+  'country',
+  'region',
+  'regionCode',
+  'city',
+  'continent',
+  'timezone',
+  'latitude',
+  'longitude',
+  'postalCode',
+] as const satisfies readonly (keyof GeoFacts)[];
+/** Geo fields that describe the network; `request.cf` fills each one the caller left out. */
+const NETWORK_FIELDS = ['asn', 'asOrganization', 'colo'] as const satisfies readonly (keyof GeoFacts)[];
+
+function defined<T extends object>(o: T): T {
+  const out = {} as T;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/**
+ * Merges forwarded geo with Cloudflare's (`cf` is present only under GEO_FROM_CF). The place
+ * comes whole from the forwarded geo when it names a country, else whole from `cf`, so that a
+ * region code is never read against another source's country; network fields fill field by field.
+ */
+export function mergeGeo(forwarded: GeoInput | undefined, cf: GeoFacts | undefined): { geo: GeoFacts; geoSource: GeoSource } {
+  const fwd: GeoFacts = forwarded ?? {};
+  const geoSource: GeoSource = knowsCountry(fwd) ? 'forwarded' : cf && knowsCountry(cf) ? 'cf' : 'none';
+  const placeFrom = geoSource === 'cf' && cf ? cf : fwd;
+  const geo: GeoFacts = {};
+  for (const k of LOCATION_FIELDS) if (placeFrom[k] !== undefined) Object.assign(geo, { [k]: placeFrom[k] });
+  for (const k of NETWORK_FIELDS) {
+    const v = fwd[k] ?? cf?.[k];
+    if (v !== undefined) Object.assign(geo, { [k]: v });
+  }
+  return { geo, geoSource };
+}
+
+/** Whether a geo source names a real country (Cloudflare says `XX` when it does not know). */
+function knowsCountry(geo: GeoFacts): boolean {
+  return geo.country !== undefined && geo.country !== 'XX';
+}
+
+/** Turns a validated check request (plus `request.cf` geo, when trusted) into engine Facts. */
+export function factsFromCheckRequest(req: CheckRequest, cf?: GeoFacts): Facts {
+  const { geo, geoSource } = mergeGeo(req.geo, cf);
+  return defined({
+    ip: req.ip,
+    geo,
+    geoSource,
+    client: defined(req.client ?? {}),
+    account: defined(req.account ?? {}),
+    surface: req.surface,
+  });
+}
+
+/** One field-level problem in a caller's input, as the API reports it. */
+export interface InputIssue {
+  /** Dotted path of the field (`geo.country`), or the header name for /v1/authorize. */
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** Flattens zod issues into API issues; an unknown key is reported at its own path. */
+export function toInputIssues(error: z.ZodError, rename?: (path: string) => string): InputIssue[] {
+  const out: InputIssue[] = [];
+  for (const issue of error.issues) {
+    const base = issue.path.map(String).join('.');
+    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => (base ? `${base}.${k}` : k)) : [base];
+    for (const p of paths) {
+      const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+      out.push({ path: rename ? rename(p) : p || '(body)', code: issue.code, message });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+// POST /v1/check: the origin describes one end-user request as JSON and gets a decision.
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
+import { requireToken } from '../auth/bearer';
+import type { AppEnv } from '../env';
+import { CheckRequestSchema, toInputIssues } from '../facts/check-request';
+import { decide } from './decide';
+import { apiError, methodNotAllowed } from './errors';
+
+/** Largest accepted body: a check request is a few hundred bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+const requireJson = createMiddleware<AppEnv>(async (c, next) => {
+  if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) {
+    return apiError(c, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the check request as Content-Type: application/json.');
+  }
+  await next();
+});
+
+const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: (c: Context) => apiError(c, 413, 'PAYLOAD_TOO_LARGE', `The body exceeds ${MAX_BODY_BYTES} bytes.`),
+});
+
+/** Routes of /v1/check. */
+export const checkRoutes = new Hono<AppEnv>()
+  .post('/v1/check', requireToken('CHECK_TOKEN'), requireJson, limitBody, async (c) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      return apiError(c, 400, 'INVALID_JSON', 'The body is not valid JSON.');
+    }
+    const parsed = CheckRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      return apiError(c, 400, 'INVALID_REQUEST', 'The check request has invalid fields.', toInputIssues(parsed.error));
+    }
+    c.header('Cache-Control', 'no-store');
+    return c.json(await decide(c, parsed.data));
+  })
+  .all('/v1/check', methodNotAllowed(['POST']));
