@@ -52,7 +52,8 @@ export function lookupZone(name: string): ZoneLookup {
   const memo = unlisted.get(lower);
   if (memo) return memo;
   let result: ZoneLookup = { kind: 'invalid' };
-  if (lower !== '' && lower.length <= 64) {
+  // IANA names start with a letter; ICU also takes offsets such as "+08:00", which are not zones.
+  if (/^[a-z][a-z0-9_+/-]{0,63}$/.test(lower)) {
     try {
       const canonical = new Intl.DateTimeFormat('en-US', { timeZone: name.trim() }).resolvedOptions().timeZone;
       result = { kind: 'unlisted', zone: { canonical, countries: [] } };

@@ -14,7 +14,8 @@ const ISO_COUNTRIES = new Set(ISO_COUNTRY_CODES);
 const optional = <T extends z.ZodType>(schema: T) =>
   schema
     .nullish()
-    .transform((v): z.output<T> | undefined => v ?? undefined);
+    .transform((v): z.output<T> | undefined => v ?? undefined)
+    .optional();
 
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 

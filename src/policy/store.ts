@@ -91,6 +91,11 @@ export class PolicyStore {
     };
   }
 
+  /** Makes the next `get` re-read KV in the foreground, keeping the last good policy. */
+  invalidate(): void {
+    this.#checkedAt = Number.NEGATIVE_INFINITY;
+  }
+
   /** Forgets everything cached (tests; a new isolate behaves the same). */
   reset(): void {
     this.#active = this.#lastGood = this.#lastRaw = this.#error = this.#refreshingSince = undefined;

@@ -12,9 +12,9 @@ export const healthRoutes = new Hono<AppEnv>()
     const now = Date.now();
     await activePolicyStore.get(c.env.POLICY, now);
     const store = activePolicyStore.status();
-    const config = (['CHECK_TOKEN', 'ADMIN_TOKEN'] as const)
-      .map((name) => tokenProblem(c.env, name))
-      .filter((p): p is string => p !== undefined);
+    const config = [
+      ...new Set((['CHECK_TOKEN', 'ADMIN_TOKEN'] as const).map((name) => tokenProblem(c.env, name)).filter((p) => p !== undefined)),
+    ];
     const ok = store?.status === 'ok' && config.length === 0;
     c.header('Cache-Control', 'no-store');
     return c.json({

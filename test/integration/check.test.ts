@@ -1,0 +1,231 @@
+// POST /v1/check through the Worker (SELF.fetch in workerd, real local KV).
+import { createExecutionContext, SELF, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeEach, describe, expect, it } from 'vitest';
+import worker from '../../src/index';
+import { ACTIVE_POLICY_KEY } from '../../src/policy/keys';
+import { activePolicyStore } from '../../src/policy/store';
+import { ADMIN_TOKEN, CHECK_TOKEN, defaultDocument, policyWith, postCheck } from '../helpers';
+
+interface ErrorBody {
+  error: { code: string; message: string; issues?: { path: string; code: string; message: string }[] };
+}
+
+beforeEach(async () => {
+  await env.POLICY.delete(ACTIVE_POLICY_KEY);
+  activePolicyStore.reset();
+});
+
+describe('POST /v1/check', () => {
+  it('uses the test secrets, not .dev.vars', () => {
+    expect(env.CHECK_TOKEN).toBe(CHECK_TOKEN);
+    expect(env.ADMIN_TOKEN).toBe(ADMIN_TOKEN);
+  });
+
+  it('answers a decision with reasons, policy and request metadata', async () => {
+    const res = await postCheck({ requestId: 'req-42', geo: { country: 'CN' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = await res.json<Record<string, unknown>>();
+    expect(body).toMatchObject({
+      decision: 'deny',
+      reasons: [{ code: 'COUNTRY_DENIED', rule: 'sanctioned-countries', action: 'deny', evidence: { country: 'CN' } }],
+      score: 0,
+      policyVersion: defaultDocument().version,
+      policySource: 'default',
+      requestId: 'req-42',
+      geoSource: 'forwarded',
+    });
+    expect(Date.parse(body.evaluatedAt as string)).not.toBeNaN();
+  });
+
+  it('generates a request id when the body has none', async () => {
+    const body = await (await postCheck({ geo: { country: 'US' } })).json<{ requestId: string }>();
+    expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('serves the policy stored in KV', async () => {
+    await env.POLICY.put(ACTIVE_POLICY_KEY, JSON.stringify(policyWith({ version: 'kv-7', rules: [{ id: 'no-us', type: 'country', action: 'deny', countries: ['US'] }] })));
+    const body = await (await postCheck({ geo: { country: 'US' } })).json<Record<string, unknown>>();
+    expect(body).toMatchObject({ decision: 'deny', policyVersion: 'kv-7', policySource: 'kv' });
+  });
+
+  it('keeps deciding with the last good policy when KV turns corrupt', async () => {
+    await env.POLICY.put(ACTIVE_POLICY_KEY, JSON.stringify(policyWith({ version: 'good-1', rules: [{ id: 'no-us', type: 'country', action: 'deny', countries: ['US'] }] })));
+    await postCheck({ geo: { country: 'US' } });
+    await env.POLICY.put(ACTIVE_POLICY_KEY, '{ corrupt');
+    // Stands in for the TTL running out in this isolate.
+    activePolicyStore.invalidate();
+    const res = await postCheck({ geo: { country: 'US' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ decision: 'deny', policyVersion: 'good-1', policySource: 'last-known-good' });
+  });
+
+  it('falls back to the default policy when the first policy it loads is corrupt', async () => {
+    await env.POLICY.put(ACTIVE_POLICY_KEY, '{ corrupt');
+    const res = await postCheck({ geo: { country: 'CN' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ decision: 'deny', policySource: 'default' });
+  });
+
+  it('says geoSource none and GEO_MISSING without geo', async () => {
+    const body = await (await postCheck({})).json<Record<string, unknown>>();
+    expect(body).toMatchObject({ decision: 'challenge', geoSource: 'none', reasons: [{ code: 'GEO_MISSING' }], challenge: { kinds: ['turnstile'] } });
+  });
+
+  it('ignores request.cf unless GEO_FROM_CF is "true"', async () => {
+    const res = await SELF.fetch('https://geogate.test/v1/check', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json' },
+      body: '{}',
+      cf: { country: 'CN' },
+    });
+    expect(await res.json()).toMatchObject({ decision: 'challenge', geoSource: 'none' });
+  });
+
+  describe('under GEO_FROM_CF = "true"', () => {
+    async function call(body: unknown, cf: Record<string, unknown>, headers: Record<string, string> = {}) {
+      const request = new Request('https://geogate.test/v1/check', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+        cf,
+      });
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(request, { ...env, GEO_FROM_CF: 'true' }, ctx);
+      await waitOnExecutionContext(ctx);
+      return res.json<Record<string, unknown>>();
+    }
+
+    it('fills missing geo from request.cf', async () => {
+      expect(await call({}, { country: 'CN', asn: 4134 })).toMatchObject({ decision: 'deny', geoSource: 'cf' });
+    });
+
+    it('prefers the forwarded geo when the body names a country', async () => {
+      expect(await call({ geo: { country: 'US' } }, { country: 'CN' })).toMatchObject({ decision: 'allow', geoSource: 'forwarded' });
+    });
+
+    it('takes the IP from CF-Connecting-IP when the body has none', async () => {
+      await env.POLICY.put(ACTIVE_POLICY_KEY, JSON.stringify(policyWith({ rules: [{ id: 'bad-ip', type: 'cidr', action: 'deny', cidrs: ['198.51.100.0/24'] }] })));
+      expect(await call({}, { country: 'US' }, { 'cf-connecting-ip': '198.51.100.3' })).toMatchObject({ decision: 'deny', reasons: [{ code: 'IP_DENIED' }] });
+    });
+  });
+
+  describe('authentication', () => {
+    it.each([
+      ['no token', null],
+      ['a wrong token', 'wrong-token-wrong-token'],
+      ['the admin token', ADMIN_TOKEN],
+      ['the check token with a suffix', `${CHECK_TOKEN}x`],
+      ['a prefix of the check token', CHECK_TOKEN.slice(0, -1)],
+    ])('refuses %s with 401', async (_name, token) => {
+      const res = await postCheck({ geo: { country: 'US' } }, { token });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await res.json<ErrorBody>()).error.code).toBe('UNAUTHORIZED');
+    });
+
+    it('refuses a non-Bearer scheme', async () => {
+      const res = await postCheck({}, { token: null, headers: { authorization: `Basic ${CHECK_TOKEN}` } });
+      expect(res.status).toBe(401);
+    });
+
+    it('checks the token before reading the body', async () => {
+      const res = await postCheck('not json', { token: 'wrong-token-wrong-token' });
+      expect(res.status).toBe(401);
+    });
+
+    it.each([
+      ['missing', { CHECK_TOKEN: '' }],
+      ['too short', { CHECK_TOKEN: 'short' }],
+      ['equal to the admin token', { CHECK_TOKEN: ADMIN_TOKEN }],
+    ])('fails closed (503) when CHECK_TOKEN is %s', async (_name, override) => {
+      const request = new Request('https://geogate.test/v1/check', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${override.CHECK_TOKEN}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(request, { ...env, ...override }, ctx);
+      expect(res.status).toBe(503);
+      expect((await res.json<ErrorBody>()).error.code).toBe('NOT_CONFIGURED');
+    });
+  });
+
+  describe('bad input', () => {
+    it('400 for malformed JSON', async () => {
+      const res = await postCheck('{"geo": ');
+      expect(res.status).toBe(400);
+      expect((await res.json<ErrorBody>()).error.code).toBe('INVALID_JSON');
+    });
+
+    it('400 for an empty body', async () => {
+      expect((await postCheck('')).status).toBe(400);
+    });
+
+    it('400 naming every bad field', async () => {
+      const res = await postCheck({ ip: 'not-an-ip', geo: { country: 'USA', asn: 'AS7922' }, client: { clock: 'soon' }, extra: true });
+      expect(res.status).toBe(400);
+      const body = await res.json<ErrorBody>();
+      expect(body.error.code).toBe('INVALID_REQUEST');
+      expect(body.error.issues?.map((i) => i.path).sort()).toEqual(['client.clock', 'extra', 'geo.asn', 'geo.country', 'ip']);
+      expect(JSON.stringify(body)).not.toMatch(/at \w+ \(|\.ts:\d+/);
+    });
+
+    it('400 for a JSON value that is not an object', async () => {
+      const res = await postCheck('[1, 2]');
+      expect(res.status).toBe(400);
+      expect((await res.json<ErrorBody>()).error.issues?.[0]?.path).toBe('(body)');
+    });
+
+    it('413 for a body over 64 KiB', async () => {
+      const res = await postCheck({ requestId: 'x', client: { userAgent: 'a'.repeat(70 * 1024) } });
+      expect(res.status).toBe(413);
+      expect((await res.json<ErrorBody>()).error.code).toBe('PAYLOAD_TOO_LARGE');
+    });
+
+    it('413 for an oversize body sent without Content-Length', async () => {
+      const chunk = new TextEncoder().encode(' '.repeat(16 * 1024));
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 5; i++) controller.enqueue(chunk);
+          controller.close();
+        },
+      });
+      const res = await SELF.fetch('https://geogate.test/v1/check', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json' },
+        body: stream,
+      });
+      expect(res.status).toBe(413);
+    });
+
+    it.each([undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/jsonx'])('415 for content type %s', async (type) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${CHECK_TOKEN}` };
+      if (type) headers['content-type'] = type;
+      const res = await SELF.fetch('https://geogate.test/v1/check', { method: 'POST', headers, body: '{}' });
+      expect(res.status).toBe(415);
+      expect((await res.json<ErrorBody>()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    });
+
+    it('accepts JSON content types with parameters or a +json suffix', async () => {
+      for (const type of ['application/json; charset=utf-8', 'application/vnd.geogate+json']) {
+        expect((await postCheck({}, { headers: { 'content-type': type } })).status).toBe(200);
+      }
+    });
+
+    it.each(['GET', 'PUT', 'DELETE'])('405 for %s', async (method) => {
+      const res = await SELF.fetch('https://geogate.test/v1/check', { method, headers: { authorization: `Bearer ${CHECK_TOKEN}` } });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+      expect((await res.json<ErrorBody>()).error.code).toBe('METHOD_NOT_ALLOWED');
+    });
+
+    it('404 in JSON for an unknown path', async () => {
+      const res = await SELF.fetch('https://geogate.test/v2/check');
+      expect(res.status).toBe(404);
+      expect((await res.json<ErrorBody>()).error.code).toBe('NOT_FOUND');
+    });
+  });
+});

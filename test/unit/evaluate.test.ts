@@ -1,0 +1,238 @@
+// The evaluator: how rules, score and exceptions combine into one decision.
+import { describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/engine/evaluate';
+import type { Facts } from '../../src/engine/types';
+import { defaultPolicy } from '../../src/policy/default';
+import type { PolicyDocument } from '../../src/policy/schema';
+import { compile, facts, NOW, policyWith } from '../helpers';
+
+type RuleDoc = PolicyDocument['rules'][number];
+
+function decide(rules: RuleDoc[], f: Facts, extra: Partial<PolicyDocument> = {}) {
+  return evaluate(compile(policyWith({ rules, ...extra })), f, NOW);
+}
+
+describe('hard rules', () => {
+  it.each<[string, RuleDoc, Facts, string, string | undefined]>([
+    ['country deny', { id: 'r', type: 'country', action: 'deny', countries: ['CN'] }, facts({ geo: { country: 'CN' } }), 'deny', 'COUNTRY_DENIED'],
+    ['country challenge', { id: 'r', type: 'country', action: 'challenge', countries: ['BR'] }, facts({ geo: { country: 'BR' } }), 'challenge', 'COUNTRY_DENIED'],
+    ['country miss', { id: 'r', type: 'country', action: 'deny', countries: ['CN'] }, facts(), 'allow', undefined],
+    ['country empty list', { id: 'r', type: 'country', action: 'deny', countries: [] }, facts(), 'allow', undefined],
+    ['Tor', { id: 'r', type: 'country', action: 'challenge', countries: ['T1'] }, facts({ geo: { country: 'T1' } }), 'challenge', 'TOR'],
+    ['allow-list hit', { id: 'r', type: 'country-allowlist', action: 'deny', countries: ['US'] }, facts({ geo: { country: 'FR' } }), 'deny', 'COUNTRY_NOT_ALLOWED'],
+    ['allow-list pass', { id: 'r', type: 'country-allowlist', action: 'deny', countries: ['US'] }, facts(), 'allow', undefined],
+    ['empty allow-list denies every known country', { id: 'r', type: 'country-allowlist', action: 'deny', countries: [] }, facts(), 'deny', 'COUNTRY_NOT_ALLOWED'],
+    ['region', { id: 'r', type: 'region', action: 'deny', regions: ['UA-43'] }, facts({ geo: { country: 'UA', regionCode: '43' } }), 'deny', 'REGION_DENIED'],
+    ['region given in full', { id: 'r', type: 'region', action: 'deny', regions: ['UA-43'] }, facts({ geo: { country: 'UA', regionCode: 'UA-43' } }), 'deny', 'REGION_DENIED'],
+    ['region of another country', { id: 'r', type: 'region', action: 'deny', regions: ['UA-43'] }, facts({ geo: { country: 'US', regionCode: '43' } }), 'allow', undefined],
+    ['owner country', { id: 'r', type: 'owner-country', action: 'deny', countries: ['CN'] }, facts({ account: { ownerCountry: 'CN' } }), 'deny', 'OWNER_RESTRICTED'],
+    ['owner country miss', { id: 'r', type: 'owner-country', action: 'deny', countries: ['CN'] }, facts({ account: { ownerCountry: 'SG' } }), 'allow', undefined],
+    ['asn', { id: 'r', type: 'asn', action: 'deny', asns: [7922] }, facts(), 'deny', 'ASN_DENIED'],
+    ['asn from a list', { id: 'r', type: 'asn', action: 'challenge', lists: ['x4b-datacenter'] }, facts({ geo: { country: 'US', asn: 16509 } }), 'challenge', 'ASN_DENIED'],
+    ['asn unknown', { id: 'r', type: 'asn', action: 'deny', asns: [7922] }, facts({ geo: { country: 'US' } }), 'allow', undefined],
+    ['cidr v4', { id: 'r', type: 'cidr', action: 'deny', cidrs: ['198.51.100.0/24'] }, facts({ ip: '198.51.100.1' }), 'deny', 'IP_DENIED'],
+    ['cidr v6', { id: 'r', type: 'cidr', action: 'deny', cidrs: ['2001:db8::/32'] }, facts({ ip: '2001:db8::1' }), 'deny', 'IP_DENIED'],
+    ['cidr v4-mapped v6', { id: 'r', type: 'cidr', action: 'deny', cidrs: ['198.51.100.0/24'] }, facts({ ip: '::ffff:198.51.100.1' }), 'deny', 'IP_DENIED'],
+    ['cidr without an ip', { id: 'r', type: 'cidr', action: 'deny', cidrs: ['0.0.0.0/0'] }, facts(), 'allow', undefined],
+    ['account id', { id: 'r', type: 'account', action: 'deny', accounts: ['a1'] }, facts({ account: { id: 'a1' } }), 'deny', 'ACCOUNT_DENIED'],
+    ['org id', { id: 'r', type: 'account', action: 'deny', orgs: ['o1'] }, facts({ account: { id: 'a2', orgId: 'o1' } }), 'deny', 'ACCOUNT_DENIED'],
+    ['account ids are exact', { id: 'r', type: 'account', action: 'deny', accounts: ['a1'] }, facts({ account: { id: 'A1' } }), 'allow', undefined],
+  ])('%s', (_name, rule, f, decision, code) => {
+    const d = decide([rule], f);
+    expect(d.decision).toBe(decision);
+    expect(d.reasons.find((r) => r.rule === 'r')?.code).toBe(code);
+  });
+
+  it('names the rule, the action and the evidence', () => {
+    const d = decide([{ id: 'no-cn', type: 'country', action: 'deny', countries: ['CN'] }], facts({ geo: { country: 'CN' } }));
+    expect(d.reasons).toEqual([
+      {
+        code: 'COUNTRY_DENIED',
+        rule: 'no-cn',
+        action: 'deny',
+        message: expect.stringContaining('CN') as string,
+        evidence: { country: 'CN', geoSource: 'forwarded' },
+      },
+    ]);
+  });
+
+  it('the most severe action wins', () => {
+    const d = decide(
+      [
+        { id: 'a', type: 'country', action: 'challenge', countries: ['US'] },
+        { id: 'b', type: 'asn', action: 'deny', asns: [7922] },
+      ],
+      facts(),
+    );
+    expect(d.decision).toBe('deny');
+    expect(d.reasons.map((r) => [r.rule, r.action])).toEqual([
+      ['b', 'deny'],
+      ['a', 'challenge'],
+    ]);
+  });
+});
+
+describe('surfaces', () => {
+  const rule: RuleDoc = { id: 'r', type: 'country', action: 'deny', countries: ['US'], surfaces: ['web'] };
+  it.each([
+    ['web', 'deny'],
+    ['api', 'allow'],
+    [undefined, 'allow'],
+  ])('a web-only rule on surface %s -> %s', (surface, want) => {
+    expect(decide([rule], facts(surface ? { surface } : {})).decision).toBe(want);
+  });
+
+  it('per-surface weights and thresholds override the defaults', () => {
+    const extra: Partial<PolicyDocument> = {
+      network: { hosting: { asns: [7922] } },
+      score: { weights: { NETWORK_HOSTING: 60 }, challengeAt: 50, denyAt: 100 },
+      surfaces: { api: { weights: { NETWORK_HOSTING: 0 } }, admin: { denyAt: 60 } },
+    };
+    expect(decide([], facts({ surface: 'web' }), extra).decision).toBe('challenge');
+    expect(decide([], facts({ surface: 'api' }), extra).decision).toBe('allow');
+    expect(decide([], facts({ surface: 'admin' }), extra).decision).toBe('deny');
+  });
+});
+
+describe('score', () => {
+  const extra = (weights: Record<string, number>): Partial<PolicyDocument> => ({
+    network: { vpn: { asns: [7922] }, hosting: { asns: [7922] } },
+    score: { weights, challengeAt: 50, denyAt: 100 },
+  });
+  it.each([
+    [{}, 'allow', 0],
+    [{ NETWORK_VPN: 49 }, 'allow', 49],
+    [{ NETWORK_VPN: 50 }, 'challenge', 50],
+    [{ NETWORK_VPN: 50, NETWORK_HOSTING: 49 }, 'challenge', 99],
+    [{ NETWORK_VPN: 50, NETWORK_HOSTING: 50 }, 'deny', 100],
+  ])('weights %j -> %s (score %i)', (weights, decision, score) => {
+    const d = decide([], facts(), extra(weights));
+    expect(d.decision).toBe(decision);
+    expect(d.score).toBe(score);
+  });
+
+  it('lists each contributing signal with its weight, under the score band', () => {
+    const d = decide([], facts(), extra({ NETWORK_VPN: 60, NETWORK_HOSTING: 0 }));
+    expect(d.reasons.map((r) => [r.code, r.rule, r.action])).toEqual([
+      ['NETWORK_VPN', 'score', 'challenge'],
+      ['SCORE_CHALLENGE', 'score', 'challenge'],
+    ]);
+    expect(d.reasons[0]?.evidence).toMatchObject({ asn: 7922, weight: 60 });
+    expect(d.reasons[1]?.evidence).toMatchObject({ score: 60, challengeAt: 50, denyAt: 100, signals: ['NETWORK_VPN'] });
+  });
+
+  it('undetermined signals weigh nothing', () => {
+    const d = decide([], facts({ geo: { country: 'US' } }), extra({ NETWORK_VPN: 100 }));
+    expect(d.signals.NETWORK_VPN).toBe('undetermined');
+    expect(d.decision).toBe('allow');
+  });
+});
+
+describe('missing geo', () => {
+  it.each(['allow', 'challenge', 'deny'] as const)('missingGeo: %s', (missingGeo) => {
+    const d = decide([], facts({ geo: {}, geoSource: 'none' }), { missingGeo });
+    expect(d.decision).toBe(missingGeo);
+    expect(d.reasons[0]).toMatchObject({ code: 'GEO_MISSING', rule: 'missingGeo', action: missingGeo });
+  });
+});
+
+describe('allow-exceptions', () => {
+  const hq: RuleDoc = { id: 'hq', type: 'cidr', action: 'allow', cidrs: ['203.0.113.0/24'] };
+  const hqLiftingAsn: RuleDoc = { ...hq, liftDeny: ['bad-asn'] };
+  const hqLiftingScore: RuleDoc = { ...hq, liftDeny: ['score'] };
+  const badAsn: RuleDoc = { id: 'bad-asn', type: 'asn', action: 'deny', asns: [7922] };
+  const tor: RuleDoc = { id: 'tor', type: 'country', action: 'challenge', countries: ['T1'] };
+  const cn: RuleDoc = { id: 'cn', type: 'country', action: 'deny', countries: ['CN'] };
+  const fromHq = (geo: Facts['geo']) => facts({ ip: '203.0.113.7', geo });
+
+  it('lift every challenge', () => {
+    const d = decide([hq, tor], fromHq({ country: 'T1' }));
+    expect(d.decision).toBe('allow');
+    expect(d.reasons.find((r) => r.code === 'TOR')?.liftedBy).toBe('hq');
+    expect(d.challenge).toBeUndefined();
+  });
+
+  it('lift GEO_MISSING challenges', () => {
+    expect(decide([hq], fromHq({})).decision).toBe('allow');
+  });
+
+  it('do not lift a deny they do not name', () => {
+    const d = decide([hq, badAsn], fromHq({ country: 'US', asn: 7922 }));
+    expect(d.decision).toBe('deny');
+    expect(d.reasons.find((r) => r.code === 'ASN_DENIED')?.liftedBy).toBeUndefined();
+  });
+
+  it('lift a deny they name', () => {
+    const d = decide([hqLiftingAsn, badAsn], fromHq({ country: 'US', asn: 7922 }));
+    expect(d.decision).toBe('allow');
+    expect(d.reasons.find((r) => r.code === 'ASN_DENIED')?.liftedBy).toBe('hq');
+  });
+
+  it('never lift a country deny they do not name', () => {
+    expect(decide([hqLiftingScore, cn], fromHq({ country: 'CN' })).decision).toBe('deny');
+  });
+
+  it('lift a score deny and its signals when they name "score"', () => {
+    const d = decide([hqLiftingScore], fromHq({ country: 'US', asn: 7922 }), {
+      network: { vpn: { asns: [7922] } },
+      score: { weights: { NETWORK_VPN: 200 }, challengeAt: 50, denyAt: 100 },
+    });
+    expect(d.decision).toBe('allow');
+    expect(d.reasons.filter((r) => r.rule === 'score').every((r) => r.liftedBy === 'hq')).toBe(true);
+  });
+
+  it('do nothing when they do not match', () => {
+    const d = decide([hqLiftingScore, tor], facts({ ip: '198.51.100.1', geo: { country: 'T1' } }));
+    expect(d.decision).toBe('challenge');
+  });
+
+  it('appear as allow reasons', () => {
+    const d = decide([hq], fromHq({ country: 'US' }));
+    expect(d.reasons).toMatchObject([{ code: 'IP_ALLOWED', rule: 'hq', action: 'allow' }]);
+  });
+});
+
+describe('decision shape', () => {
+  it('reports every signal as true, false or undetermined', () => {
+    const d = evaluate(defaultPolicy(), facts({ client: { timezone: 'Asia/Shanghai' } }), NOW);
+    expect(d.signals).toEqual({
+      TZ_RESTRICTED: true,
+      TZ_MISMATCH: true,
+      TZ_INCONSISTENT: 'undetermined',
+      TZ_INVALID: false,
+      CLOCK_SKEW: 'undetermined',
+      LOCALE_RESTRICTED: 'undetermined',
+      NETWORK_VPN: false,
+      NETWORK_HOSTING: false,
+    });
+  });
+
+  it('offers the policy challenge kinds only with a challenge', () => {
+    expect(evaluate(defaultPolicy(), facts({ geo: { country: 'T1' } }), NOW).challenge).toEqual({ kinds: ['turnstile'] });
+    expect(evaluate(defaultPolicy(), facts(), NOW).challenge).toBeUndefined();
+  });
+
+  it('does not depend on rule order', () => {
+    const rules: RuleDoc[] = [
+      { id: 'a', type: 'country', action: 'challenge', countries: ['US'] },
+      { id: 'b', type: 'asn', action: 'deny', asns: [7922] },
+      { id: 'c', type: 'cidr', action: 'allow', cidrs: ['0.0.0.0/0'], liftDeny: ['b'] },
+    ];
+    const f = facts({ ip: '192.0.2.1' });
+    const forward = decide(rules, f);
+    const backward = decide([...rules].reverse(), f);
+    expect(backward).toEqual(forward);
+    expect(forward.decision).toBe('allow');
+  });
+
+  it('is deterministic for the same (policy, facts, now)', () => {
+    const f = facts({ client: { timezone: 'Asia/Shanghai', acceptLanguage: 'zh-CN', clock: '2026-11-26T13:00:00+08:00' } });
+    expect(evaluate(defaultPolicy(), f, NOW)).toEqual(evaluate(defaultPolicy(), f, NOW));
+  });
+
+  it('judges offsets at the instant it is given', () => {
+    const f = facts({ client: { timezone: 'America/New_York', utcOffsetMinutes: -240 } });
+    expect(evaluate(defaultPolicy(), f, Date.parse('2026-07-01T12:00:00Z')).signals.TZ_INCONSISTENT).toBe(false);
+    expect(evaluate(defaultPolicy(), f, Date.parse('2026-12-01T12:00:00Z')).signals.TZ_INCONSISTENT).toBe(true);
+  });
+});
