@@ -1,7 +1,7 @@
 // ALL /v1/authorize: forward-auth for reverse proxies. Facts come from the forwarded request's
 // headers; the status code carries the decision (200 allow, 403 deny, 401 challenge) so that
 // nginx auth_request, Caddy forward_auth, Traefik ForwardAuth and Envoy ext_authz act on it.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { requireToken } from '../auth/bearer';
 import type { Action } from '../engine/types';
 import type { AppEnv } from '../env';
@@ -13,8 +13,7 @@ import { apiError } from './errors';
 /** Status code per decision (the forward-auth contract). */
 export const AUTHORIZE_STATUS: Readonly<Record<Action, 200 | 401 | 403>> = { allow: 200, challenge: 401, deny: 403 };
 
-/** Routes of /v1/authorize. */
-export const authorizeRoutes = new Hono<AppEnv>().all('/v1/authorize', requireToken('CHECK_TOKEN'), async (c) => {
+const authorize = async (c: Context<AppEnv>): Promise<Response> => {
   const parsed = CheckRequestSchema.safeParse(checkRequestFromHeaders(c.req.raw.headers));
   if (!parsed.success) {
     return apiError(c, 400, 'INVALID_REQUEST', 'The forwarded headers have invalid values.', toInputIssues(parsed.error, headerForPath));
@@ -26,4 +25,12 @@ export const authorizeRoutes = new Hono<AppEnv>().all('/v1/authorize', requireTo
   c.header('Geogate-Request-Id', body.requestId);
   c.header('Cache-Control', 'no-store');
   return c.json(body, AUTHORIZE_STATUS[body.decision]);
-});
+};
+
+/**
+ * Routes of /v1/authorize. Sub-paths answer the same: Envoy's ext_authz appends the original
+ * request path to its `path_prefix`.
+ */
+export const authorizeRoutes = new Hono<AppEnv>()
+  .all('/v1/authorize', requireToken('CHECK_TOKEN'), authorize)
+  .all('/v1/authorize/*', requireToken('CHECK_TOKEN'), authorize);

@@ -65,6 +65,13 @@ describe('/v1/authorize', () => {
     expect(res.headers.get('geogate-decision')).toBe('deny');
   });
 
+  it('answers sub-paths too (Envoy appends the original path)', async () => {
+    const res = await SELF.fetch('https://geogate.test/v1/authorize/shop/cart?item=1', {
+      headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'cf-ipcountry': 'CN' },
+    });
+    expect(res.status).toBe(403);
+  });
+
   it('ignores a request body', async () => {
     const res = await SELF.fetch('https://geogate.test/v1/authorize', {
       method: 'POST',
