@@ -31,8 +31,14 @@ export const MISSING_GEO_RULE = 'missingGeo';
 
 /** Runs every detector for one request. */
 export function detectSignals(policy: CompiledPolicy, view: RequestView, now: number): Signals {
+  const tz = detectTimezone(view, policy.timezone, now);
+  // Spelled out rather than spread: this runs on every request and spreads are slow in V8.
   return {
-    ...detectTimezone(view, policy.timezone, now),
+    TZ_RESTRICTED: tz.TZ_RESTRICTED,
+    TZ_MISMATCH: tz.TZ_MISMATCH,
+    TZ_INCONSISTENT: tz.TZ_INCONSISTENT,
+    TZ_INVALID: tz.TZ_INVALID,
+    CLOCK_SKEW: tz.CLOCK_SKEW,
     LOCALE_RESTRICTED: detectLocale(view.facts.client.acceptLanguage, policy.timezone.restrictedCountries),
     NETWORK_VPN: detectNetwork(view, policy.vpn, 'VPN'),
     NETWORK_HOSTING: detectNetwork(view, policy.hosting, 'hosting'),
@@ -139,11 +145,7 @@ export function evaluate(policy: CompiledPolicy, facts: Facts, now: number): Dec
   const signalValues = {} as Record<SignalName, SignalValue>;
   for (const name of SIGNAL_NAMES) signalValues[name] = signals[name].value;
 
-  return {
-    decision,
-    reasons,
-    score,
-    signals: signalValues,
-    ...(decision === 'challenge' ? { challenge: { kinds: [...policy.challengeKinds] } } : {}),
-  };
+  const result: Decision = { decision, reasons, score, signals: signalValues };
+  if (decision === 'challenge') result.challenge = { kinds: [...policy.challengeKinds] };
+  return result;
 }

@@ -10,12 +10,7 @@ import { surfaceName } from '../policy/schema';
 
 const ISO_COUNTRIES = new Set(ISO_COUNTRY_CODES);
 
-/** `null` reads as "absent": many origins serialise missing values that way. */
-const optional = <T extends z.ZodType>(schema: T) =>
-  schema
-    .nullish()
-    .transform((v): z.output<T> | undefined => v ?? undefined)
-    .optional();
+const optional = <T extends z.ZodType>(schema: T) => schema.optional();
 
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 
@@ -78,6 +73,31 @@ export const CheckRequestSchema = z.strictObject({
   account: optional(AccountInputSchema),
   surface: optional(z.string().toLowerCase().pipe(surfaceName)),
 });
+
+/**
+ * Validates a check request. `null` reads as "absent" (many origins serialise missing values that
+ * way): nulls are dropped from the body and its objects before the schema sees them, which keeps
+ * the schema itself plain (and fast: it runs on every request).
+ */
+export function parseCheckRequest(value: unknown) {
+  return CheckRequestSchema.safeParse(withoutNulls(value));
+}
+
+/** The value with null members dropped (top level and one level down); the same object if none. */
+function withoutNulls(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || depth > 1) return value;
+  const record = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(record)) {
+    const v = record[key];
+    const cleaned = v === null ? undefined : withoutNulls(v, depth + 1);
+    if (cleaned === v) continue;
+    copy ??= { ...record };
+    if (cleaned === undefined) delete copy[key];
+    else copy[key] = cleaned;
+  }
+  return copy ?? value;
+}
 
 /** A validated check request. */
 export type CheckRequest = z.output<typeof CheckRequestSchema>;

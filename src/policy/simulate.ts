@@ -5,7 +5,7 @@ import * as z from 'zod';
 import type { CompiledPolicy } from '../engine/compile';
 import { evaluate } from '../engine/evaluate';
 import type { Action, Decision } from '../engine/types';
-import { CheckRequestSchema, factsFromCheckRequest } from '../facts/check-request';
+import { factsFromCheckRequest, parseCheckRequest } from '../facts/check-request';
 
 const ACTIONS = ['allow', 'challenge', 'deny'] as const;
 
@@ -53,7 +53,7 @@ export function standingCodes(decision: Decision): string[] {
 /** Runs one golden case against a compiled policy. Never throws. */
 export function runGoldenCase(policy: CompiledPolicy, c: GoldenCase, fileNow: string): GoldenResult {
   const want = c.want;
-  const parsed = CheckRequestSchema.safeParse(c.request);
+  const parsed = parseCheckRequest(c.request);
   if (!parsed.success) {
     return { name: c.name, ok: false, want, got: { error: `invalid request: ${z.prettifyError(parsed.error)}` } };
   }

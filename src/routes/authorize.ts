@@ -5,7 +5,7 @@ import { Hono, type Context } from 'hono';
 import { requireToken } from '../auth/bearer';
 import type { Action } from '../engine/types';
 import type { AppEnv } from '../env';
-import { CheckRequestSchema, toInputIssues } from '../facts/check-request';
+import { parseCheckRequest, toInputIssues } from '../facts/check-request';
 import { checkRequestFromHeaders, headerForPath } from '../facts/forward-headers';
 import { decide } from './decide';
 import { apiError } from './errors';
@@ -14,7 +14,7 @@ import { apiError } from './errors';
 export const AUTHORIZE_STATUS: Readonly<Record<Action, 200 | 401 | 403>> = { allow: 200, challenge: 401, deny: 403 };
 
 const authorize = async (c: Context<AppEnv>): Promise<Response> => {
-  const parsed = CheckRequestSchema.safeParse(checkRequestFromHeaders(c.req.raw.headers));
+  const parsed = parseCheckRequest(checkRequestFromHeaders(c.req.raw.headers));
   if (!parsed.success) {
     return apiError(c, 400, 'INVALID_REQUEST', 'The forwarded headers have invalid values.', toInputIssues(parsed.error, headerForPath));
   }

@@ -4,7 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { requireToken } from '../auth/bearer';
 import type { AppEnv } from '../env';
-import { CheckRequestSchema, toInputIssues } from '../facts/check-request';
+import { parseCheckRequest, toInputIssues } from '../facts/check-request';
 import { decide } from './decide';
 import { apiError, methodNotAllowed } from './errors';
 
@@ -34,7 +34,7 @@ export const checkRoutes = new Hono<AppEnv>()
     } catch {
       return apiError(c, 400, 'INVALID_JSON', 'The body is not valid JSON.');
     }
-    const parsed = CheckRequestSchema.safeParse(body);
+    const parsed = parseCheckRequest(body);
     if (!parsed.success) {
       return apiError(c, 400, 'INVALID_REQUEST', 'The check request has invalid fields.', toInputIssues(parsed.error));
     }

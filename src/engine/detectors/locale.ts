@@ -5,13 +5,28 @@ import type { Signal } from '../types';
 /** Tags read from one Accept-Language header; the rest is ignored (browsers send a handful). */
 const MAX_TAGS = 32;
 
+const TAG = /^[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*$/;
+const QUALITY = /;\s*q\s*=([^;]*)/i;
+
 /** The region subtag of a BCP 47 tag, upper-cased (`zh-Hans-CN` -> `CN`), if it has one. */
 export function regionOfTag(tag: string): string | undefined {
-  const parts = tag.split(/[-_]/);
-  let i = 1;
-  if (parts[i]?.length === 4) i++; // script subtag, e.g. Hans
-  const region = parts[i];
-  return region && /^[A-Za-z]{2}$/.test(region) ? region.toUpperCase() : undefined;
+  // Subtags: language, then an optional 4-letter script, then the region we want.
+  let start = subtagEnd(tag, 0) + 1;
+  if (start > tag.length) return undefined;
+  let end = subtagEnd(tag, start);
+  if (end - start === 4) {
+    start = end + 1;
+    end = subtagEnd(tag, start);
+  }
+  if (end - start !== 2) return undefined;
+  const region = tag.slice(start, end);
+  return /^[A-Za-z]{2}$/.test(region) ? region.toUpperCase() : undefined;
+}
+
+function subtagEnd(tag: string, from: number): number {
+  let i = from;
+  while (i < tag.length && tag[i] !== '-' && tag[i] !== '_') i++;
+  return i;
 }
 
 /**
@@ -21,11 +36,11 @@ export function regionOfTag(tag: string): string | undefined {
 export function parseAcceptLanguage(header: string): string[] {
   const tags: string[] = [];
   for (const part of header.split(',', MAX_TAGS)) {
-    const [rawTag = '', ...params] = part.split(';');
-    const tag = rawTag.trim();
-    if (!/^[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*$/.test(tag)) continue;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;
+    const semi = part.indexOf(';');
+    const tag = (semi < 0 ? part : part.slice(0, semi)).trim();
+    if (!TAG.test(tag)) continue;
+    const q = semi < 0 ? null : QUALITY.exec(part);
+    if (q && !(Number(q[1]) > 0)) continue;
     tags.push(tag);
   }
   return tags;

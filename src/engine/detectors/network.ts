@@ -22,45 +22,59 @@ export class NetworkSet {
     return this.#asns.size === 0 && this.#cidrs.size === 0;
   }
 
-  /** Evidence of membership, or undefined; `determinable` says whether the facts allowed an answer. */
-  match(view: RequestView): { hit?: { asn?: number; cidr?: string; source: string }; determinable: boolean } {
+  /**
+   * The membership evidence of the request's network: a hit, `null` when the facts allowed a
+   * lookup that found nothing, `undefined` when there was nothing to look up.
+   */
+  match(view: RequestView): NetworkHit | null | undefined {
     const asn = view.facts.geo.asn;
-    let determinable = false;
+    let looked = false;
     if (asn !== undefined && this.#asns.size > 0) {
-      determinable = true;
+      looked = true;
       const source = this.#asns.get(asn);
-      if (source !== undefined) return { hit: { asn, source }, determinable };
+      if (source !== undefined) return { asn, source };
     }
     if (this.#cidrs.size > 0) {
       const ip = view.ip;
       if (ip) {
-        determinable = true;
+        looked = true;
         const cidr = this.#cidrs.match(ip);
-        if (cidr !== undefined) return { hit: { cidr, source: 'policy' }, determinable };
+        if (cidr !== undefined) return { cidr, source: 'policy' };
       }
     }
-    return { determinable };
+    return looked ? null : undefined;
   }
 }
 
+/** Why a request's network is in a set: the ASN or the CIDR block, and which list said so. */
+export interface NetworkHit {
+  readonly asn?: number;
+  readonly cidr?: string;
+  /** A built-in list's name, or "policy" for numbers and blocks written in the policy. */
+  readonly source: string;
+}
+
+const NOTHING_LISTED = { VPN: 'the policy lists no VPN networks', hosting: 'the policy lists no hosting networks' } as const;
+const NO_LOOKUP: Signal = Object.freeze({ value: 'undetermined', why: 'no ASN or IP to look up' });
+const NOT_LISTED: Signal = Object.freeze({ value: false });
+
 /** NETWORK_VPN or NETWORK_HOSTING from the policy's network set. */
 export function detectNetwork(view: RequestView, set: NetworkSet, kind: 'VPN' | 'hosting'): Signal {
-  if (set.isEmpty) return { value: 'undetermined', why: `the policy lists no ${kind} networks` };
-  const { hit, determinable } = set.match(view);
-  if (hit) {
-    const where = hit.asn !== undefined ? `AS${hit.asn}` : `${hit.cidr ?? ''}`;
-    return {
-      value: true,
-      message: `The IP belongs to a known ${kind} network (${where}, ${hit.source}).`,
-      evidence: { ...hit, ip: view.facts.ip ?? null, asOrganization: view.facts.geo.asOrganization ?? null },
-    };
-  }
-  return determinable ? { value: false } : { value: 'undetermined', why: 'no ASN or IP to look up' };
+  if (set.isEmpty) return { value: 'undetermined', why: NOTHING_LISTED[kind] };
+  const hit = set.match(view);
+  if (hit === undefined) return NO_LOOKUP;
+  if (hit === null) return NOT_LISTED;
+  const where = hit.asn !== undefined ? `AS${hit.asn}` : `${hit.cidr ?? ''}`;
+  return {
+    value: true,
+    message: `The IP belongs to a known ${kind} network (${where}, ${hit.source}).`,
+    evidence: { ...hit, ip: view.facts.ip ?? null, asOrganization: view.facts.geo.asOrganization ?? null },
+  };
 }
 
 /** Matches an `asn` rule. */
 export function matchAsn(view: RequestView, set: NetworkSet, ruleId: string, allow: boolean): RuleHit | undefined {
-  const { hit } = set.match(view);
+  const hit = set.match(view);
   if (!hit || hit.asn === undefined) return undefined;
   return {
     code: allow ? 'ASN_ALLOWED' : 'ASN_DENIED',

@@ -33,8 +33,16 @@ interface OffsetClaim {
   readonly minutes: number;
 }
 
-const FALSE: Signal = { value: false };
-const undetermined = (why: string): Signal => ({ value: 'undetermined', why });
+// Shared, frozen outcomes: the common answers allocate nothing on the hot path.
+const FALSE: Signal = Object.freeze({ value: false });
+const undetermined = (why: string): Signal => Object.freeze({ value: 'undetermined', why });
+const NO_ZONE = undetermined('no client timezone');
+const NO_VALID_ZONE = undetermined('no valid client timezone');
+const NO_CLAIM = undetermined('no client offset to compare with its timezone');
+const NO_CLIENT_TIME = undetermined('no client timezone or offset');
+const NO_REFERENCE = undetermined('no IP country or timezone to compare with');
+const NO_CLOCK = undetermined('no client clock');
+const BAD_CLOCK = undetermined('client clock is not an ISO-8601 instant');
 
 /** Offset written in an ISO-8601 instant (`+08:00` -> 480); `Z` says nothing about the client's zone. */
 export function clockOffsetMinutes(clock: string): number | undefined {
@@ -60,7 +68,7 @@ export function detectTimezone(view: RequestView, settings: TimezoneSettings, no
   return {
     TZ_INVALID:
       lookup === undefined
-        ? undetermined('no client timezone')
+        ? NO_ZONE
         : lookup.kind === 'invalid'
           ? {
               value: true,
@@ -76,7 +84,7 @@ export function detectTimezone(view: RequestView, settings: TimezoneSettings, no
 }
 
 function restricted(view: RequestView, settings: TimezoneSettings, zone: ZoneInfo | undefined): Signal {
-  if (!zone) return undetermined('no valid client timezone');
+  if (!zone) return NO_VALID_ZONE;
   const region = ZONE_REGIONS[zone.canonical];
   const byRegion = region !== undefined && settings.restrictedRegions.has(region);
   const byCountry = zone.countries.length > 0 && zone.countries.every((c) => settings.restrictedCountries.has(c));
@@ -106,8 +114,8 @@ function inconsistent(
   claims: readonly OffsetClaim[],
   clockMs: number,
 ): Signal {
-  if (!zone) return undetermined('no valid client timezone');
-  if (claims.length === 0) return undetermined('no client offset to compare with its timezone');
+  if (!zone) return NO_VALID_ZONE;
+  if (claims.length === 0) return NO_CLAIM;
   if (zoneOffset === undefined) return undetermined(`no offset known for ${zone.canonical}`);
   // A client that computed its offset at its own (skewed) clock across a DST change is consistent too.
   const atClock = Number.isNaN(clockMs) ? undefined : offsetAt(zone.canonical, clockMs);
@@ -133,42 +141,45 @@ function mismatch(
   claims: readonly OffsetClaim[],
   now: number,
 ): Signal {
-  if (!zone && claims.length === 0) return undetermined('no client timezone or offset');
+  if (!zone && claims.length === 0) return NO_CLIENT_TIME;
   const country = view.country;
-  const plausible = new Set(country ? countryOffsetsAt(country, now) : []);
+  const countryOffsets = country ? countryOffsetsAt(country, now) : undefined;
   const ipZone = ipZoneName === undefined ? undefined : lookupZone(ipZoneName);
   const ipZoneOffset = ipZone && ipZone.kind !== 'invalid' ? offsetAt(ipZone.zone.canonical, now) : undefined;
-  if (ipZoneOffset !== undefined) plausible.add(ipZoneOffset);
-  if (plausible.size === 0) return undetermined('no IP country or timezone to compare with');
+  if (!countryOffsets?.size && ipZoneOffset === undefined) return NO_REFERENCE;
+  const plausible = (minutes: number) => minutes === ipZoneOffset || countryOffsets?.has(minutes) === true;
 
-  const evidenceBase = {
-    ipCountry: country ?? null,
-    ipTimezone: ipZoneName ?? null,
-    plausibleOffsetsMinutes: [...plausible].sort((a, b) => a - b),
+  // Evidence is built only for the rare true outcome.
+  const evidenceBase = () => {
+    const offsets = new Set(countryOffsets);
+    if (ipZoneOffset !== undefined) offsets.add(ipZoneOffset);
+    return {
+      ipCountry: country ?? null,
+      ipTimezone: ipZoneName ?? null,
+      plausibleOffsetsMinutes: [...offsets].sort((a, b) => a - b),
+    };
   };
-  if (zone && !(country !== undefined && zone.countries.includes(country))) {
-    if (zoneOffset !== undefined && !plausible.has(zoneOffset)) {
-      return {
-        value: true,
-        message: `The client's time zone ${zone.canonical} (UTC offset ${zoneOffset} min) is not used where the IP is.`,
-        evidence: { ...evidenceBase, timezone: view.facts.client.timezone, canonical: zone.canonical, clientOffsetMinutes: zoneOffset },
-      };
-    }
-  }
-  const bad = claims.find((c) => !plausible.has(c.minutes));
-  if (bad) {
+  if (zone && zoneOffset !== undefined && !plausible(zoneOffset) && !(country !== undefined && zone.countries.includes(country))) {
     return {
       value: true,
-      message: `The client's UTC offset ${bad.minutes} min (${bad.source}) is not used where the IP is.`,
-      evidence: { ...evidenceBase, clientOffsetMinutes: bad.minutes, claimSource: bad.source },
+      message: `The client's time zone ${zone.canonical} (UTC offset ${zoneOffset} min) is not used where the IP is.`,
+      evidence: { ...evidenceBase(), timezone: view.facts.client.timezone, canonical: zone.canonical, clientOffsetMinutes: zoneOffset },
+    };
+  }
+  for (const claim of claims) {
+    if (plausible(claim.minutes)) continue;
+    return {
+      value: true,
+      message: `The client's UTC offset ${claim.minutes} min (${claim.source}) is not used where the IP is.`,
+      evidence: { ...evidenceBase(), clientOffsetMinutes: claim.minutes, claimSource: claim.source },
     };
   }
   return FALSE;
 }
 
 function skew(clock: string | undefined, clockMs: number, toleranceMs: number, now: number): Signal {
-  if (clock === undefined) return undetermined('no client clock');
-  if (Number.isNaN(clockMs)) return undetermined('client clock is not an ISO-8601 instant');
+  if (clock === undefined) return NO_CLOCK;
+  if (Number.isNaN(clockMs)) return BAD_CLOCK;
   const skewMs = clockMs - now;
   if (Math.abs(skewMs) <= toleranceMs) return FALSE;
   const skewSeconds = Math.round(skewMs / 1000);
