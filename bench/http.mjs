@@ -1,0 +1,277 @@
+// HTTP benchmark: what /v1/check costs over /healthz, on the same Worker, in the same run.
+//
+// 1. Build the deployable bundle with `wrangler deploy --dry-run --outdir dist/bench-worker`
+//    (the exact artefact a deploy would upload). Never `wrangler dev`: its proxy caps a no-op
+//    Worker near 1,500 req/s on these machines, so it would measure the proxy, not the Worker.
+// 2. Serve it with Miniflare's API in a child process (bench/http-server.mjs), reached through
+//    a direct workerd socket, pinned with taskset to CPU 0 (workerd inherits the pinning).
+// 3. Drive it from another child (bench/http-client.mjs) pinned to CPU 1: both routes interleaved
+//    at random over the same keep-alive connections, a warm-up, then BENCH_RUNS measured runs.
+// 4. Per run: p50 ratio check/healthz and p50 difference in µs; report the medians over runs.
+// 5. Repeat 3-4 at each concurrency level (default 1 and 4, on the same server): at 1 the figures
+//    are the unloaded per-request cost; at 4 they include the queueing of a busy isolate.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { envInt, envIntList, envNumber, fmt, median } from './lib/stats.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist', 'bench-worker');
+
+/** Targets from the issue. */
+export const HTTP_TARGETS = { maxRatio: 1.15, maxAddedUs: 100 };
+
+const wranglerEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_SEND_ERROR_REPORTS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  CI: 'true',
+  // Keeps wrangler's logs and config inside the project (.xdg/ is gitignored).
+  XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),
+};
+
+function buildBundle() {
+  const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+  const r = spawnSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
+    cwd: root,
+    env: wranglerEnv,
+    encoding: 'utf8',
+  });
+  const scriptPath = join(outdir, 'index.js');
+  if (r.status !== 0 || !existsSync(scriptPath)) {
+    throw new Error(`wrangler deploy --dry-run failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  }
+  return scriptPath;
+}
+
+/** The runtime settings of wrangler.toml that the served Worker must share with production. */
+function wranglerSettings() {
+  const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8');
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
+  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1];
+  if (!date) throw new Error('wrangler.toml has no compatibility_date');
+  return {
+    compatibilityDate: date,
+    compatibilityFlags: flags ? [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [],
+  };
+}
+
+/** Whether server and client can be pinned to different CPUs, and why not if they cannot. */
+function pinning() {
+  if (process.env.BENCH_PIN === '0') return { ok: false, why: 'BENCH_PIN=0' };
+  if (availableParallelism() < 2) return { ok: false, why: 'fewer than 2 CPUs' };
+  const probe = spawnSync('taskset', ['-c', '1', 'true']);
+  if (probe.error || probe.status !== 0) return { ok: false, why: 'taskset not available' };
+  return { ok: true };
+}
+
+function spawnPinned(cpu, script, config, options) {
+  const args = [join(root, 'bench', script), JSON.stringify(config)];
+  const stdio = ['ignore', 'inherit', 'inherit', 'ipc'];
+  return cpu === undefined
+    ? spawn(process.execPath, args, { cwd: root, stdio, ...options })
+    : spawn('taskset', ['-c', String(cpu), process.execPath, ...args], { cwd: root, stdio, ...options });
+}
+
+/** CPUs each descendant of `pid` may run on (to show that workerd did inherit the pinning). */
+function descendantsAffinity(pid) {
+  const parentOf = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state, ppid, ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(entry), ppid);
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  const out = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift();
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      const name = /^Name:\s*(.+)$/m.exec(status)?.[1];
+      const cpus = /^Cpus_allowed_list:\s*(.+)$/m.exec(status)?.[1];
+      out.push(`${name}[${p}] cpus ${cpus}`);
+    } catch {
+      // Gone, or not Linux: nothing to show.
+    }
+    for (const [child, parent] of parentOf) if (parent === p) queue.push(child);
+  }
+  return out;
+}
+
+function waitForMessage(child, type, timeoutMs, what) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no '${type}' after ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (msg) => {
+      if (msg?.type === type) done(() => resolve(msg));
+      else if (msg?.type === 'error') done(() => reject(new Error(`${what}: ${msg.message}`)));
+    };
+    const onExit = (code, signal) => done(() => reject(new Error(`${what} exited (code ${code}, signal ${signal}) before '${type}'`)));
+    const done = (settle) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      settle();
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+function exited(child) {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Asks the server to dispose Miniflare; kills its whole process group if it does not. */
+async function stopServer(server) {
+  if (!server || exited(server)) return;
+  const gone = new Promise((resolve) => server.once('exit', resolve));
+  if (server.connected) server.send({ type: 'stop' });
+  else server.kill('SIGTERM');
+  let timer;
+  const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 10_000)));
+  const outcome = await Promise.race([gone, timeout]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    // Spawned detached: its process group (server + workerd) has the server's pid as id.
+    try {
+      process.kill(-server.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Runs the load client once at one concurrency level; returns that level's figures. */
+async function measureLevel({ url, checkToken, concurrency, warmupSeconds, seconds, runs, pin, log, track }) {
+  log(
+    `  concurrency ${concurrency}: undici Pool, ${concurrency} keep-alive connection(s) x pipelining 1, closed loop, ` +
+      `${warmupSeconds} s warm-up (every response verified), then ${runs} x ${seconds} s runs (1 in 32 responses verified, every status checked)`,
+  );
+  const client = spawnPinned(pin.ok ? 1 : undefined, 'http-client.mjs', { url, checkToken, concurrency, warmupSeconds, seconds, runs });
+  track(client);
+  const perRun = [];
+  client.on('message', (msg) => {
+    if (msg?.type !== 'run') return;
+    const r = {
+      healthz: msg.healthz,
+      check: msg.check,
+      rps: msg.rps,
+      ratio: msg.check.p50 / msg.healthz.p50,
+      addedUs: msg.check.p50 - msg.healthz.p50,
+    };
+    perRun.push(r);
+    log(
+      `    run ${msg.run}: /healthz p50 ${fmt(r.healthz.p50, 1)} µs p99 ${fmt(r.healthz.p99, 1)} µs (n=${r.healthz.n}) | ` +
+        `/v1/check p50 ${fmt(r.check.p50, 1)} µs p99 ${fmt(r.check.p99, 1)} µs (n=${r.check.n}) | ` +
+        `ratio ${fmt(r.ratio, 3)} added ${fmt(r.addedUs, 1)} µs | ${Math.round(r.rps)} req/s`,
+    );
+  });
+  const budgetMs = (warmupSeconds + runs * seconds) * 1000 + 60_000;
+  const done = await waitForMessage(client, 'done', budgetMs, 'load client');
+  const seen = done.warmupDecisions;
+  log(`    verified: all statuses 200; warm-up /v1/check decisions allow ${seen.allow}, challenge ${seen.challenge}, deny ${seen.deny} (policySource kv)`);
+
+  const result = {
+    concurrency,
+    ratio: median(perRun.map((r) => r.ratio)),
+    addedUs: median(perRun.map((r) => r.addedUs)),
+    healthzP50: median(perRun.map((r) => r.healthz.p50)),
+    checkP50: median(perRun.map((r) => r.check.p50)),
+    healthzP99: median(perRun.map((r) => r.healthz.p99)),
+    checkP99: median(perRun.map((r) => r.check.p99)),
+    rps: median(perRun.map((r) => r.rps)),
+  };
+  result.ratioPass = result.ratio <= HTTP_TARGETS.maxRatio;
+  result.addedPass = result.addedUs <= HTTP_TARGETS.maxAddedUs;
+  result.pass = result.ratioPass && result.addedPass;
+  log(
+    `    => median of ${runs} runs: p50 /healthz ${fmt(result.healthzP50, 1)} µs, /v1/check ${fmt(result.checkP50, 1)} µs; ` +
+      `p99 /healthz ${fmt(result.healthzP99, 1)} µs, /v1/check ${fmt(result.checkP99, 1)} µs; ${Math.round(result.rps)} req/s`,
+  );
+  log(`    target: p50 ratio check/healthz <= ${HTTP_TARGETS.maxRatio} ... ${fmt(result.ratio, 3)} ${result.ratioPass ? 'PASS' : 'FAIL'}`);
+  log(`    target: added p50 <= ${HTTP_TARGETS.maxAddedUs} µs ... ${fmt(result.addedUs, 1)} µs ${result.addedPass ? 'PASS' : 'FAIL'}`);
+  return result;
+}
+
+/**
+ * Runs the HTTP benchmark and prints its report through `log`.
+ * @returns the settings and, per concurrency level, the figures the summary needs.
+ */
+export async function runHttpBench({
+  runs = envInt('BENCH_RUNS', 3),
+  seconds = envNumber('BENCH_SECONDS', 8),
+  warmupSeconds = envNumber('BENCH_WARMUP_SECONDS', 3),
+  concurrencies = envIntList('BENCH_CONCURRENCY', [1, 4]),
+  log = console.log,
+} = {}) {
+  const scriptPath = buildBundle();
+  const settings = wranglerSettings();
+  const pin = pinning();
+  // Bench-only secrets: random, long enough, and different, as /healthz requires.
+  const checkToken = randomBytes(24).toString('hex');
+  const bindings = { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false' };
+
+  let server;
+  let client;
+  const onSignal = (signal) => {
+    client?.kill('SIGTERM');
+    void stopServer(server).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    server = spawnPinned(
+      pin.ok ? 0 : undefined,
+      'http-server.mjs',
+      { scriptPath, ...settings, bindings, policyPath: join(root, 'src', 'policy', 'default-policy.json') },
+      { detached: true },
+    );
+    const ready = await waitForMessage(server, 'ready', 60_000, 'server');
+    const url = new URL(ready.url);
+    if (url.hostname !== '127.0.0.1') throw new Error(`refusing to load anything but 127.0.0.1 (got ${url.hostname})`);
+
+    log(`HTTP: POST /v1/check vs GET /healthz, interleaved 50/50 at random over the same keep-alive connections`);
+    log(`  bundle: wrangler deploy --dry-run --outdir ${join('dist', 'bench-worker')} (${settings.compatibilityDate}, ${settings.compatibilityFlags.join(',') || 'no flags'})`);
+    log(`  server: Miniflare API, ${ready.mode} socket ${url.origin}, KV POLICY seeded with src/policy/default-policy.json`);
+    log(
+      pin.ok
+        ? `  pinning: server on CPU 0 (${descendantsAffinity(server.pid).join(', ')}), client on CPU 1`
+        : `  pinning: none (${pin.why}); server and client share the CPUs, expect more noise`,
+    );
+
+    const levels = [];
+    for (const concurrency of concurrencies) {
+      levels.push(
+        await measureLevel({ url: url.origin, checkToken, concurrency, warmupSeconds, seconds, runs, pin, log, track: (c) => (client = c) }),
+      );
+    }
+    return {
+      mode: ready.mode,
+      pinNote: pin.ok ? 'server CPU 0, client CPU 1' : `unpinned (${pin.why})`,
+      runs,
+      seconds,
+      levels,
+      pass: levels.every((l) => l.pass),
+    };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (client && !exited(client)) client.kill('SIGTERM');
+    await stopServer(server);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runHttpBench();
+}
