@@ -104,42 +104,33 @@ export type CheckRequest = z.output<typeof CheckRequestSchema>;
 /** Validated geo input. */
 export type GeoInput = z.output<typeof GeoInputSchema>;
 
-/** Geo fields that describe a place; they are taken together from one source, never mixed. */
-const LOCATION_FIELDS = [
-  'country',
-  'region',
-  'regionCode',
-  'city',
-  'continent',
-  'timezone',
-  'latitude',
-  'longitude',
-  'postalCode',
-] as const satisfies readonly (keyof GeoFacts)[];
-/** Geo fields that describe the network; `request.cf` fills each one the caller left out. */
-const NETWORK_FIELDS = ['asn', 'asOrganization', 'colo'] as const satisfies readonly (keyof GeoFacts)[];
-
-function defined<T extends object>(o: T): T {
-  const out = {} as T;
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
-
 /**
  * Merges forwarded geo with Cloudflare's (`cf` is present only under GEO_FROM_CF). The place
- * comes whole from the forwarded geo when it names a country, else whole from `cf`, so that a
- * region code is never read against another source's country; network fields fill field by field.
+ * (country, region, city, zone, coordinates) comes whole from the forwarded geo when it names a
+ * country, else whole from `cf`, so that a region code is never read against another source's
+ * country; the network fields (asn, asOrganization, colo) fill field by field.
  */
 export function mergeGeo(forwarded: GeoInput | undefined, cf: GeoFacts | undefined): { geo: GeoFacts; geoSource: GeoSource } {
   const fwd: GeoFacts = forwarded ?? {};
   const geoSource: GeoSource = knowsCountry(fwd) ? 'forwarded' : cf && knowsCountry(cf) ? 'cf' : 'none';
-  const placeFrom = geoSource === 'cf' && cf ? cf : fwd;
-  const geo: GeoFacts = {};
-  for (const k of LOCATION_FIELDS) if (placeFrom[k] !== undefined) Object.assign(geo, { [k]: placeFrom[k] });
-  for (const k of NETWORK_FIELDS) {
-    const v = fwd[k] ?? cf?.[k];
-    if (v !== undefined) Object.assign(geo, { [k]: v });
-  }
+  // The common case (an origin calling over HTTP) has no cf: the forwarded geo is the geo.
+  if (!cf) return { geo: fwd, geoSource };
+  const place = geoSource === 'cf' ? cf : fwd;
+  const geo: GeoFacts = {
+    country: place.country,
+    region: place.region,
+    regionCode: place.regionCode,
+    city: place.city,
+    continent: place.continent,
+    timezone: place.timezone,
+    latitude: place.latitude,
+    longitude: place.longitude,
+    postalCode: place.postalCode,
+    asn: fwd.asn ?? cf.asn,
+    asOrganization: fwd.asOrganization ?? cf.asOrganization,
+    colo: fwd.colo ?? cf.colo,
+  };
+  for (const k of Object.keys(geo) as (keyof GeoFacts)[]) if (geo[k] === undefined) delete geo[k];
   return { geo, geoSource };
 }
 
@@ -148,17 +139,16 @@ function knowsCountry(geo: GeoFacts): boolean {
   return geo.country !== undefined && geo.country !== 'XX';
 }
 
-/** Turns a validated check request (plus `request.cf` geo, when trusted) into engine Facts. */
+/**
+ * Turns a validated check request (plus `request.cf` geo, when trusted) into engine Facts.
+ * The validated objects are used as they are (the schema leaves absent fields out).
+ */
 export function factsFromCheckRequest(req: CheckRequest, cf?: GeoFacts): Facts {
   const { geo, geoSource } = mergeGeo(req.geo, cf);
-  return defined({
-    ip: req.ip,
-    geo,
-    geoSource,
-    client: defined(req.client ?? {}),
-    account: defined(req.account ?? {}),
-    surface: req.surface,
-  });
+  const facts: Facts = { geo, geoSource, client: req.client ?? {}, account: req.account ?? {} };
+  if (req.ip !== undefined) facts.ip = req.ip;
+  if (req.surface !== undefined) facts.surface = req.surface;
+  return facts;
 }
 
 /** One field-level problem in a caller's input, as the API reports it. */
