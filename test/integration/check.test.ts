@@ -1,6 +1,7 @@
 // POST /v1/check through the Worker (SELF.fetch in workerd, real local KV).
 import { createExecutionContext, SELF, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { ACTIVE_POLICY_KEY } from '../../src/policy/keys';
@@ -227,5 +228,32 @@ describe('POST /v1/check', () => {
       expect(res.status).toBe(404);
       expect((await res.json<ErrorBody>()).error.code).toBe('NOT_FOUND');
     });
+  });
+});
+
+describe('POST /v1/check on generated input', () => {
+  it('answers 200 or 400, never 5xx, for any JSON body', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.jsonValue(), fc.record({ geo: fc.jsonValue(), client: fc.jsonValue(), ip: fc.jsonValue(), surface: fc.jsonValue() }, { requiredKeys: [] })),
+        async (body) => {
+          const res = await postCheck(JSON.stringify(body));
+          expect([200, 400]).toContain(res.status);
+          const json = await res.json<Record<string, unknown>>();
+          expect(res.status === 200 ? 'decision' in json : 'error' in json).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('answers 400, never 5xx, for arbitrary text', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 200 }), async (text) => {
+        const res = await postCheck(text);
+        expect([200, 400]).toContain(res.status);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
