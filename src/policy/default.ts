@@ -17,4 +17,5 @@ export function defaultPolicy(): CompiledPolicy {
   return compiled;
 }
 
+/** The default policy document as shipped (what `npm start` seeds into local KV). */
 export { DEFAULT_POLICY_DOCUMENT };
