@@ -29,6 +29,8 @@ const wranglerEnv = {
   WRANGLER_SEND_METRICS: 'false',
   WRANGLER_SEND_ERROR_REPORTS: 'false',
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  // No banner, so no version check against the npm registry.
+  WRANGLER_HIDE_BANNER: 'true',
   CI: 'true',
   // Keeps wrangler's logs and config inside the project (.xdg/ is gitignored).
   XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),

@@ -6,7 +6,7 @@
 // 3. Runs `wrangler dev` with telemetry and network look-ups switched off.
 // Extra arguments are passed to wrangler dev (e.g. `npm start -- --port 8788`).
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +19,8 @@ const env = {
   WRANGLER_SEND_METRICS: 'false',
   WRANGLER_SEND_ERROR_REPORTS: 'false',
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  // The banner comes with a version check against the npm registry: no network, no banner.
+  WRANGLER_HIDE_BANNER: 'true',
   // Keeps wrangler's logs and config inside the project instead of the user's home.
   XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),
 };
@@ -35,6 +37,10 @@ function runWrangler(args) {
   return r.stdout;
 }
 
+function wranglerVersion() {
+  return JSON.parse(readFileSync(join(root, 'node_modules', 'wrangler', 'package.json'), 'utf8')).version;
+}
+
 if (!existsSync(join(root, '.dev.vars'))) {
   copyFileSync(join(root, '.dev.vars.example'), join(root, '.dev.vars'));
   console.log('geogate: created .dev.vars from .dev.vars.example (dev-only tokens, never deploy them)');
@@ -48,6 +54,7 @@ if (listed.some((k) => k.name === POLICY_KEY)) {
   console.log(`geogate: seeded local KV ${POLICY_KEY} with ${DEFAULT_POLICY}`);
 }
 
+console.log(`geogate: starting wrangler ${wranglerVersion()} dev (offline, local KV, no telemetry)`);
 const dev = spawn(
   process.execPath,
   [wrangler, 'dev', '--ip', '127.0.0.1', '--port', '8787', '--show-interactive-dev-session=false', ...process.argv.slice(2)],
