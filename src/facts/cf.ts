@@ -1,6 +1,7 @@
 // Reads Cloudflare's own view of the connecting client (`request.cf`). Used only when the
 // deployment says the Worker sits in front of end users (GEO_FROM_CF = "true"); otherwise
 // request.cf describes the origin server that called us and must not be mistaken for the user.
+import { isIpAddress } from '../engine/ip';
 import { lookupZone } from '../engine/timezone';
 import type { GeoFacts } from '../engine/types';
 
@@ -36,4 +37,20 @@ export function geoFromCf(cf: Record<string, unknown> | undefined): GeoFacts | u
   };
   for (const k of Object.keys(geo) as (keyof GeoFacts)[]) if (geo[k] === undefined) delete geo[k];
   return geo;
+}
+
+/** What Cloudflare itself says about the client connecting to this Worker. */
+export interface CfView {
+  readonly geo?: GeoFacts;
+  /** CF-Connecting-IP, which Cloudflare sets (and overwrites) on requests reaching a Worker. */
+  readonly ip?: string;
+}
+
+/** Cloudflare's view of the connecting client; only meaningful when it is the end user. */
+export function cfView(request: Request): CfView {
+  const ip = request.headers.get('cf-connecting-ip') ?? undefined;
+  return {
+    geo: geoFromCf(request.cf),
+    ...(ip !== undefined && isIpAddress(ip) ? { ip } : {}),
+  };
 }

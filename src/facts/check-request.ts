@@ -7,6 +7,7 @@ import { isIpAddress } from '../engine/ip';
 import { lookupZone } from '../engine/timezone';
 import type { Facts, GeoFacts, GeoSource } from '../engine/types';
 import { surfaceName } from '../policy/schema';
+import type { CfView } from './cf';
 
 const ISO_COUNTRIES = new Set(ISO_COUNTRY_CODES);
 
@@ -140,13 +141,16 @@ function knowsCountry(geo: GeoFacts): boolean {
 }
 
 /**
- * Turns a validated check request (plus `request.cf` geo, when trusted) into engine Facts.
- * The validated objects are used as they are (the schema leaves absent fields out).
+ * Turns a validated check request into engine Facts. `cf` (Cloudflare's view of the connecting
+ * client) is passed only when the deployment trusts it to be the end user: it fills the geo the
+ * request lacks (see {@link mergeGeo}) and the IP. The validated objects are used as they are
+ * (the schema leaves absent fields out).
  */
-export function factsFromCheckRequest(req: CheckRequest, cf?: GeoFacts): Facts {
-  const { geo, geoSource } = mergeGeo(req.geo, cf);
+export function factsFromCheckRequest(req: CheckRequest, cf?: CfView): Facts {
+  const { geo, geoSource } = mergeGeo(req.geo, cf?.geo);
   const facts: Facts = { geo, geoSource, client: req.client ?? {}, account: req.account ?? {} };
-  if (req.ip !== undefined) facts.ip = req.ip;
+  const ip = req.ip ?? cf?.ip;
+  if (ip !== undefined) facts.ip = ip;
   if (req.surface !== undefined) facts.surface = req.surface;
   return facts;
 }

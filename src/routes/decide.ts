@@ -1,10 +1,9 @@
 // The pipeline both check routes share: validated request -> Facts -> policy -> Decision -> body.
 import type { Context } from 'hono';
 import { evaluate } from '../engine/evaluate';
-import { isIpAddress } from '../engine/ip';
 import type { Decision, GeoSource } from '../engine/types';
 import type { AppEnv } from '../env';
-import { geoFromCf } from '../facts/cf';
+import { cfView } from '../facts/cf';
 import { factsFromCheckRequest, type CheckRequest } from '../facts/check-request';
 import { activePolicyStore, type PolicySource, type WaitUntil } from '../policy/store';
 
@@ -33,16 +32,11 @@ function waitUntilOf(c: Context<AppEnv>): WaitUntil | undefined {
 }
 
 /**
- * Decides one validated check request. `request.cf` (and the CF-Connecting-IP header that comes
- * with it) are read only when the deployment sets GEO_FROM_CF = "true".
+ * Decides one validated check request. Cloudflare's view of the connecting client (request.cf,
+ * CF-Connecting-IP) is used only when the deployment sets GEO_FROM_CF = "true".
  */
 export async function decide(c: Context<AppEnv>, req: CheckRequest): Promise<DecisionBody> {
-  const trustCf = c.env.GEO_FROM_CF === 'true';
-  const facts = factsFromCheckRequest(req, trustCf ? geoFromCf(c.req.raw.cf) : undefined);
-  if (trustCf && facts.ip === undefined) {
-    const ip = c.req.header('cf-connecting-ip');
-    if (ip !== undefined && isIpAddress(ip)) facts.ip = ip;
-  }
+  const facts = factsFromCheckRequest(req, c.env.GEO_FROM_CF === 'true' ? cfView(c.req.raw) : undefined);
   // The transport owns the clock; the engine only ever sees this instant.
   const now = Date.now();
   const active = await activePolicyStore.get(c.env.POLICY, now, waitUntilOf(c));
