@@ -1,5 +1,5 @@
 // Check requests both benchmarks replay: the engine bench turns each into Facts (through the
-// real CheckRequestSchema and factsFromCheckRequest, so every case is a shape production can
+// real parseCheckRequest and factsFromCheckRequest, so every case is a shape production can
 // produce), the HTTP bench posts the bodies to /v1/check.
 //
 // The mix is deliberately varied so that no single fast path (memo hit, early rule match) can
