@@ -11,6 +11,12 @@ const num = (v: unknown): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
+/** Drops the fields of `geo` that are undefined, so that facts list only what is known. */
+export function withoutUnsetFields(geo: GeoFacts): GeoFacts {
+  for (const k of Object.keys(geo) as (keyof GeoFacts)[]) if (geo[k] === undefined) delete geo[k];
+  return geo;
+}
+
 /**
  * Geo facts from `request.cf`, or undefined when there is none (tests, service bindings without
  * cf). Values Cloudflare leaves empty or that fail a sanity check are dropped, not reported:
@@ -35,8 +41,7 @@ export function geoFromCf(cf: Record<string, unknown> | undefined): GeoFacts | u
     asOrganization: str(cf.asOrganization),
     colo: str(cf.colo),
   };
-  for (const k of Object.keys(geo) as (keyof GeoFacts)[]) if (geo[k] === undefined) delete geo[k];
-  return geo;
+  return withoutUnsetFields(geo);
 }
 
 /** What Cloudflare itself says about the client connecting to this Worker. */

@@ -2,14 +2,12 @@
 // POST /v1/check (and, rebuilt from headers, of /v1/authorize). This module validates it and
 // turns it into engine Facts; it is one of the only places that reads caller input.
 import * as z from 'zod';
-import { ISO_COUNTRY_CODES } from '../engine/data/iso-countries';
+import { isIsoCountry } from '../engine/detectors/geo';
 import { isIpAddress } from '../engine/ip';
 import { lookupZone } from '../engine/timezone';
 import type { Facts, GeoFacts, GeoSource } from '../engine/types';
 import { surfaceName } from '../policy/schema';
-import type { CfView } from './cf';
-
-const ISO_COUNTRIES = new Set(ISO_COUNTRY_CODES);
+import { withoutUnsetFields, type CfView } from './cf';
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional();
 
@@ -61,7 +59,7 @@ const AccountInputSchema = z.strictObject({
     z
       .string()
       .toUpperCase()
-      .refine((c) => ISO_COUNTRIES.has(c), { error: 'must be an ISO 3166-1 alpha-2 country code' }),
+      .refine((c) => isIsoCountry(c), { error: 'must be an ISO 3166-1 alpha-2 country code' }),
   ),
 });
 
@@ -131,8 +129,7 @@ export function mergeGeo(forwarded: GeoInput | undefined, cf: GeoFacts | undefin
     asOrganization: fwd.asOrganization ?? cf.asOrganization,
     colo: fwd.colo ?? cf.colo,
   };
-  for (const k of Object.keys(geo) as (keyof GeoFacts)[]) if (geo[k] === undefined) delete geo[k];
-  return { geo, geoSource };
+  return { geo: withoutUnsetFields(geo), geoSource };
 }
 
 /** Whether a geo source names a real country (Cloudflare says `XX` when it does not know). */

@@ -3,30 +3,27 @@
 // cross-checked (unique rule ids, liftDeny targets that exist, denyAt >= challengeAt), so that
 // a policy that parses is a policy the engine can compile. Documented in docs/policy.md.
 import * as z from 'zod';
-import { ISO_COUNTRY_CODES } from '../engine/data/iso-countries';
-import { TOR_COUNTRY } from '../engine/detectors/geo';
+import { isIsoCountry, TOR_COUNTRY } from '../engine/detectors/geo';
 import { isCidr } from '../engine/ip';
 import { BUILTIN_LIST_NAMES } from '../engine/lists';
 import { SIGNAL_NAMES } from '../engine/types';
 
-const ISO_COUNTRIES = new Set(ISO_COUNTRY_CODES);
-
 const countryCode = z
   .string()
   .toUpperCase()
-  .refine((c) => ISO_COUNTRIES.has(c), { error: 'not an ISO 3166-1 alpha-2 country code' });
+  .refine((c) => isIsoCountry(c), { error: 'not an ISO 3166-1 alpha-2 country code' });
 
 const countryOrTor = z
   .string()
   .toUpperCase()
-  .refine((c) => c === TOR_COUNTRY || ISO_COUNTRIES.has(c), {
+  .refine((c) => c === TOR_COUNTRY || isIsoCountry(c), {
     error: 'not an ISO 3166-1 alpha-2 country code (or T1 for Tor)',
   });
 
 const regionCode = z
   .string()
   .toUpperCase()
-  .refine((r) => /^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(r) && ISO_COUNTRIES.has(r.slice(0, 2)), {
+  .refine((r) => /^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(r) && isIsoCountry(r.slice(0, 2)), {
     error: 'not an ISO 3166-2 subdivision code such as "UA-43"',
   });
 

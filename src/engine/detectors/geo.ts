@@ -1,5 +1,6 @@
 // Geo facts: where the IP is. Turns the raw geo facts into the values rules match on (usable
 // country, full ISO 3166-2 region) and matches country, allow-list and region rules.
+import { ISO_COUNTRY_CODES } from '../data/iso-countries';
 import { parseIp, type ParsedIp } from '../ip';
 import type { Evidence, Facts, RuleReasonCode } from '../types';
 
@@ -7,6 +8,13 @@ import type { Evidence, Facts, RuleReasonCode } from '../types';
 const UNKNOWN_COUNTRY = 'XX';
 /** Cloudflare's pseudo-country for Tor exit nodes. */
 export const TOR_COUNTRY = 'T1';
+
+const ISO_COUNTRIES: ReadonlySet<string> = new Set(ISO_COUNTRY_CODES);
+
+/** Whether `code` is an ISO 3166-1 alpha-2 country code (upper case; not `T1` or `XX`). */
+export function isIsoCountry(code: string): boolean {
+  return ISO_COUNTRIES.has(code);
+}
 
 /** A rule's verdict on one request: which code, why, and with what evidence. */
 export interface RuleHit {
