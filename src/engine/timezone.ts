@@ -24,13 +24,14 @@ const BUCKET_MS = 15 * 60 * 1000;
 /** Bound on memo entries for names outside tzdata, which any client can invent. */
 const MAX_UNLISTED = 256;
 
-const byLowerName = new Map<string, ZoneInfo>();
+/** Every tzdata name, lower-cased, with its lookup result built once (lookups sit on the hot path). */
+const byLowerName = new Map<string, ZoneLookup>();
 const zonesByCountry = new Map<string, string[]>();
 for (const row of TZ_ROWS) {
   const [name = '', target = '', ccs = ''] = row.split('|');
   const canonical = target || name;
   const countries = ccs ? ccs.split(',') : [];
-  byLowerName.set(name.toLowerCase(), { canonical, countries });
+  byLowerName.set(name.toLowerCase(), { kind: 'known', zone: { canonical, countries } });
   if (canonical !== name) continue;
   for (const cc of countries) {
     const list = zonesByCountry.get(cc) ?? [];
@@ -48,7 +49,7 @@ const unlisted = new Map<string, ZoneLookup>();
 export function lookupZone(name: string): ZoneLookup {
   const lower = name.trim().toLowerCase();
   const known = byLowerName.get(lower);
-  if (known) return { kind: 'known', zone: known };
+  if (known) return known;
   const memo = unlisted.get(lower);
   if (memo) return memo;
   let result: ZoneLookup = { kind: 'invalid' };
@@ -64,16 +65,6 @@ export function lookupZone(name: string): ZoneLookup {
   if (unlisted.size >= MAX_UNLISTED) unlisted.clear();
   unlisted.set(lower, result);
   return result;
-}
-
-/** Canonical zones used in a country (`US` -> America/New_York, America/Chicago, ...). */
-export function zonesOfCountry(country: string): readonly string[] {
-  return zonesByCountry.get(country) ?? [];
-}
-
-/** Whether tzdata knows any zone for this country (false for `T1`, `XX`, `EU`...). */
-export function hasZones(country: string): boolean {
-  return zonesByCountry.has(country);
 }
 
 interface OffsetMemo {
@@ -124,16 +115,20 @@ interface CountryOffsetMemo {
 }
 const countryOffsetMemo = new Map<string, CountryOffsetMemo>();
 
+const NO_OFFSETS: ReadonlySet<number> = new Set();
+
 /** Every UTC offset in use somewhere in `country` at `epochMs` (empty if tzdata has no zone for it). */
 export function countryOffsetsAt(country: string, epochMs: number): ReadonlySet<number> {
+  const zones = zonesByCountry.get(country);
+  if (!zones) return NO_OFFSETS;
   const bucket = Math.floor(epochMs / BUCKET_MS);
   const memo = countryOffsetMemo.get(country);
   if (memo?.bucket === bucket) return memo.offsets;
   const offsets = new Set<number>();
-  for (const zone of zonesOfCountry(country)) {
+  for (const zone of zones) {
     const o = offsetAt(zone, epochMs);
     if (o !== undefined) offsets.add(o);
   }
-  if (hasZones(country)) countryOffsetMemo.set(country, { bucket, offsets });
+  countryOffsetMemo.set(country, { bucket, offsets });
   return offsets;
 }
