@@ -87,6 +87,14 @@ export type Signal =
   | { readonly value: false }
   | { readonly value: 'undetermined'; readonly why: string };
 
+/** The shared, frozen `false` signal: the common answer allocates nothing. */
+export const SIGNAL_FALSE: Signal = Object.freeze({ value: false });
+
+/** An `undetermined` signal; detectors build their fixed ones once, at module load. */
+export function undetermined(why: string): Signal {
+  return Object.freeze({ value: 'undetermined', why });
+}
+
 /** Every signal for one request. */
 export type Signals = Readonly<Record<SignalName, Signal>>;
 

@@ -1,6 +1,6 @@
 // LOCALE_RESTRICTED: the browser asks for a language variant of a restricted country
 // (`zh-CN`, `fa-IR`, `ru-RU`). A weak signal on its own: speakers live everywhere.
-import type { Signal } from '../types';
+import { SIGNAL_FALSE, undetermined, type Signal } from '../types';
 
 /** Tags read from one Accept-Language header; the rest is ignored (browsers send a handful). */
 const MAX_TAGS = 32;
@@ -46,9 +46,11 @@ export function parseAcceptLanguage(header: string): string[] {
   return tags;
 }
 
+const NO_HEADER = undetermined('no Accept-Language');
+
 /** LOCALE_RESTRICTED for one request. */
 export function detectLocale(acceptLanguage: string | undefined, restrictedCountries: ReadonlySet<string>): Signal {
-  if (acceptLanguage === undefined) return { value: 'undetermined', why: 'no Accept-Language' };
+  if (acceptLanguage === undefined) return NO_HEADER;
   for (const tag of parseAcceptLanguage(acceptLanguage)) {
     const region = regionOfTag(tag);
     if (region !== undefined && restrictedCountries.has(region)) {
@@ -59,5 +61,5 @@ export function detectLocale(acceptLanguage: string | undefined, restrictedCount
       };
     }
   }
-  return { value: false };
+  return SIGNAL_FALSE;
 }

@@ -2,7 +2,7 @@
 // NETWORK_VPN / NETWORK_HOSTING signals and the `asn` / `cidr` rule matchers.
 import { CidrSet } from '../ip';
 import { BUILTIN_ASN_LISTS, type BuiltinListName } from '../lists';
-import type { Signal } from '../types';
+import { SIGNAL_FALSE, undetermined, type Signal } from '../types';
 import type { RequestView, RuleHit } from './geo';
 
 /** A compiled set of networks: ASNs (each remembering the list it came from) and CIDR blocks. */
@@ -54,16 +54,15 @@ export interface NetworkHit {
   readonly source: string;
 }
 
-const NOTHING_LISTED = { VPN: 'the policy lists no VPN networks', hosting: 'the policy lists no hosting networks' } as const;
-const NO_LOOKUP: Signal = Object.freeze({ value: 'undetermined', why: 'no ASN or IP to look up' });
-const NOT_LISTED: Signal = Object.freeze({ value: false });
+const NOTHING_LISTED = { VPN: undetermined('the policy lists no VPN networks'), hosting: undetermined('the policy lists no hosting networks') };
+const NO_LOOKUP = undetermined('no ASN or IP to look up');
 
 /** NETWORK_VPN or NETWORK_HOSTING from the policy's network set. */
 export function detectNetwork(view: RequestView, set: NetworkSet, kind: 'VPN' | 'hosting'): Signal {
-  if (set.isEmpty) return { value: 'undetermined', why: NOTHING_LISTED[kind] };
+  if (set.isEmpty) return NOTHING_LISTED[kind];
   const hit = set.match(view);
   if (hit === undefined) return NO_LOOKUP;
-  if (hit === null) return NOT_LISTED;
+  if (hit === null) return SIGNAL_FALSE;
   const where = hit.asn !== undefined ? `AS${hit.asn}` : `${hit.cidr ?? ''}`;
   return {
     value: true,

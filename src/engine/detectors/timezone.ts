@@ -3,7 +3,7 @@
 // own and a signal fires if ANY claim is suspicious, so adding a claim can only raise suspicion.
 // Offsets are computed at the request instant (`now`), never from a static table.
 import { countryOffsetsAt, lookupZone, offsetAt, type ZoneInfo } from '../timezone';
-import type { Signal } from '../types';
+import { SIGNAL_FALSE, undetermined, type Signal } from '../types';
 import type { RequestView } from './geo';
 
 /** Zones that lie wholly inside one ISO 3166-2 region, for regional restrictions. */
@@ -33,9 +33,7 @@ interface OffsetClaim {
   readonly minutes: number;
 }
 
-// Shared, frozen outcomes: the common answers allocate nothing on the hot path.
-const FALSE: Signal = Object.freeze({ value: false });
-const undetermined = (why: string): Signal => Object.freeze({ value: 'undetermined', why });
+// Fixed outcomes, built once: the common answers allocate nothing on the hot path.
 const NO_ZONE = undetermined('no client timezone');
 const NO_VALID_ZONE = undetermined('no valid client timezone');
 const NO_CLAIM = undetermined('no client offset to compare with its timezone');
@@ -75,7 +73,7 @@ export function detectTimezone(view: RequestView, settings: TimezoneSettings, no
               message: `The client's time zone ${JSON.stringify(client.timezone)} is not an IANA zone.`,
               evidence: { timezone: client.timezone },
             }
-          : FALSE,
+          : SIGNAL_FALSE,
     TZ_RESTRICTED: restricted(view, settings, zone),
     TZ_INCONSISTENT: inconsistent(zone, zoneOffset, claims, clockMs),
     TZ_MISMATCH: mismatch(view, geo.timezone, zone, zoneOffset, claims, now),
@@ -88,13 +86,13 @@ function restricted(view: RequestView, settings: TimezoneSettings, zone: ZoneInf
   const region = ZONE_REGIONS[zone.canonical];
   const byRegion = region !== undefined && settings.restrictedRegions.has(region);
   const byCountry = zone.countries.length > 0 && zone.countries.every((c) => settings.restrictedCountries.has(c));
-  if (!byRegion && !byCountry) return FALSE;
+  if (!byRegion && !byCountry) return SIGNAL_FALSE;
   // Seen from inside the restricted place itself, the zone is expected; the geo rules judge that IP.
   const inside =
     view.country !== undefined &&
     zone.countries.includes(view.country) &&
     (region === undefined || view.region === region);
-  if (inside) return FALSE;
+  if (inside) return SIGNAL_FALSE;
   return {
     value: true,
     message: `The client's time zone ${zone.canonical} belongs to a restricted ${byRegion ? 'region' : 'country'}, and the IP is outside it.`,
@@ -120,7 +118,7 @@ function inconsistent(
   // A client that computed its offset at its own (skewed) clock across a DST change is consistent too.
   const atClock = Number.isNaN(clockMs) ? undefined : offsetAt(zone.canonical, clockMs);
   const bad = claims.find((c) => c.minutes !== zoneOffset && c.minutes !== atClock);
-  if (!bad) return FALSE;
+  if (!bad) return SIGNAL_FALSE;
   return {
     value: true,
     message: `The client claims UTC offset ${bad.minutes} min (${bad.source}), but ${zone.canonical} is at ${zoneOffset} min.`,
@@ -174,14 +172,14 @@ function mismatch(
       evidence: { ...evidenceBase(), clientOffsetMinutes: claim.minutes, claimSource: claim.source },
     };
   }
-  return FALSE;
+  return SIGNAL_FALSE;
 }
 
 function skew(clock: string | undefined, clockMs: number, toleranceMs: number, now: number): Signal {
   if (clock === undefined) return NO_CLOCK;
   if (Number.isNaN(clockMs)) return BAD_CLOCK;
   const skewMs = clockMs - now;
-  if (Math.abs(skewMs) <= toleranceMs) return FALSE;
+  if (Math.abs(skewMs) <= toleranceMs) return SIGNAL_FALSE;
   const skewSeconds = Math.round(skewMs / 1000);
   return {
     value: true,
