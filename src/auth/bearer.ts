@@ -47,6 +47,16 @@ export function tokenProblem(env: Partial<Record<TokenName, string>>, name: Toke
   return undefined;
 }
 
+/** Every problem with the configured secrets, each once (for /healthz). */
+export function tokenConfigProblems(env: Partial<Record<TokenName, string>>): string[] {
+  const problems = new Set<string>();
+  for (const name of ['CHECK_TOKEN', 'ADMIN_TOKEN'] as const) {
+    const problem = tokenProblem(env, name);
+    if (problem !== undefined) problems.add(problem);
+  }
+  return [...problems];
+}
+
 /** Middleware: requires `Authorization: Bearer <secret named by token>`; 401 otherwise. */
 export function requireToken(token: TokenName) {
   return createMiddleware<AppEnv>(async (c, next) => {

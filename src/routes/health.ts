@@ -1,7 +1,7 @@
 // GET /healthz: liveness plus the state of the policy in force. Unauthenticated and cheap: it
 // reads KV only when the isolate's cached policy is older than the TTL, like any check would.
 import { Hono } from 'hono';
-import { tokenProblem } from '../auth/bearer';
+import { tokenConfigProblems } from '../auth/bearer';
 import type { AppEnv } from '../env';
 import { activePolicyStore } from '../policy/store';
 import { methodNotAllowed } from './errors';
@@ -12,9 +12,7 @@ export const healthRoutes = new Hono<AppEnv>()
     const now = Date.now();
     await activePolicyStore.get(c.env.POLICY, now);
     const store = activePolicyStore.status();
-    const config = [
-      ...new Set((['CHECK_TOKEN', 'ADMIN_TOKEN'] as const).map((name) => tokenProblem(c.env, name)).filter((p) => p !== undefined)),
-    ];
+    const config = tokenConfigProblems(c.env);
     const ok = store?.status === 'ok' && config.length === 0;
     c.header('Cache-Control', 'no-store');
     return c.json({
