@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Derives the engine's static tables from the data files shipped in data/ (tzdata and the
-// X4B network lists). Deterministic and offline: run `npm run gen:data` after updating data/,
-// then commit the regenerated files under src/engine/data/. A test checks they are current.
+// X4B network lists) and from two exact-pinned devDependencies (cldr-core populations,
+// city-timezones cities). Deterministic and offline: run `npm run gen:data` after updating data/
+// or bumping those packages, then commit the regenerated files under src/engine/data/.
+// `--check` (run by `npm run lint`) fails when any of them is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +80,122 @@ export function readAsnList(path) {
   return [...asns].sort((a, b) => a - b);
 }
 
+/** Name and version of an installed package, for the generated headers (bumping it makes them stale). */
+function packageVersion(name) {
+  return JSON.parse(read(`node_modules/${name}/package.json`)).version;
+}
+
+/**
+ * Population per zone.tab row, for weighing a bare UTC offset by who lives on it.
+ *
+ * Method: each row (one zone, one country) gets
+ *   CLDR population of the country x (city population of the country in that zone /
+ *                                     city population of the country in all its zone.tab zones),
+ * with city populations from city-timezones (~7,300 populated places). A city's zone is resolved
+ * through tzdata links to the country's own zone.tab zone with the same canonical zone
+ * (Europe/Zaporozhye -> Europe/Kyiv, Asia/Chongqing -> Asia/Shanghai), the exact name winning if
+ * several rows of the country share a canonical zone. A single-zone country puts everything on
+ * its zone; a multi-zone country with no usable city splits evenly. Shares are rounded by largest
+ * remainder, so a country's rows add up to its CLDR population exactly.
+ *
+ * Known approximations (also in data/population/SOURCE.md):
+ * - City populations are metropolitan figures of the larger places only; rural regions and small
+ *   zones count for little or nothing (a zone without a listed city gets 0: America/Adak...).
+ * - A city is dropped when its zone is not one of its country's zone.tab zones, or it has no
+ *   zone or no ISO country (Antarctic stations, Kosovo, Somaliland).
+ * - CLDR territories without a zone.tab row (XK Kosovo, IC Canary Islands and EA Ceuta and
+ *   Melilla, whose populations CLDR also counts in ES, and tiny islands) are left out.
+ * - tzdb zones model clocks, not law: Asia/Urumqi is Xinjiang's unofficial clock (many there
+ *   keep Beijing time); occupied parts of Donetsk and Luhansk keep Moscow time but have no zone,
+ *   so they count on Europe/Kyiv.
+ *
+ * @returns {{ cldrVersion: string, cityVersion: string, rows: [string, string, number][],
+ *   dropped: { city: string, iso2: string, timezone: string | null, reason: string }[] }}
+ *   rows are [zone, country, population] sorted by zone then country.
+ */
+export function buildZonePopulation(tzRows) {
+  const canonicalOf = new Map(tzRows.map(([name, canonical]) => [name, canonical]));
+  const territories = JSON.parse(read('node_modules/cldr-core/supplemental/territoryInfo.json')).supplemental
+    .territoryInfo;
+  const cities = JSON.parse(read('node_modules/city-timezones/data/cityMap.json'));
+
+  // Country -> its zone.tab zones, in file order.
+  const zonesOf = new Map();
+  for (const l of dataLines(read('data/tzdata/zone.tab'))) {
+    const [cc, , name] = l.split('\t');
+    const list = zonesOf.get(cc) ?? [];
+    list.push(name);
+    zonesOf.set(cc, list);
+  }
+
+  // Country -> zone.tab zone -> population of its cities there.
+  const cityPop = new Map();
+  const dropped = [];
+  for (const c of cities) {
+    const drop = (reason) => dropped.push({ city: c.city, iso2: String(c.iso2), timezone: c.timezone, reason });
+    if (typeof c.pop !== 'number' || !(c.pop > 0)) {
+      drop('no population');
+      continue;
+    }
+    const zones = zonesOf.get(c.iso2);
+    if (!zones) {
+      drop('country not in zone.tab');
+      continue;
+    }
+    if (typeof c.timezone !== 'string') {
+      drop('no zone');
+      continue;
+    }
+    const canonical = canonicalOf.get(c.timezone);
+    if (!canonical) {
+      drop('zone unknown to tzdata');
+      continue;
+    }
+    const zone = zones.includes(c.timezone) ? c.timezone : zones.find((z) => canonicalOf.get(z) === canonical);
+    if (!zone) {
+      drop("zone is not one of the country's");
+      continue;
+    }
+    const byZone = cityPop.get(c.iso2) ?? new Map();
+    byZone.set(zone, (byZone.get(zone) ?? 0) + c.pop);
+    cityPop.set(c.iso2, byZone);
+  }
+
+  const rows = [];
+  for (const [cc, zones] of zonesOf) {
+    const info = territories[cc];
+    const population = Number(info?._population);
+    if (!Number.isSafeInteger(population) || population < 0) throw new Error(`CLDR has no population for ${cc}`);
+    const byZone = cityPop.get(cc);
+    const cityTotal = byZone ? [...byZone.values()].reduce((a, b) => a + b, 0) : 0;
+    const weights = zones.map((z) => (cityTotal > 0 ? (byZone?.get(z) ?? 0) / cityTotal : 1 / zones.length));
+    // Largest remainder: floors first, then one person each to the largest fractions (ties by
+    // zone order), so the rows of a country add up to its CLDR population.
+    const exact = weights.map((w) => w * population);
+    const counts = exact.map(Math.floor);
+    let left = population - counts.reduce((a, b) => a + b, 0);
+    const order = exact.map((e, i) => [e - Math.floor(e), i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    for (const [, i] of order) {
+      if (left <= 0) break;
+      counts[i]++;
+      left--;
+    }
+    zones.forEach((z, i) => rows.push([z, cc, counts[i]]));
+  }
+  rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return { cldrVersion: packageVersion('cldr-core'), cityVersion: packageVersion('city-timezones'), rows, dropped };
+}
+
 const HEADER = '// GENERATED by scripts/gen-data.mjs from data/: do not edit by hand.\n';
+
+/** A licence file as the lines of a JSDoc block. */
+function licenceComment(path) {
+  return read(path)
+    .trim()
+    .split('\n')
+    .map((l) => (l ? ` * ${l}` : ' *'))
+    .join('\n');
+}
 
 function wrapNumbers(nums) {
   const out = [];
@@ -112,11 +229,7 @@ export const ISO_COUNTRY_CODES: readonly string[] = ${JSON.stringify(iso)};
 `;
   const vpn = readAsnList('data/network-intel/x4b-vpn-ASN.txt');
   const dc = readAsnList('data/network-intel/x4b-datacenter-ASN.txt');
-  const licence = read('data/network-intel/x4b-LICENSE')
-    .trim()
-    .split('\n')
-    .map((l) => (l ? ` * ${l}` : ' *'))
-    .join('\n');
+  const licence = licenceComment('data/network-intel/x4b-LICENSE');
   const netModule = `${HEADER}/**
  * @license
  * ASN lists derived from X4BNet/lists_vpn (commit 167937a7, 2026-08-22):
@@ -133,10 +246,36 @@ export const X4B_DATACENTER_ASNS: readonly number[] = [
 ${wrapNumbers(dc)}
 ];
 `;
+  const pop = buildZonePopulation(tz.rows);
+  const popTotal = pop.rows.reduce((sum, [, , n]) => sum + n, 0);
+  const popModule = `// GENERATED by scripts/gen-data.mjs from data/tzdata, cldr-core and city-timezones: do not edit by hand.
+/**
+ * @license
+ * Populations derived from Unicode CLDR (cldr-core ${pop.cldrVersion}, supplemental/territoryInfo.json),
+ * split across time zones with city populations from city-timezones ${pop.cityVersion}, and tzdata
+ * ${tz.version} (public domain). Method and approximations: data/population/SOURCE.md.
+ *
+${licenceComment('node_modules/cldr-core/LICENSE')}
+ *
+ * city-timezones (package.json declares MIT; the package ships no licence file):
+${licenceComment('data/population/city-timezones-LICENSE')}
+ */
+
+/**
+ * Population of each zone.tab row (one zone, one country): "zone|country|population", sorted by
+ * zone. ${pop.rows.length} rows, ${popTotal} people in all; a zone no listed city uses has 0.
+ */
+export const ZONE_POPULATION: readonly string[] = [
+${pop.rows.map(([zone, cc, n]) => `  ${JSON.stringify(`${zone}|${cc}|${n}`)},`).join('\n')}
+];
+`;
   return {
     'src/engine/data/tz-zones.ts': tzModule,
     'src/engine/data/iso-countries.ts': isoModule,
     'src/engine/data/network-asns.ts': netModule,
+    'src/engine/data/zone-population.ts': popModule,
+    // A verbatim copy, so that bumping cldr-core without refreshing the notice fails --check.
+    'data/population/cldr-LICENSE': read('node_modules/cldr-core/LICENSE'),
   };
 }
 
