@@ -1,6 +1,9 @@
 // Network facts: which autonomous system and address block the IP belongs to. Provides the
 // NETWORK_VPN / NETWORK_HOSTING signals and the `asn` / `cidr` rule matchers.
-import { CidrSet } from '../ip';
+// CIDR lookups that add suspicion (deny/challenge rules, VPN/hosting sets) also match the IPv4 an
+// IPv6 address embeds (6to4, Teredo, NAT64...); allow-exceptions match only the address itself,
+// since a sender can pick an IPv6 form embedding someone else's allowed IPv4 (see IpMatchMode).
+import { CidrSet, type MatchVia } from '../ip';
 import { BUILTIN_ASN_LISTS, type BuiltinListName } from '../lists';
 import { SIGNAL_FALSE, undetermined, type Signal } from '../types';
 import type { RequestView, RuleHit } from './geo';
@@ -24,7 +27,8 @@ export class NetworkSet {
 
   /**
    * The membership evidence of the request's network: a hit, `null` when the facts allowed a
-   * lookup that found nothing, `undefined` when there was nothing to look up.
+   * lookup that found nothing, `undefined` when there was nothing to look up. Membership only
+   * ever adds suspicion, so CIDRs match 'with-embedded'.
    */
   match(view: RequestView): NetworkHit | null | undefined {
     const asn = view.facts.geo.asn;
@@ -38,8 +42,8 @@ export class NetworkSet {
       const ip = view.ip;
       if (ip) {
         looked = true;
-        const cidr = this.#cidrs.match(ip);
-        if (cidr !== undefined) return { cidr, source: 'policy' };
+        const m = this.#cidrs.match(ip, 'with-embedded');
+        if (m !== undefined) return { cidr: m.cidr, via: m.via, matchedIp: m.matchedIp, source: 'policy' };
       }
     }
     return looked ? null : undefined;
@@ -50,6 +54,10 @@ export class NetworkSet {
 export interface NetworkHit {
   readonly asn?: number;
   readonly cidr?: string;
+  /** With `cidr`: whether the address itself or an IPv4 it embeds (and how) is in the block. */
+  readonly via?: MatchVia;
+  /** With `cidr`: the address found in the block (the request's, or the embedded IPv4). */
+  readonly matchedIp?: string;
   /** A built-in list's name, or "policy" for numbers and blocks written in the policy. */
   readonly source: string;
 }
@@ -63,7 +71,8 @@ export function detectNetwork(view: RequestView, set: NetworkSet, kind: 'VPN' | 
   const hit = set.match(view);
   if (hit === undefined) return NO_LOOKUP;
   if (hit === null) return SIGNAL_FALSE;
-  const where = hit.asn !== undefined ? `AS${hit.asn}` : `${hit.cidr ?? ''}`;
+  const embedded = hit.via !== undefined && hit.via !== 'address' ? `, embedded IPv4 ${hit.matchedIp ?? ''} via ${hit.via}` : '';
+  const where = hit.asn !== undefined ? `AS${hit.asn}` : `${hit.cidr ?? ''}${embedded}`;
   return {
     value: true,
     message: `The IP belongs to a known ${kind} network (${where}, ${hit.source}).`,
@@ -82,14 +91,18 @@ export function matchAsn(view: RequestView, set: NetworkSet, ruleId: string, all
   };
 }
 
-/** Matches a `cidr` rule. */
+/**
+ * Matches a `cidr` rule. An allow rule lifts other reasons, so it matches the address only
+ * ('exact'); deny and challenge rules also match an embedded IPv4 ('with-embedded').
+ */
 export function matchCidr(view: RequestView, cidrs: CidrSet, ruleId: string, allow: boolean): RuleHit | undefined {
   const ip = view.ip;
-  const cidr = ip && cidrs.match(ip);
-  if (!cidr) return undefined;
+  const m = ip && cidrs.match(ip, allow ? 'exact' : 'with-embedded');
+  if (!m) return undefined;
+  const what = m.via === 'address' ? `The IP ${view.facts.ip}` : `The IP ${view.facts.ip} (embedding ${m.matchedIp}, ${m.via})`;
   return {
     code: allow ? 'IP_ALLOWED' : 'IP_DENIED',
-    message: `The IP ${view.facts.ip} is in ${cidr}, listed by rule ${ruleId}.`,
-    evidence: { ip: view.facts.ip, cidr },
+    message: `${what} is in ${m.cidr}, listed by rule ${ruleId}.`,
+    evidence: { ip: view.facts.ip, cidr: m.cidr, via: m.via, matchedIp: m.matchedIp },
   };
 }
