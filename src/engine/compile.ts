@@ -1,12 +1,14 @@
 // PolicySpec -> CompiledPolicy, once per policy version: list fields become Sets, CIDR lists
 // become range tables, named lists are expanded, per-surface score settings are merged.
-// Input must already be validated by src/policy/schema.ts; compile never sees raw JSON.
-import type { PolicySpec, RuleSpec } from '../policy/schema';
+// Input must already be validated (src/policy/schema.ts produces a PolicySpec); compile never
+// sees raw JSON.
+import { TOR_COUNTRY } from './countries';
 import { matchAccount, matchOwnerCountry } from './detectors/account';
-import { matchCountry, matchCountryNotAllowed, matchRegion, TOR_COUNTRY, type RequestView, type RuleHit } from './detectors/geo';
+import { matchCountry, matchCountryNotAllowed, matchRegion, type RequestView, type RuleHit } from './detectors/geo';
 import { matchAsn, matchCidr, NetworkSet } from './detectors/network';
 import type { TimezoneSettings } from './detectors/timezone';
 import { CidrSet } from './ip';
+import type { FailMode, PolicySpec, RuleSpec } from './policy';
 import { SIGNAL_NAMES, type Action, type SignalName } from './types';
 
 /** A hard rule ready to match. */
@@ -26,6 +28,8 @@ export interface ScoreSettings {
   readonly weights: Readonly<Record<SignalName, number>>;
   readonly challengeAt: number;
   readonly denyAt: number;
+  /** A score deny needs location evidence; without it the score only challenges. */
+  readonly denyRequiresLocation: boolean;
 }
 
 /** A validated policy in the form the evaluator runs. Immutable; shared by all requests. */
@@ -42,6 +46,7 @@ export interface CompiledPolicy {
   readonly scoreBySurface: ReadonlyMap<string, ScoreSettings>;
   readonly missingGeo: Action;
   readonly challengeKinds: readonly string[];
+  readonly failMode: FailMode;
 }
 
 function compileRule(rule: RuleSpec): CompiledRule {
@@ -113,6 +118,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
     weights: fullWeights(spec.score.weights),
     challengeAt: spec.score.challengeAt,
     denyAt: spec.score.denyAt,
+    denyRequiresLocation: spec.score.denyRequiresLocation,
   };
   const scoreBySurface = new Map<string, ScoreSettings>();
   for (const [name, s] of Object.entries(spec.surfaces)) {
@@ -120,6 +126,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
       weights: fullWeights(s.weights ?? {}, score.weights),
       challengeAt: s.challengeAt ?? score.challengeAt,
       denyAt: s.denyAt ?? score.denyAt,
+      denyRequiresLocation: score.denyRequiresLocation,
     });
   }
   return {
@@ -127,8 +134,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
     spec,
     rules: spec.rules.map(compileRule).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     timezone: {
-      restrictedCountries: restrictedCountriesOf(spec),
-      restrictedRegions,
+      restricted: { countries: restrictedCountriesOf(spec), regions: restrictedRegions },
       clockSkewToleranceMs: spec.clockSkewToleranceSeconds * 1000,
     },
     vpn: new NetworkSet(spec.network.vpn ?? {}),
@@ -137,5 +143,6 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
     scoreBySurface,
     missingGeo: spec.missingGeo,
     challengeKinds: spec.challenge.kinds,
+    failMode: spec.failMode,
   };
 }

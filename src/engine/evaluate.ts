@@ -2,23 +2,30 @@
 // (policy, facts, now) always gives the same decision, whatever order the rules were written in.
 //
 // How a decision is made:
-// 1. Detectors turn facts into signals (true / false / undetermined).
-// 2. Hard rules that match add reasons with their action; unknown IP country adds GEO_MISSING.
-// 3. The weights of true signals add up to the score; crossing challengeAt / denyAt adds SCORE_*.
+// 1. Detectors turn facts into signals (true / false / undetermined; a true signal may count only
+//    in part, e.g. an offset shared by restricted and other places).
+// 2. Hard rules that match add reasons with their action; an unknown IP country adds GEO_MISSING.
+// 3. Each true signal adds weight x strength to the score (a network on both the VPN and the
+//    hosting list counts once, as VPN); crossing challengeAt / denyAt adds SCORE_*. A score deny
+//    needs location evidence (see SIGNAL_CLASS); without it, the score only challenges.
 // 4. Matching allow-exceptions lift every challenge, and the denies their `liftDeny` names.
 // 5. The most severe reason left standing is the decision (deny > challenge > allow).
 import type { CompiledPolicy, ScoreSettings } from './compile';
+import { explain } from './explain';
 import { RequestView } from './detectors/geo';
 import { detectLocale } from './detectors/locale';
 import { detectNetwork } from './detectors/network';
 import { detectTimezone } from './detectors/timezone';
 import {
   ACTION_SEVERITY,
+  LOCATION_EVIDENCE_MIN_STRENGTH,
+  SIGNAL_CLASS,
   SIGNAL_NAMES,
   type Action,
   type Decision,
   type Facts,
   type Reason,
+  type Signal,
   type SignalName,
   type Signals,
   type SignalValue,
@@ -29,9 +36,17 @@ export const SCORE_RULE = 'score';
 /** The id reported as `rule` for GEO_MISSING (the policy's `missingGeo` setting). */
 export const MISSING_GEO_RULE = 'missingGeo';
 
+const ANONYMOUS_PROXY: Signal = Object.freeze({
+  value: true,
+  message: "The geo provider flags the IP as an anonymous proxy (country code A1).",
+  evidence: Object.freeze({ country: 'A1', source: 'geo provider' }),
+});
+
 /** Runs every detector for one request. */
 export function detectSignals(policy: CompiledPolicy, view: RequestView, now: number): Signals {
   const tz = detectTimezone(view, policy.timezone, now);
+  const restricted = policy.timezone.restricted;
+  const vpn = detectNetwork(view, policy.vpn, 'VPN');
   // Spelled out rather than spread: this runs on every request and spreads are slow in V8.
   return {
     TZ_RESTRICTED: tz.TZ_RESTRICTED,
@@ -39,8 +54,10 @@ export function detectSignals(policy: CompiledPolicy, view: RequestView, now: nu
     TZ_INCONSISTENT: tz.TZ_INCONSISTENT,
     TZ_INVALID: tz.TZ_INVALID,
     CLOCK_SKEW: tz.CLOCK_SKEW,
-    LOCALE_RESTRICTED: detectLocale(view.facts.client.acceptLanguage, policy.timezone.restrictedCountries),
-    NETWORK_VPN: detectNetwork(view, policy.vpn, 'VPN'),
+    CLOCK_INVALID: tz.CLOCK_INVALID,
+    LOCALE_RESTRICTED: detectLocale(view.facts.client.acceptLanguage, restricted.countries, restricted.regions),
+    // MaxMind's A1 says "anonymous proxy" whatever the policy lists.
+    NETWORK_VPN: vpn.value !== true && view.anonymousProxy ? ANONYMOUS_PROXY : vpn,
     NETWORK_HOSTING: detectNetwork(view, policy.hosting, 'hosting'),
   };
 }
@@ -51,12 +68,37 @@ function bandOf(score: number, s: ScoreSettings): Action {
   return 'allow';
 }
 
-function compareReasons(a: Reason, b: Reason): number {
-  return (
-    ACTION_SEVERITY[b.action] - ACTION_SEVERITY[a.action] ||
-    (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) ||
-    (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0)
-  );
+/** What one true signal adds to the score. */
+export interface Contribution {
+  readonly name: SignalName;
+  readonly weight: number;
+  readonly strength: number;
+  /** round(weight x strength): what the score gained. */
+  readonly points: number;
+}
+
+/** The signals that add to the score, and the score. A network on both lists counts as VPN only. */
+export function scoreSignals(signals: Signals, weights: ScoreSettings['weights']): { score: number; contributions: Contribution[] } {
+  const contributions: Contribution[] = [];
+  let score = 0;
+  const onceAsVpn = signals.NETWORK_VPN.value === true;
+  for (const name of SIGNAL_NAMES) {
+    const signal = signals[name];
+    if (signal.value !== true) continue;
+    if (name === 'NETWORK_HOSTING' && onceAsVpn) continue;
+    const weight = weights[name];
+    const strength = signal.strength ?? 1;
+    const points = Math.round(weight * strength);
+    if (points <= 0) continue;
+    score += points;
+    contributions.push({ name, weight, strength, points });
+  }
+  return { score, contributions };
+}
+
+/** Whether a true location signal makes it more likely than not that the user is in a restricted place. */
+function hasLocationEvidence(contributions: readonly Contribution[]): boolean {
+  return contributions.some((c) => SIGNAL_CLASS[c.name] === 'location' && c.strength >= LOCATION_EVIDENCE_MIN_STRENGTH);
 }
 
 /**
@@ -92,24 +134,29 @@ export function evaluate(policy: CompiledPolicy, facts: Facts, now: number): Dec
   }
 
   const settings = (surface !== undefined && policy.scoreBySurface.get(surface)) || policy.score;
-  let score = 0;
-  const contributing: SignalName[] = [];
-  for (const name of SIGNAL_NAMES) {
-    const weight = settings.weights[name];
-    if (signals[name].value === true && weight > 0) {
-      score += weight;
-      contributing.push(name);
-    }
-  }
-  const band = bandOf(score, settings);
+  const { score, contributions } = scoreSignals(signals, settings.weights);
+  let band = bandOf(score, settings);
+  const locationBlocked = band === 'deny' && settings.denyRequiresLocation && !hasLocationEvidence(contributions);
+  if (locationBlocked) band = 'challenge';
   let scoreReason: Reason | undefined;
   if (band !== 'allow') {
+    const points = Object.fromEntries(contributions.map((c) => [c.name, c.points]));
     scoreReason = {
       code: band === 'deny' ? 'SCORE_DENY' : 'SCORE_CHALLENGE',
       rule: SCORE_RULE,
       action: band,
-      message: `Risk score ${score} reaches ${band === 'deny' ? 'denyAt' : 'challengeAt'} (${band === 'deny' ? settings.denyAt : settings.challengeAt}).`,
-      evidence: { score, challengeAt: settings.challengeAt, denyAt: settings.denyAt, surface: surface ?? null, signals: contributing },
+      message: locationBlocked
+        ? `Risk score ${score} reaches denyAt (${settings.denyAt}), but no signal places the user in a restricted location, so it challenges.`
+        : `Risk score ${score} reaches ${band === 'deny' ? 'denyAt' : 'challengeAt'} (${band === 'deny' ? settings.denyAt : settings.challengeAt}).`,
+      evidence: {
+        score,
+        challengeAt: settings.challengeAt,
+        denyAt: settings.denyAt,
+        surface: surface ?? null,
+        signals: contributions.map((c) => c.name),
+        points,
+        ...(locationBlocked ? { denyNeedsLocation: true } : {}),
+      },
     };
     decisive.push(scoreReason);
   }
@@ -127,25 +174,31 @@ export function evaluate(policy: CompiledPolicy, facts: Facts, now: number): Dec
     }
   }
 
-  const reasons = decisive.concat(exceptions.map((x) => x.reason));
-  for (const name of contributing) {
-    const signal = signals[name];
+  const signalReasons: Reason[] = [];
+  const byPoints = [...contributions].sort((a, b) => b.points - a.points || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const c of byPoints) {
+    const signal = signals[c.name];
     if (signal.value !== true) continue;
-    reasons.push({
-      code: name,
+    signalReasons.push({
+      code: c.name,
       rule: SCORE_RULE,
       action: band,
       message: signal.message,
-      evidence: { ...signal.evidence, weight: settings.weights[name] },
+      evidence: { ...signal.evidence, weight: c.weight, ...(c.strength < 1 ? { strength: c.strength, points: c.points } : {}) },
       ...(scoreReason?.liftedBy !== undefined ? { liftedBy: scoreReason.liftedBy } : {}),
     });
   }
-  reasons.sort(compareReasons);
 
   const signalValues = {} as Record<SignalName, SignalValue>;
   for (const name of SIGNAL_NAMES) signalValues[name] = signals[name].value;
 
-  const result: Decision = { decision, reasons, score, signals: signalValues };
+  const { reasons, summary } = explain(
+    { decision, score, challengeAt: settings.challengeAt },
+    decisive,
+    signalReasons,
+    exceptions.map((x) => x.reason),
+  );
+  const result: Decision = { decision, reasons, score, signals: signalValues, summary, failed: false };
   if (decision === 'challenge') result.challenge = { kinds: [...policy.challengeKinds] };
   return result;
 }

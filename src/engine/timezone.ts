@@ -16,7 +16,7 @@ export interface ZoneInfo {
 /** Outcome of resolving a client-supplied zone name. */
 export type ZoneLookup =
   | { readonly kind: 'known'; readonly zone: ZoneInfo }
-  /** The runtime accepts the name but tzdata has no row for it: valid, countries unknown. */
+  /** The runtime accepts the name but tzdata has no row for it: the zone ICU resolves it to. */
   | { readonly kind: 'unlisted'; readonly zone: ZoneInfo }
   | { readonly kind: 'invalid' };
 
@@ -42,22 +42,32 @@ for (const row of TZ_ROWS) {
 
 const unlisted = new Map<string, ZoneLookup>();
 
+const INVALID: ZoneLookup = Object.freeze({ kind: 'invalid' });
+
 /**
  * Resolves a zone name, case-insensitively, aliases included (`asia/chongqing` -> Asia/Shanghai, CN).
- * Names tzdata lacks are checked against the runtime's ICU; anything else is `invalid`.
+ * Names tzdata lacks are checked against the runtime's ICU and inherit the countries of the zone
+ * ICU resolves them to (`CTT` -> Asia/Shanghai -> CN); anything else is `invalid`.
+ *
+ * @param useRuntime Whether a name tzdata lacks may be asked of ICU (a few microseconds each, and
+ *   any client can invent names): when false, such a name is `invalid` unless already memoised.
  */
-export function lookupZone(name: string): ZoneLookup {
+export function lookupZone(name: string, useRuntime = true): ZoneLookup {
   const lower = name.trim().toLowerCase();
   const known = byLowerName.get(lower);
   if (known) return known;
   const memo = unlisted.get(lower);
   if (memo) return memo;
-  let result: ZoneLookup = { kind: 'invalid' };
+  if (!useRuntime) return INVALID;
+  let result = INVALID;
   // IANA names start with a letter; ICU also takes offsets such as "+08:00", which are not zones.
   if (/^[a-z][a-z0-9_+/-]{0,63}$/.test(lower)) {
     try {
-      const canonical = new Intl.DateTimeFormat('en-US', { timeZone: name.trim() }).resolvedOptions().timeZone;
-      result = { kind: 'unlisted', zone: { canonical, countries: [] } };
+      const icuName = new Intl.DateTimeFormat('en-US', { timeZone: name.trim() }).resolvedOptions().timeZone;
+      // ICU's canonical names are tzdata names or their legacy aliases (Asia/Calcutta): resolve
+      // them through tzdata so that the countries of the zone are known.
+      const viaTzdata = byLowerName.get(icuName.toLowerCase());
+      result = { kind: 'unlisted', zone: viaTzdata && viaTzdata.kind !== 'invalid' ? viaTzdata.zone : { canonical: icuName, countries: [] } };
     } catch {
       // RangeError: not a zone this runtime knows.
     }

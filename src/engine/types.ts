@@ -1,5 +1,7 @@
 // The engine's vocabulary: what is known about a request (Facts), what detectors conclude
 // (Signals) and what the policy decides (Decision, Reasons). Plain, JSON-friendly data only.
+// The engine owns these types: the transport's zod schemas are checked against them
+// (`satisfies`), never the other way round.
 
 /** What the policy may do with a request, from most to least permissive. */
 export type Action = 'allow' | 'challenge' | 'deny';
@@ -12,6 +14,10 @@ export type GeoSource = 'forwarded' | 'cf' | 'none';
 
 /** Geo metadata of the end user's IP, in `request.cf` naming. Country codes are upper-case. */
 export interface GeoFacts {
+  /**
+   * ISO 3166-1 alpha-2, or a pseudo-code: `T1` (Tor), `XX` (unknown), MaxMind's `A1` (anonymous
+   * proxy), `A2`, `AP`, `EU`, `O1`. Unassigned codes count as unknown.
+   */
   country?: string;
   region?: string;
   /** ISO 3166-2 subdivision: either the full code (`UA-43`) or the part after the country (`43`). */
@@ -28,16 +34,25 @@ export interface GeoFacts {
   colo?: string;
 }
 
-/** What the end user's browser or SDK says about itself. Only ever raises suspicion. */
+/** One client claim, or several when a client repeated it (every value is judged on its own). */
+export type Claims<T> = T | readonly T[];
+
+/**
+ * What the end user's browser or SDK says about itself. Only ever raises suspicion: every value
+ * is a claim, and a malformed claim is evidence (TZ_INVALID, CLOCK_INVALID), never an error.
+ */
 export interface ClientFacts {
   /** IANA zone name as the client reported it (any case, aliases allowed). */
-  timezone?: string;
-  /** Minutes EAST of UTC (UTC+8 = 480): the negation of JS `getTimezoneOffset()`. */
-  utcOffsetMinutes?: number;
-  acceptLanguage?: string;
+  timezone?: Claims<string>;
+  /**
+   * Minutes EAST of UTC (UTC+8 = 480): the negation of JS `getTimezoneOffset()`. A string is a
+   * claim as sent in a header: an integer in it is read as a number, anything else is invalid.
+   */
+  utcOffsetMinutes?: Claims<number | string>;
+  acceptLanguage?: Claims<string>;
   userAgent?: string;
   /** ISO-8601 instant the client believes it is; a numeric offset in it is also an offset claim. */
-  clock?: string;
+  clock?: Claims<string>;
 }
 
 /** The account the request acts for, as the origin knows it. */
@@ -67,6 +82,7 @@ export const SIGNAL_NAMES = [
   'TZ_INCONSISTENT',
   'TZ_INVALID',
   'CLOCK_SKEW',
+  'CLOCK_INVALID',
   'LOCALE_RESTRICTED',
   'NETWORK_VPN',
   'NETWORK_HOSTING',
@@ -75,17 +91,54 @@ export const SIGNAL_NAMES = [
 /** A detector signal's name. */
 export type SignalName = (typeof SIGNAL_NAMES)[number];
 
+/**
+ * What a signal says about the user:
+ * - `location`: evidence of *where* the user is (a restricted country's clock, or an offset mostly
+ *   used in restricted places). Only location evidence lets a score deny.
+ * - `concealment`: the user hides or garbles where they are (VPN, hosting, contradictions).
+ * - `affinity`: a tie to a restricted place that says nothing of location (a browser locale).
+ */
+export type SignalClass = 'location' | 'concealment' | 'affinity';
+
+/** The class of every signal (see {@link SignalClass}). */
+export const SIGNAL_CLASS: Readonly<Record<SignalName, SignalClass>> = {
+  TZ_RESTRICTED: 'location',
+  TZ_MISMATCH: 'concealment',
+  TZ_INCONSISTENT: 'concealment',
+  TZ_INVALID: 'concealment',
+  CLOCK_SKEW: 'concealment',
+  CLOCK_INVALID: 'concealment',
+  LOCALE_RESTRICTED: 'affinity',
+  NETWORK_VPN: 'concealment',
+  NETWORK_HOSTING: 'concealment',
+};
+
+/**
+ * A location signal whose strength is at least this counts as location evidence for a score
+ * deny: the user is more likely than not in a restricted place.
+ */
+export const LOCATION_EVIDENCE_MIN_STRENGTH = 0.5;
+
 /** Free-form, JSON-serialisable evidence attached to signals and reasons. */
 export type Evidence = Readonly<Record<string, unknown>>;
+
+/** A true signal: what was found, and how strongly it counts. */
+export interface TrueSignal {
+  readonly value: true;
+  readonly message: string;
+  readonly evidence: Evidence;
+  /**
+   * How much of the signal's weight counts, in (0, 1]; 1 when absent. An offset shared by
+   * restricted and other places counts by the restricted share of its population.
+   */
+  readonly strength?: number;
+}
 
 /**
  * A detector's conclusion. `undetermined` means the facts did not allow a conclusion
  * (missing or unusable input); it never counts as `false` evidence of innocence.
  */
-export type Signal =
-  | { readonly value: true; readonly message: string; readonly evidence: Evidence }
-  | { readonly value: false }
-  | { readonly value: 'undetermined'; readonly why: string };
+export type Signal = TrueSignal | { readonly value: false } | { readonly value: 'undetermined'; readonly why: string };
 
 /** The shared, frozen `false` signal: the common answer allocates nothing. */
 export const SIGNAL_FALSE: Signal = Object.freeze({ value: false });
@@ -113,12 +166,21 @@ export type RuleReasonCode =
   | 'ACCOUNT_ALLOWED';
 
 /** Every stable reason code an origin may switch on. */
-export type ReasonCode = RuleReasonCode | SignalName | 'GEO_MISSING' | 'SCORE_CHALLENGE' | 'SCORE_DENY';
+export type ReasonCode =
+  | RuleReasonCode
+  | SignalName
+  | 'GEO_MISSING'
+  | 'SCORE_CHALLENGE'
+  | 'SCORE_DENY'
+  | 'POLICY_UNAVAILABLE';
 
 /** One explained step of a decision. */
 export interface Reason {
   code: ReasonCode;
-  /** Policy rule id, `score` for the risk score and its signals, `missingGeo` for GEO_MISSING. */
+  /**
+   * Policy rule id; `score` for the risk score and its signals; `missingGeo` for GEO_MISSING;
+   * `failMode` for POLICY_UNAVAILABLE.
+   */
   rule: string;
   /** What this reason asks for; signal reasons carry the action of the score band they produced. */
   action: Action;
@@ -134,9 +196,17 @@ export type SignalValue = boolean | 'undetermined';
 /** The engine's answer for one request. */
 export interface Decision {
   decision: Action;
+  /**
+   * The decisive reason first, then the other reasons that stand, then the contributing
+   * signals by weight, then allow-exceptions, then what they lifted.
+   */
   reasons: Reason[];
   score: number;
   signals: Record<SignalName, SignalValue>;
+  /** One human-readable line: the decision and why. */
+  summary: string;
+  /** True when the decision was not taken under the operator's current policy (see fail.ts). */
+  failed: boolean;
   /** Present when the decision is `challenge`: the kinds the origin may present. */
   challenge?: { kinds: string[] };
 }

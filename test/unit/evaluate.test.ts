@@ -90,39 +90,120 @@ describe('surfaces', () => {
     };
     expect(decide([], facts({ surface: 'web' }), extra).decision).toBe('challenge');
     expect(decide([], facts({ surface: 'api' }), extra).decision).toBe('allow');
-    expect(decide([], facts({ surface: 'admin' }), extra).decision).toBe('deny');
+    // A score deny needs location evidence; this request has none, so denyAt 60 only challenges.
+    expect(decide([], facts({ surface: 'admin' }), extra).decision).toBe('challenge');
+    const withLocation = facts({ surface: 'admin', client: { timezone: 'Asia/Shanghai' } });
+    const located = { ...extra, restrictedCountries: ['CN'], score: { weights: { NETWORK_HOSTING: 60, TZ_RESTRICTED: 1 }, challengeAt: 50, denyAt: 100 } };
+    expect(decide([], withLocation, located).decision).toBe('deny');
   });
 });
 
 describe('score', () => {
-  const extra = (weights: Record<string, number>): Partial<PolicyDocument> => ({
-    network: { vpn: { asns: [7922] }, hosting: { asns: [7922] } },
-    score: { weights, challengeAt: 50, denyAt: 100 },
+  // A US ISP user whose client claims Tokyo: TZ_MISMATCH (concealment), on a listed VPN ASN.
+  const tokyo = facts({ client: { timezone: 'Asia/Tokyo' } });
+  const extra = (weights: Record<string, number>, denyRequiresLocation = false): Partial<PolicyDocument> => ({
+    network: { vpn: { asns: [7922] } },
+    score: { weights, challengeAt: 50, denyAt: 100, denyRequiresLocation },
   });
   it.each([
     [{}, 'allow', 0],
     [{ NETWORK_VPN: 49 }, 'allow', 49],
     [{ NETWORK_VPN: 50 }, 'challenge', 50],
-    [{ NETWORK_VPN: 50, NETWORK_HOSTING: 49 }, 'challenge', 99],
-    [{ NETWORK_VPN: 50, NETWORK_HOSTING: 50 }, 'deny', 100],
+    [{ NETWORK_VPN: 50, TZ_MISMATCH: 49 }, 'challenge', 99],
+    [{ NETWORK_VPN: 50, TZ_MISMATCH: 50 }, 'deny', 100],
   ])('weights %j -> %s (score %i)', (weights, decision, score) => {
-    const d = decide([], facts(), extra(weights));
+    const d = decide([], tokyo, extra(weights));
     expect(d.decision).toBe(decision);
     expect(d.score).toBe(score);
   });
 
-  it('lists each contributing signal with its weight, under the score band', () => {
+  it('lists each contributing signal with its weight, under the score band, after the score reason', () => {
     const d = decide([], facts(), extra({ NETWORK_VPN: 60, NETWORK_HOSTING: 0 }));
     expect(d.reasons.map((r) => [r.code, r.rule, r.action])).toEqual([
-      ['NETWORK_VPN', 'score', 'challenge'],
       ['SCORE_CHALLENGE', 'score', 'challenge'],
+      ['NETWORK_VPN', 'score', 'challenge'],
     ]);
-    expect(d.reasons[0]?.evidence).toMatchObject({ asn: 7922, weight: 60 });
-    expect(d.reasons[1]?.evidence).toMatchObject({ score: 60, challengeAt: 50, denyAt: 100, signals: ['NETWORK_VPN'] });
+    expect(d.reasons[1]?.evidence).toMatchObject({ asn: 7922, weight: 60 });
+    expect(d.reasons[0]?.evidence).toMatchObject({ score: 60, challengeAt: 50, denyAt: 100, signals: ['NETWORK_VPN'], points: { NETWORK_VPN: 60 } });
+  });
+
+  it('orders contributing signals by the points they add', () => {
+    const d = decide([], tokyo, extra({ NETWORK_VPN: 30, TZ_MISMATCH: 40 }));
+    expect(d.reasons.map((r) => r.code)).toEqual(['SCORE_CHALLENGE', 'TZ_MISMATCH', 'NETWORK_VPN']);
+  });
+
+  it('counts a network on both the VPN and the hosting list once, as VPN', () => {
+    const both: Partial<PolicyDocument> = {
+      network: { vpn: { asns: [7922] }, hosting: { asns: [7922] } },
+      score: { weights: { NETWORK_VPN: 50, NETWORK_HOSTING: 25 }, challengeAt: 50, denyAt: 70, denyRequiresLocation: false },
+    };
+    const d = decide([], facts(), both);
+    expect(d.signals).toMatchObject({ NETWORK_VPN: true, NETWORK_HOSTING: true });
+    expect(d.score).toBe(50);
+    expect(d.decision).toBe('challenge');
+    expect(d.reasons.map((r) => r.code)).not.toContain('NETWORK_HOSTING');
+  });
+
+  it('counts hosting alone when the network is not a VPN', () => {
+    const d = decide([], facts(), { network: { hosting: { asns: [7922] } }, score: { weights: { NETWORK_VPN: 50, NETWORK_HOSTING: 25 }, challengeAt: 20, denyAt: 100 } });
+    expect(d.score).toBe(25);
+    expect(d.reasons.map((r) => r.code)).toEqual(['SCORE_CHALLENGE', 'NETWORK_HOSTING']);
+  });
+
+  it("reads MaxMind's A1 (anonymous proxy) as a VPN, and as an unknown country", () => {
+    const d = decide([], facts({ geo: { country: 'A1' } }), { score: { weights: { NETWORK_VPN: 50 }, challengeAt: 50, denyAt: 100 }, missingGeo: 'allow' });
+    expect(d.signals.NETWORK_VPN).toBe(true);
+    expect(d.reasons.map((r) => r.code)).toEqual(['SCORE_CHALLENGE', 'GEO_MISSING', 'NETWORK_VPN']);
+    expect(d.reasons.find((r) => r.code === 'NETWORK_VPN')?.evidence).toMatchObject({ country: 'A1' });
+  });
+});
+
+describe('a score deny needs location evidence', () => {
+  const weights = { NETWORK_VPN: 50, NETWORK_HOSTING: 25, TZ_MISMATCH: 20, TZ_RESTRICTED: 50, LOCALE_RESTRICTED: 20, CLOCK_SKEW: 15, TZ_INCONSISTENT: 30 };
+  const policy = (denyRequiresLocation?: boolean): Partial<PolicyDocument> => ({
+    restrictedCountries: ['CN', 'IR', 'RU', 'CU'],
+    network: { vpn: { asns: [1136] } },
+    score: { weights, challengeAt: 50, denyAt: 80, ...(denyRequiresLocation === undefined ? {} : { denyRequiresLocation }) },
+  });
+  // An Iranian-American in Los Angeles on a VPN, fa-IR browser, clock 20 minutes slow: no location evidence.
+  const diaspora = facts({
+    geo: { country: 'US', asn: 1136, timezone: 'America/Los_Angeles' },
+    client: { timezone: 'America/Los_Angeles', utcOffsetMinutes: -480, acceptLanguage: 'fa-IR,fa;q=0.9,en;q=0.8', clock: '2026-11-26T11:40:00Z' },
+  });
+
+  it('concealment and affinity alone only challenge, and say why', () => {
+    const d = decide([], diaspora, policy());
+    expect(d.score).toBe(85);
+    expect(d.decision).toBe('challenge');
+    expect(d.reasons[0]).toMatchObject({ code: 'SCORE_CHALLENGE', evidence: { denyNeedsLocation: true } });
+    expect(d.summary).toMatch(/no signal places the user in a restricted location/);
+  });
+
+  it('a restricted zone is location evidence: the same score denies', () => {
+    const shanghai = facts({ geo: { country: 'US', asn: 1136 }, client: { timezone: 'Asia/Shanghai', acceptLanguage: 'zh-CN' } });
+    expect(decide([], shanghai, policy()).decision).toBe('deny');
+  });
+
+  it('an offset mostly used in restricted places is location evidence', () => {
+    const tehranOffset = facts({ geo: { country: 'US', asn: 1136 }, client: { utcOffsetMinutes: 210, acceptLanguage: 'fa-IR' } });
+    const d = decide([], tehranOffset, policy());
+    expect(d.decision).toBe('deny');
+  });
+
+  it('an offset with a small restricted share is not', () => {
+    const moscowTime = facts({ geo: { country: 'US', asn: 1136 }, client: { utcOffsetMinutes: 180, acceptLanguage: 'ru-RU', clock: '2026-11-26T11:00:00Z' } });
+    const d = decide([], moscowTime, policy());
+    expect(d.signals.TZ_RESTRICTED).toBe(true);
+    expect(d.score).toBeGreaterThanOrEqual(80);
+    expect(d.decision).toBe('challenge');
+  });
+
+  it('is a policy setting: denyRequiresLocation false lets concealment deny', () => {
+    expect(decide([], diaspora, policy(false)).decision).toBe('deny');
   });
 
   it('undetermined signals weigh nothing', () => {
-    const d = decide([], facts({ geo: { country: 'US' } }), extra({ NETWORK_VPN: 100 }));
+    const d = decide([], facts({ geo: { country: 'US' } }), { score: { weights: { NETWORK_VPN: 100 }, challengeAt: 50, denyAt: 100 } });
     expect(d.signals.NETWORK_VPN).toBe('undetermined');
     expect(d.decision).toBe('allow');
   });
@@ -201,6 +282,7 @@ describe('decision shape', () => {
       TZ_INCONSISTENT: 'undetermined',
       TZ_INVALID: false,
       CLOCK_SKEW: 'undetermined',
+      CLOCK_INVALID: 'undetermined',
       LOCALE_RESTRICTED: 'undetermined',
       NETWORK_VPN: false,
       NETWORK_HOSTING: false,

@@ -1,0 +1,122 @@
+// The validated policy, as the engine consumes it. The engine owns this shape; the zod schema in
+// src/policy/schema.ts (the single source of the *document* format, with defaults and messages)
+// is type-checked to produce exactly this, so the engine never imports the transport's schema.
+import type { BuiltinListName } from './lists';
+import type { Action, SignalName } from './types';
+
+/** What a decision answers when geogate has no usable policy (see fail.ts). */
+export type FailMode = 'closed' | 'challenge' | 'open';
+
+/** Every fail mode, most restrictive first. */
+export const FAIL_MODES = ['closed', 'challenge', 'open'] as const satisfies readonly FailMode[];
+
+/** The action each fail mode answers with. */
+export const FAIL_MODE_ACTION: Readonly<Record<FailMode, Action>> = { closed: 'deny', challenge: 'challenge', open: 'allow' };
+
+/** Fields every rule has. */
+export interface RuleBaseSpec {
+  id: string;
+  description?: string | undefined;
+  /** When present, the rule applies only to requests whose `surface` is listed. */
+  surfaces?: string[] | undefined;
+}
+
+/** Only allow-exceptions may name the denies they lift. */
+interface Lifting {
+  liftDeny?: string[] | undefined;
+}
+
+/** A `country` rule: the IP country (or `T1`, Tor) is listed. */
+export interface CountryRuleSpec extends RuleBaseSpec {
+  type: 'country';
+  action: 'deny' | 'challenge';
+  countries: string[];
+}
+/** A `country-allowlist` rule: every known IP country NOT listed is hit. */
+export interface CountryAllowlistRuleSpec extends RuleBaseSpec {
+  type: 'country-allowlist';
+  action: 'deny' | 'challenge';
+  countries: string[];
+}
+/** A `region` rule on ISO 3166-2 subdivisions. */
+export interface RegionRuleSpec extends RuleBaseSpec {
+  type: 'region';
+  action: 'deny' | 'challenge';
+  regions: string[];
+}
+/** An `owner-country` rule on the account's ultimate parent. */
+export interface OwnerCountryRuleSpec extends RuleBaseSpec {
+  type: 'owner-country';
+  action: 'deny' | 'challenge';
+  countries: string[];
+}
+/** An `asn` rule (or allow-exception). */
+export interface AsnRuleSpec extends RuleBaseSpec, Lifting {
+  type: 'asn';
+  action: Action;
+  asns: number[];
+  lists: BuiltinListName[];
+}
+/** A `cidr` rule (or allow-exception). */
+export interface CidrRuleSpec extends RuleBaseSpec, Lifting {
+  type: 'cidr';
+  action: Action;
+  cidrs: string[];
+}
+/** An `account` rule (or allow-exception) on account or organisation ids. */
+export interface AccountRuleSpec extends RuleBaseSpec, Lifting {
+  type: 'account';
+  action: Action;
+  accounts: string[];
+  orgs: string[];
+}
+
+/** One validated hard rule. */
+export type RuleSpec =
+  | CountryRuleSpec
+  | CountryAllowlistRuleSpec
+  | RegionRuleSpec
+  | OwnerCountryRuleSpec
+  | AsnRuleSpec
+  | CidrRuleSpec
+  | AccountRuleSpec;
+
+/** A set of networks: ASNs, built-in ASN lists and CIDR blocks. */
+export interface NetworkSetSpec {
+  asns: number[];
+  lists: BuiltinListName[];
+  cidrs: string[];
+}
+
+/** Signal weights: unlisted signals weigh 0. */
+export type WeightsSpec = Partial<Record<SignalName, number | undefined>>;
+
+/** Per-surface score overrides. */
+export interface SurfaceSpec {
+  weights?: WeightsSpec | undefined;
+  challengeAt?: number | undefined;
+  denyAt?: number | undefined;
+}
+
+/** A validated policy (defaults applied). */
+export interface PolicySpec {
+  $schema?: string | undefined;
+  version: string;
+  description?: string | undefined;
+  rules: RuleSpec[];
+  restrictedCountries?: string[] | undefined;
+  network: { vpn?: NetworkSetSpec | undefined; hosting?: NetworkSetSpec | undefined };
+  score: {
+    weights: WeightsSpec;
+    challengeAt: number;
+    denyAt: number;
+    /** A score deny needs at least one location signal; without one it challenges. */
+    denyRequiresLocation: boolean;
+  };
+  surfaces: Record<string, SurfaceSpec>;
+  missingGeo: Action;
+  clockSkewToleranceSeconds: number;
+  challenge: { kinds: 'turnstile'[] };
+  /** What to answer when this policy is meant to be in force but no usable copy can be loaded. */
+  failMode: FailMode;
+}
