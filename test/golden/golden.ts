@@ -1,0 +1,67 @@
+// Golden cases: a policy, an instant, and check requests with the whole decision they must get
+// (decision, the ordered reasons with their rules and liftedBy, score, failed). The test suite and
+// `npm run bench` run the same files (test/fixtures/golden/*.json), as Cerbos' case files drive
+// both its tests and its benchmarks.
+import * as z from 'zod';
+import type { CompiledPolicy } from '../../src/engine/compile';
+import { evaluate } from '../../src/engine/evaluate';
+import type { Action, Decision } from '../../src/engine/types';
+import { factsFromCheckRequest, parseCheckRequest } from '../../src/facts/check-request';
+
+const ACTIONS = ['allow', 'challenge', 'deny'] as const;
+
+/** One reason as golden cases pin it: what, which rule, lifted by what. */
+const WantReason = z.strictObject({ code: z.string(), rule: z.string(), liftedBy: z.string().optional() });
+
+/** One golden case: a /v1/check body and the decision it must get. */
+export const GoldenCaseSchema = z.strictObject({
+  name: z.string().min(1),
+  /** The family of scenarios the case belongs to (README of the fixtures lists them). */
+  family: z.string().optional(),
+  request: z.unknown(),
+  /** Overrides the file's instant for this case. */
+  now: z.iso.datetime({ offset: true }).optional(),
+  want: z.strictObject({
+    decision: z.enum(ACTIONS),
+    /** Every reason, in the order the decision lists them. */
+    reasons: z.array(WantReason),
+    score: z.number(),
+  }),
+});
+
+/** A golden file: which policy, at which instant, and the cases. */
+export const GoldenFileSchema = z.strictObject({
+  description: z.string().optional(),
+  /** "default" for the embedded default policy, or an inline policy document. */
+  policy: z.union([z.literal('default'), z.record(z.string(), z.unknown())]),
+  now: z.iso.datetime({ offset: true }),
+  cases: z.array(GoldenCaseSchema).min(1),
+});
+
+/** A parsed golden file. */
+export type GoldenFile = z.output<typeof GoldenFileSchema>;
+/** A parsed golden case. */
+export type GoldenCase = z.output<typeof GoldenCaseSchema>;
+/** What a golden case pins of a decision. */
+export interface GoldenOutcome {
+  decision: Action;
+  reasons: { code: string; rule: string; liftedBy?: string }[];
+  score: number;
+}
+
+/** The part of a decision golden cases compare. */
+export function outcomeOf(d: Decision): GoldenOutcome {
+  return {
+    decision: d.decision,
+    reasons: d.reasons.map((r) => ({ code: r.code, rule: r.rule, ...(r.liftedBy !== undefined ? { liftedBy: r.liftedBy } : {}) })),
+    score: d.score,
+  };
+}
+
+/** Runs one golden case against a compiled policy; throws when its request is not a valid body. */
+export function runGoldenCase(policy: CompiledPolicy, c: GoldenCase, fileNow: string): { got: GoldenOutcome; decision: Decision } {
+  const parsed = parseCheckRequest(c.request);
+  if (!parsed.success) throw new Error(`golden case "${c.name}" has an invalid request: ${z.prettifyError(parsed.error)}`);
+  const decision = evaluate(policy, factsFromCheckRequest(parsed.data), Date.parse(c.now ?? fileNow));
+  return { got: outcomeOf(decision), decision };
+}
