@@ -1,0 +1,369 @@
+// The active policy, per isolate, in front of a TextStore (Workers KV in production).
+//
+// Promise 1: a broken policy never opens the gate, and loading never stalls a check.
+// - Sources, in order: the current policy (`policy:active`); else the last good copy this isolate
+//   holds, else the one in storage (`policy:last-good`, written only with a text that validated
+//   and compiled); else the fail mode: the stored document's own `failMode` when it is readable,
+//   else the deployment's FAIL_MODE. The embedded default applies only when storage holds no
+//   policy and never did (a fresh deployment), never in place of one that exists but is unusable.
+// - Every answer under a fallback carries the failure, so decisions say `failed` and /healthz
+//   says `degraded` with a typed cause.
+// - Bounded work: reads stop at the byte bound; texts are recognised by SHA-256, so a rejected
+//   text is never validated twice and an unchanged one is never recompiled; concurrent loads are
+//   coalesced into one; a warm isolate keeps answering from what it has while a refresh runs in
+//   the background; a cold one waits at most the load budget, then answers under the fail mode.
+import { compilePolicy, type CompiledPolicy } from '../engine/compile';
+import type { FailModeOrigin, PolicyFailure, PolicyFailureKind } from '../engine/fail';
+import type { FailMode } from '../engine/policy';
+import { checkPolicySize } from '../policy/limits';
+import { FailModeSchema, parsePolicy } from '../policy/schema';
+import type { TextStore } from './text-store';
+
+/** Schedules work that may outlive the response (the Worker's `ctx.waitUntil`). */
+export type WaitUntilLike = (promise: Promise<unknown>) => void;
+
+/** Where the policy answering a request came from. */
+export type PolicySource = 'kv' | 'default' | 'last-known-good';
+
+/** What a request is decided under. */
+export type PolicyAnswer =
+  | {
+      readonly kind: 'policy';
+      readonly compiled: CompiledPolicy;
+      readonly source: PolicySource;
+      /** Epoch ms when this policy was first loaded in this isolate. */
+      readonly loadedAt: number;
+      /** Set when this is a fallback: why the current policy is not the one answering. */
+      readonly failure?: PolicyFailure;
+    }
+  | {
+      readonly kind: 'unavailable';
+      readonly failMode: FailMode;
+      readonly failModeFrom: FailModeOrigin;
+      readonly failure: PolicyFailure;
+    };
+
+/** The store's health, for /healthz. */
+export interface PolicyStatus {
+  readonly status: 'ok' | 'degraded';
+  /** The policy answering requests, or null when the fail mode answers. */
+  readonly policy: { readonly version: string; readonly source: PolicySource; readonly loadedAt: string } | null;
+  /** Why the current policy is not in force (never the stored text or storage internals). */
+  readonly cause?: { readonly kind: PolicyFailureKind; readonly message: string; readonly since: string };
+  /** Present when no policy answers: the fail mode in force and where it came from. */
+  readonly failMode?: { readonly mode: FailMode; readonly from: FailModeOrigin };
+}
+
+/** Knobs of a {@link PolicyStore}. */
+export interface PolicyStoreOptions {
+  /** Key of the current policy document. */
+  activeKey: string;
+  /** Key of the last good copy (written by the store itself). */
+  lastGoodKey: string;
+  /** How long a good answer is fresh: at most one storage read per isolate per TTL. */
+  ttlMs: number;
+  /** How soon a failed load is retried. */
+  retryMs: number;
+  /** Past this age a request waits for the refresh (up to the load budget) instead of not at all. */
+  maxStaleMs: number;
+  /** Longest a request waits for a load; past it, it answers with what the isolate has. */
+  loadBudgetMs: number;
+  /** A load still running after this long is presumed lost (its request was cancelled) and restarted. */
+  loadTimeoutMs: number;
+  /** Largest policy text read, in bytes. */
+  maxBytes: number;
+  /** The embedded default: a fresh deployment's policy. */
+  fallback: () => CompiledPolicy;
+  /** Where load failures are reported (operators read them in Workers logs). */
+  log: (message: string) => void;
+  /** The clock, for when a load completes (tests inject one). */
+  clock: () => number;
+}
+
+/** Per-request context of {@link PolicyStore.get}. */
+export interface GetOptions {
+  /** Schedules work that may outlive the response (the Worker's `ctx.waitUntil`). */
+  waitUntil?: WaitUntilLike | undefined;
+  /** The deployment's FAIL_MODE, used when no policy and no readable `failMode` exist. */
+  failMode: FailMode;
+}
+
+/** A policy this isolate accepted from storage. */
+interface Good {
+  readonly compiled: CompiledPolicy;
+  readonly hash: string;
+  readonly loadedAt: number;
+  readonly source: 'kv' | 'default';
+}
+
+/** A text rejected once, remembered by hash so that it is never validated again. */
+interface Rejected {
+  readonly failure: PolicyFailure;
+  /** The document's own `failMode`, when that field alone was readable. */
+  readonly failMode: FailMode | undefined;
+}
+
+/** Rejected texts remembered per isolate (a few operators' mistakes, not an unbounded log). */
+const MAX_REJECTED = 16;
+const DEFAULT_HASH = 'embedded-default';
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise (never rejects). */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([p.then(() => true, () => true), timeout]).finally(() => {
+    if (timer !== null) clearTimeout(timer);
+  });
+}
+
+/** Per-isolate cache of the active policy in front of a {@link TextStore}. */
+export class PolicyStore {
+  readonly #o: PolicyStoreOptions;
+  #state: PolicyAnswer | undefined;
+  #checkedAt = Number.NEGATIVE_INFINITY;
+  #failureSince: number | undefined;
+  #good: Good | undefined;
+  readonly #rejected = new Map<string, Rejected>();
+  #loading: Promise<void> | undefined;
+  #loadingSince = 0;
+
+  constructor(options: PolicyStoreOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * What a request at `now` (epoch ms) is decided under. Never throws. A fresh answer is
+   * returned at once; a stale one too, while a refresh runs in the background (coalesced with
+   * any other); only a cold isolate, or one idle past maxStale, waits, and at most loadBudgetMs.
+   */
+  async get(store: TextStore, now: number, options: GetOptions): Promise<PolicyAnswer> {
+    const state = this.#state;
+    const age = now - this.#checkedAt;
+    if (state && age < this.#freshFor(state)) return state;
+    const load = this.#startLoad(store, options);
+    if (state && age < this.#o.maxStaleMs) return state;
+    await within(load, this.#o.loadBudgetMs);
+    return (
+      this.#state ??
+      state ?? {
+        kind: 'unavailable',
+        failMode: options.failMode,
+        failModeFrom: 'deployment',
+        failure: { kind: 'timeout', message: `policy storage did not answer within ${this.#o.loadBudgetMs} ms` },
+      }
+    );
+  }
+
+  /**
+   * For /healthz: the status now, without ever waiting on a refresh. A stale answer triggers a
+   * background refresh; a cold isolate starts its first load and waits for it at most the budget.
+   */
+  async peek(store: TextStore, now: number, options: GetOptions): Promise<PolicyStatus | undefined> {
+    const state = this.#state;
+    if (!state) {
+      await within(this.#startLoad(store, options), this.#o.loadBudgetMs);
+    } else if (now - this.#checkedAt >= this.#freshFor(state)) {
+      void this.#startLoad(store, options);
+    }
+    return this.status();
+  }
+
+  /** Health of the store, or undefined before the first load in this isolate has finished. */
+  status(): PolicyStatus | undefined {
+    const state = this.#state;
+    if (!state) return undefined;
+    const since = new Date(this.#failureSince ?? this.#o.clock()).toISOString();
+    if (state.kind === 'unavailable') {
+      return {
+        status: 'degraded',
+        policy: null,
+        cause: { kind: state.failure.kind, message: state.failure.message, since },
+        failMode: { mode: state.failMode, from: state.failModeFrom },
+      };
+    }
+    return {
+      status: state.failure ? 'degraded' : 'ok',
+      policy: { version: state.compiled.version, source: state.source, loadedAt: new Date(state.loadedAt).toISOString() },
+      ...(state.failure ? { cause: { kind: state.failure.kind, message: state.failure.message, since } } : {}),
+    };
+  }
+
+  /** Makes the next `get` re-read storage, keeping everything else (tests; operators' tools). */
+  invalidate(): void {
+    this.#checkedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Forgets everything (tests; a new isolate behaves the same). */
+  reset(): void {
+    this.#state = this.#good = this.#loading = this.#failureSince = undefined;
+    this.#rejected.clear();
+    this.#checkedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Settles when the load in flight, if any, has finished (tests). */
+  async settled(): Promise<void> {
+    await this.#loading;
+  }
+
+  #freshFor(state: PolicyAnswer): number {
+    return state.kind === 'policy' && !state.failure ? this.#o.ttlMs : this.#o.retryMs;
+  }
+
+  #startLoad(store: TextStore, options: GetOptions): Promise<void> {
+    const started = this.#o.clock();
+    if (this.#loading && started - this.#loadingSince < this.#o.loadTimeoutMs) return this.#loading;
+    this.#loadingSince = started;
+    const loading = this.#load(store, options).catch((e: unknown) => {
+      // A bug, not a storage failure: keep what the isolate has, and say so in the logs.
+      this.#o.log(`geogate: policy load failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    const tracked = loading.finally(() => {
+      if (this.#loading === tracked) this.#loading = undefined;
+    });
+    this.#loading = tracked;
+    options.waitUntil?.(tracked);
+    return tracked;
+  }
+
+  async #load(store: TextStore, options: GetOptions): Promise<void> {
+    let read;
+    try {
+      read = await store.read(this.#o.activeKey, this.#o.maxBytes);
+    } catch (e) {
+      this.#o.log(`geogate: policy storage unavailable: ${e instanceof Error ? e.message : String(e)}`);
+      return this.#fallBack(store, options, { kind: 'storage-unavailable', message: 'policy storage is unavailable' });
+    }
+    if (read.kind === 'too-large') {
+      return this.#fallBack(store, options, {
+        kind: 'too-large',
+        message: `the stored policy is over ${this.#o.maxBytes} bytes`,
+      });
+    }
+    if (read.kind === 'absent') return this.#absent(store, options);
+
+    const hash = await sha256Hex(read.text);
+    if (hash === this.#good?.hash) return this.#serve(this.#good, 'kv');
+    const known = this.#rejected.get(hash);
+    if (known) return this.#fallBack(store, options, known.failure, known.failMode);
+
+    const checked = this.#check(read.text);
+    if (!checked.ok) {
+      this.#o.log(`geogate: stored policy rejected: ${checked.detail}`);
+      if (this.#rejected.size >= MAX_REJECTED) this.#rejected.clear();
+      this.#rejected.set(hash, { failure: checked.failure, failMode: checked.failMode });
+      return this.#fallBack(store, options, checked.failure, checked.failMode);
+    }
+    const good: Good = { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
+    this.#good = good;
+    this.#serve(good, 'kv');
+    options.waitUntil?.(this.#mirror(store, read.text, hash, checked.compiled.version));
+  }
+
+  /** Validates and compiles a stored text; on failure, reads its `failMode` alone if it can. */
+  #check(text: string):
+    | { ok: true; compiled: CompiledPolicy }
+    | { ok: false; failure: PolicyFailure; failMode: FailMode | undefined; detail: string } {
+    const bytes = checkPolicySize(text);
+    if (bytes) return { ok: false, failure: { kind: 'too-large', message: bytes.message }, failMode: undefined, detail: bytes.message };
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      const detail = `not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
+      return { ok: false, failure: { kind: 'invalid', message: 'the stored policy is not valid JSON' }, failMode: undefined, detail };
+    }
+    const ownMode =
+      typeof value === 'object' && value !== null && 'failMode' in value ? FailModeSchema.safeParse(value.failMode) : undefined;
+    const failMode = ownMode?.success ? ownMode.data : undefined;
+    const parsed = parsePolicy(value);
+    if (!parsed.ok) {
+      const issues = parsed.error.issues;
+      const detail = `${issues.length} issue(s): ${issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ')}`;
+      const failure: PolicyFailure = parsed.tooLarge
+        ? { kind: 'too-large', message: parsed.tooLarge.message }
+        : { kind: 'invalid', message: `the stored policy fails validation (${issues.length} issue(s))` };
+      return { ok: false, failure, failMode, detail };
+    }
+    try {
+      return { ok: true, compiled: compilePolicy(parsed.policy) };
+    } catch (e) {
+      const detail = `failed to compile: ${e instanceof Error ? e.message : String(e)}`;
+      return { ok: false, failure: { kind: 'invalid', message: 'the stored policy fails to compile' }, failMode, detail };
+    }
+  }
+
+  /** Storage holds no current policy: a fresh deployment gets the default, one that had a policy fails. */
+  async #absent(store: TextStore, options: GetOptions): Promise<void> {
+    if (this.#good?.source === 'kv' || (await this.#readLastGood(store)) !== undefined) {
+      return this.#fallBack(store, options, { kind: 'missing', message: 'no policy is stored, but one was before' });
+    }
+    if (this.#good?.source !== 'default') this.#good = { compiled: this.#o.fallback(), hash: DEFAULT_HASH, loadedAt: this.#o.clock(), source: 'default' };
+    this.#serve(this.#good, 'default');
+  }
+
+  #serve(good: Good, source: 'kv' | 'default'): void {
+    this.#state = { kind: 'policy', compiled: good.compiled, source, loadedAt: good.loadedAt };
+    this.#checkedAt = this.#o.clock();
+    this.#failureSince = undefined;
+  }
+
+  /** The current policy is unusable: the last good copy answers, else the fail mode. */
+  async #fallBack(store: TextStore, options: GetOptions, failure: PolicyFailure, ownMode?: FailMode): Promise<void> {
+    let good = this.#good?.source === 'kv' ? this.#good : undefined;
+    good ??= await this.#readLastGood(store);
+    this.#failureSince ??= this.#o.clock();
+    this.#checkedAt = this.#o.clock();
+    if (good) {
+      this.#good = good;
+      this.#state = { kind: 'policy', compiled: good.compiled, source: 'last-known-good', loadedAt: good.loadedAt, failure };
+      return;
+    }
+    this.#state = {
+      kind: 'unavailable',
+      failMode: ownMode ?? options.failMode,
+      failModeFrom: ownMode ? 'policy' : 'deployment',
+      failure,
+    };
+  }
+
+  /** The last good copy in storage, if it is there and still valid (it is checked like any text). */
+  async #readLastGood(store: TextStore): Promise<Good | undefined> {
+    try {
+      const read = await store.read(this.#o.lastGoodKey, this.#o.maxBytes);
+      if (read.kind !== 'text') return undefined;
+      const hash = await sha256Hex(read.text);
+      if (this.#rejected.has(hash)) return undefined;
+      const checked = this.#check(read.text);
+      if (!checked.ok) {
+        this.#o.log(`geogate: the last good policy copy is itself unusable: ${checked.detail}`);
+        this.#rejected.set(hash, { failure: checked.failure, failMode: checked.failMode });
+        return undefined;
+      }
+      return { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps storage's last good copy equal to the policy just accepted (background; one write per change). */
+  async #mirror(store: TextStore, text: string, hash: string, version: string): Promise<void> {
+    try {
+      const meta = await store.metadata(this.#o.lastGoodKey);
+      if (meta?.sha256 === hash) return;
+      await store.write(this.#o.lastGoodKey, text, { sha256: hash, version, storedAt: new Date(this.#o.clock()).toISOString() });
+    } catch (e) {
+      // Another isolate may have written it this second (KV allows one write per key per second).
+      this.#o.log(`geogate: could not update the last good policy copy: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
