@@ -3,18 +3,23 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
+import { apiError, echo } from './http/errors';
 import { authorizeRoutes } from './routes/authorize';
 import { checkRoutes } from './routes/check';
-import { apiError } from './routes/errors';
 import { healthRoutes } from './routes/health';
 
 /** The geogate application. */
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Every answer is JSON: browsers must never sniff an echoed value into something else.
+  app.use(async (c, next) => {
+    c.header('X-Content-Type-Options', 'nosniff');
+    await next();
+  });
   app.route('/', healthRoutes);
   app.route('/', checkRoutes);
   app.route('/', authorizeRoutes);
-  app.notFound((c) => apiError(c, 404, 'NOT_FOUND', `Nothing at ${c.req.method} ${c.req.path}.`));
+  app.notFound((c) => apiError(c, 404, 'NOT_FOUND', `Nothing at ${echo(c.req.method)} ${echo(c.req.path)}.`));
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {
       return apiError(c, err.status, 'INVALID_REQUEST', err.message || 'Bad request.');

@@ -1,9 +1,12 @@
 // Shared test helpers: tokens the pool configures, request builders and policy builders.
 import { SELF } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { compilePolicy, type CompiledPolicy } from '../src/engine/compile';
 import type { Facts } from '../src/engine/types';
 import { DEFAULT_POLICY_DOCUMENT } from '../src/policy/default';
+import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../src/policy/keys';
 import { parsePolicy, type PolicyDocument } from '../src/policy/schema';
+import { activePolicyStore } from '../src/store/active-policy';
 
 /** The secrets vitest.config.ts gives the Worker. */
 export const CHECK_TOKEN = 'test-check-token-0123456789';
@@ -56,3 +59,24 @@ export function postCheck(body: unknown, init: { token?: string | null; headers?
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
+
+/** A fresh deployment: no policy stored, no last good copy, and an isolate that has loaded nothing. */
+export async function resetPolicyState(): Promise<void> {
+  await activePolicyStore.settled();
+  await env.POLICY.delete(ACTIVE_POLICY_KEY);
+  await env.POLICY.delete(LAST_GOOD_POLICY_KEY);
+  activePolicyStore.reset();
+}
+
+/** Stores a policy document (or raw text) as the current policy. */
+export function storePolicy(doc: unknown): Promise<void> {
+  return env.POLICY.put(ACTIVE_POLICY_KEY, typeof doc === 'string' ? doc : JSON.stringify(doc));
+}
+
+/** A KV namespace whose every operation fails, as during a storage outage (a fault double, not a mock). */
+export const FAILING_KV = new Proxy(
+  {},
+  {
+    get: () => () => Promise.reject(new Error('KV is unavailable (injected fault)')),
+  },
+) as KVNamespace;

@@ -2,10 +2,10 @@
 // POST /v1/check (and, rebuilt from headers, of /v1/authorize). This module validates it and
 // turns it into engine Facts; it is one of the only places that reads caller input.
 import * as z from 'zod';
-import { isIsoCountry } from '../engine/detectors/geo';
+import { isIsoCountry, readCountry } from '../engine/countries';
 import { isIpAddress } from '../engine/ip';
 import { lookupZone } from '../engine/timezone';
-import type { Facts, GeoFacts, GeoSource } from '../engine/types';
+import type { AccountFacts, ClientFacts, Facts, GeoFacts, GeoSource } from '../engine/types';
 import { surfaceName } from '../policy/schema';
 import { withoutUnsetFields, type CfView } from './cf';
 
@@ -19,7 +19,11 @@ const coordinate = (limit: number) =>
     .union([z.number(), z.string().regex(/^-?\d{1,3}(\.\d+)?$/, 'must be a decimal number').transform(Number)])
     .pipe(z.number().min(-limit).max(limit));
 
-/** Geo metadata of the end user's IP, named as in Cloudflare's `request.cf`. */
+/**
+ * Geo metadata of the end user's IP, named as in Cloudflare's `request.cf`. Origin-side facts:
+ * a malformed value is the caller's mistake (400). A well-formed but unassigned country code
+ * (`ZZ`, `UK`, `EU`) is accepted and read by the engine as "country unknown".
+ */
 export const GeoInputSchema = z.strictObject({
   country: optional(
     z
@@ -40,38 +44,55 @@ export const GeoInputSchema = z.strictObject({
   asn: optional(z.int().min(0).max(4_294_967_295)),
   asOrganization: optional(text(256)),
   colo: optional(text(16)),
-});
+}) satisfies z.ZodType<GeoFacts>;
 
-/** Client-side signals. Only shapes are checked here: what the values mean is the engine's job. */
-const ClientInputSchema = z.strictObject({
-  /** Judged by the engine (TZ_INVALID), not rejected: a garbled zone is evidence, not a caller error. */
-  timezone: optional(text(100)),
-  utcOffsetMinutes: optional(z.int().min(-1080).max(1080)),
-  acceptLanguage: optional(text(4096)),
-  userAgent: optional(text(4096)),
-  clock: optional(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 instant such as "2026-11-26T10:00:00Z"' })),
-});
+/** One claim, or several (the values of a repeated header): each is judged on its own. */
+const claims = <T extends z.ZodType>(item: T) => z.union([item, z.array(item)]);
 
-const AccountInputSchema = z.strictObject({
+/**
+ * Client-side signals. Only TYPES are checked here (a string where a string belongs): what the
+ * values mean is the engine's job, and a malformed value (a garbled zone, an impossible offset, a
+ * clock that is not ISO-8601) is evidence (TZ_INVALID, CLOCK_INVALID), never a 400. Lengths are
+ * bounded by the body limit, not per field: a cap per field would be a place to hide a claim.
+ */
+export const ClientInputSchema = z.strictObject({
+  timezone: optional(claims(z.string())),
+  /** Minutes east of UTC. Any number is a claim; one no place uses is TZ_INVALID. */
+  utcOffsetMinutes: optional(claims(z.number())),
+  acceptLanguage: optional(claims(z.string())),
+  userAgent: optional(z.string()),
+  clock: optional(claims(z.string())),
+}) satisfies z.ZodType<ClientFacts>;
+
+/** The account acting, as the origin knows it (origin-side facts). */
+export const AccountInputSchema = z.strictObject({
   id: optional(text(256)),
   orgId: optional(text(256)),
   ownerCountry: optional(
     z
       .string()
       .toUpperCase()
-      .refine((c) => isIsoCountry(c), { error: 'must be an ISO 3166-1 alpha-2 country code' }),
+      .refine((c) => isIsoCountry(c), { error: 'must be an assigned ISO 3166-1 alpha-2 country code' }),
   ),
-});
+}) satisfies z.ZodType<AccountFacts>;
+
+/** Request ids are echoed in a header and in logs: printable ASCII only, bounded. */
+const requestId = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces');
 
 /** The body of POST /v1/check. Every field is optional; unknown fields are rejected. */
 export const CheckRequestSchema = z.strictObject({
-  requestId: optional(z.string().min(1).max(128)),
+  requestId: optional(requestId),
   ip: optional(z.string().refine(isIpAddress, { error: 'must be an IPv4 or IPv6 address' })),
   geo: optional(GeoInputSchema),
   client: optional(ClientInputSchema),
   account: optional(AccountInputSchema),
   surface: optional(z.string().toLowerCase().pipe(surfaceName)),
 });
+
+/** The origin-side part of a check request, as forward-auth headers carry it (client claims apart). */
+export const ForwardedRequestSchema = CheckRequestSchema.omit({ client: true });
 
 /**
  * Validates a check request. `null` reads as "absent" (many origins serialise missing values that
@@ -100,6 +121,8 @@ function withoutNulls(value: unknown, depth = 0): unknown {
 
 /** A validated check request. */
 export type CheckRequest = z.output<typeof CheckRequestSchema>;
+/** A validated check request whose client claims may also be raw header text. */
+export type CheckInput = Omit<CheckRequest, 'client'> & { client?: ClientFacts | undefined };
 /** Validated geo input. */
 export type GeoInput = z.output<typeof GeoInputSchema>;
 
@@ -132,9 +155,10 @@ export function mergeGeo(forwarded: GeoInput | undefined, cf: GeoFacts | undefin
   return { geo: withoutUnsetFields(geo), geoSource };
 }
 
-/** Whether a geo source names a real country (Cloudflare says `XX` when it does not know). */
+/** Whether a geo source names a place: a country, or Tor (`XX`, `A1` and unassigned codes do not). */
 function knowsCountry(geo: GeoFacts): boolean {
-  return geo.country !== undefined && geo.country !== 'XX';
+  const kind = readCountry(geo.country).kind;
+  return kind === 'country' || kind === 'tor';
 }
 
 /**
@@ -143,7 +167,7 @@ function knowsCountry(geo: GeoFacts): boolean {
  * request lacks (see {@link mergeGeo}) and the IP. The validated objects are used as they are
  * (the schema leaves absent fields out).
  */
-export function factsFromCheckRequest(req: CheckRequest, cf?: CfView): Facts {
+export function factsFromCheckRequest(req: CheckInput, cf?: CfView): Facts {
   const { geo, geoSource } = mergeGeo(req.geo, cf?.geo);
   const facts: Facts = { geo, geoSource, client: req.client ?? {}, account: req.account ?? {} };
   const ip = req.ip ?? cf?.ip;

@@ -1,17 +1,51 @@
 // Forward-auth (nginx auth_request, Caddy forward_auth, Traefik ForwardAuth, Envoy ext_authz):
-// the proxy forwards the end user's request headers. This module rebuilds a check request from
-// them, so /v1/authorize validates and decides exactly like /v1/check, and maps validation
-// issues back to header names.
+// the proxy calls /v1/authorize with the end user's request headers plus `Geogate-*` headers it
+// sets itself. This module turns them into a check request.
+//
+// Whose facts: on a deployed Worker, `CF-Connecting-IP` and the visitor-location `cf-*` headers
+// describe whoever connected to geogate, i.e. the proxy, not the end user. The user's IP and geo
+// therefore come from `Geogate-*` headers the proxy sets. The `cf-*` names are read only when the
+// deployment sets TRUST_FORWARDED_CF_HEADERS = "true" (geogate not behind Cloudflare, so those
+// headers are the proxy's copies of its own Cloudflare's) AND no `Geogate-*` geo header is present.
+//
+// Origin-side values (IP, geo, account, surface) are validated (400 naming the header). Client
+// claims (time zone, offset, clock, languages) are never rejected: each comma-separated value
+// (a repeated header arrives joined with ", ") is a claim of its own for the engine to judge.
+import type { ClientFacts } from '../engine/types';
 
 /** How one header feeds one check-request field. */
 interface HeaderField {
   readonly header: string;
   readonly path: readonly [string] | readonly [string, string];
-  readonly kind?: 'int' | 'truncate';
+  readonly kind?: 'int';
 }
 
-/** Header -> field map; the header names are a published contract. */
-export const FORWARDED_HEADERS: readonly HeaderField[] = [
+/** Origin-side headers the proxy sets; the names are a published contract (docs/integrations.md). */
+export const GEOGATE_HEADERS: readonly HeaderField[] = [
+  { header: 'geogate-ip', path: ['ip'] },
+  { header: 'geogate-country', path: ['geo', 'country'] },
+  { header: 'geogate-region', path: ['geo', 'region'] },
+  { header: 'geogate-region-code', path: ['geo', 'regionCode'] },
+  { header: 'geogate-city', path: ['geo', 'city'] },
+  { header: 'geogate-continent', path: ['geo', 'continent'] },
+  { header: 'geogate-timezone', path: ['geo', 'timezone'] },
+  { header: 'geogate-latitude', path: ['geo', 'latitude'] },
+  { header: 'geogate-longitude', path: ['geo', 'longitude'] },
+  { header: 'geogate-postal-code', path: ['geo', 'postalCode'] },
+  { header: 'geogate-asn', path: ['geo', 'asn'], kind: 'int' },
+  { header: 'geogate-as-organization', path: ['geo', 'asOrganization'] },
+  { header: 'geogate-account-id', path: ['account', 'id'] },
+  { header: 'geogate-org-id', path: ['account', 'orgId'] },
+  { header: 'geogate-owner-country', path: ['account', 'ownerCountry'] },
+  { header: 'geogate-surface', path: ['surface'] },
+  { header: 'geogate-request-id', path: ['requestId'] },
+];
+
+/** The `Geogate-*` headers that describe where the user is; any of them turns the cf-* fallback off. */
+const GEOGATE_GEO_HEADERS = GEOGATE_HEADERS.filter((f) => f.path[0] === 'ip' || (f.path[0] === 'geo' && f.path[1] !== 'asn' && f.path[1] !== 'asOrganization')).map((f) => f.header);
+
+/** Cloudflare's visitor-location headers, read only under TRUST_FORWARDED_CF_HEADERS = "true". */
+export const CF_FALLBACK_HEADERS: readonly HeaderField[] = [
   { header: 'cf-connecting-ip', path: ['ip'] },
   { header: 'cf-ipcountry', path: ['geo', 'country'] },
   { header: 'cf-region', path: ['geo', 'region'] },
@@ -22,49 +56,82 @@ export const FORWARDED_HEADERS: readonly HeaderField[] = [
   { header: 'cf-iplongitude', path: ['geo', 'longitude'] },
   { header: 'cf-postal-code', path: ['geo', 'postalCode'] },
   { header: 'cf-timezone', path: ['geo', 'timezone'] },
-  { header: 'geogate-asn', path: ['geo', 'asn'], kind: 'int' },
-  { header: 'geogate-client-timezone', path: ['client', 'timezone'] },
-  { header: 'geogate-client-utc-offset', path: ['client', 'utcOffsetMinutes'], kind: 'int' },
-  { header: 'geogate-client-clock', path: ['client', 'clock'] },
-  { header: 'accept-language', path: ['client', 'acceptLanguage'], kind: 'truncate' },
-  { header: 'user-agent', path: ['client', 'userAgent'], kind: 'truncate' },
-  { header: 'geogate-account-id', path: ['account', 'id'] },
-  { header: 'geogate-org-id', path: ['account', 'orgId'] },
-  { header: 'geogate-owner-country', path: ['account', 'ownerCountry'] },
-  { header: 'geogate-surface', path: ['surface'] },
-  { header: 'geogate-request-id', path: ['requestId'] },
 ];
 
-/** Browsers' headers are the user's to make long; they are cut, not rejected, at this length. */
-const TRUNCATE_AT = 4096;
+/** Client claim headers: the user's by nature, so they can only add suspicion. */
+export const CLIENT_HEADERS = {
+  timezone: 'geogate-client-timezone',
+  utcOffsetMinutes: 'geogate-client-utc-offset',
+  clock: 'geogate-client-clock',
+  acceptLanguage: 'accept-language',
+  userAgent: 'user-agent',
+} as const;
 
-const HEADER_OF_PATH = new Map(FORWARDED_HEADERS.map((f) => [f.path.join('.'), f.header]));
+/** User agents are not judged; they are kept for evidence up to this length. */
+const USER_AGENT_MAX = 4096;
 
-/**
- * A check-request-shaped object from forwarded headers, for CheckRequestSchema to validate.
- * Empty headers count as absent; integers are converted only when they look like integers,
- * so that anything else fails validation with a clear message.
- */
-export function checkRequestFromHeaders(headers: Headers): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of FORWARDED_HEADERS) {
-    const raw = headers.get(f.header)?.trim();
-    if (raw === undefined || raw === '') continue;
-    let value: unknown = raw;
-    if (f.kind === 'int' && /^[+-]?\d{1,10}$/.test(raw)) value = Number(raw);
-    if (f.kind === 'truncate') value = raw.slice(0, TRUNCATE_AT);
-    const [first, second] = f.path;
-    if (second === undefined) {
-      out[first] = value;
-    } else {
-      const group = (out[first] ??= {}) as Record<string, unknown>;
-      group[second] = value;
-    }
-  }
-  return out;
+/** Options of {@link checkInputFromHeaders}. */
+export interface ForwardedHeadersOptions {
+  /** TRUST_FORWARDED_CF_HEADERS = "true": read cf-* when no Geogate-* geo header is present. */
+  trustCfHeaders: boolean;
 }
 
-/** The header that carried a check-request field (`geo.country` -> `cf-ipcountry`). */
-export function headerForPath(path: string): string {
-  return HEADER_OF_PATH.get(path) ?? path;
+/** What the headers say: origin-side fields to validate, client claims, and how to name fields in errors. */
+export interface ForwardedInput {
+  /** A check-request-shaped object without `client`, for ForwardedRequestSchema to validate. */
+  readonly request: Record<string, unknown>;
+  readonly client: ClientFacts;
+  /** The header a field came from (`geo.country` -> `geogate-country`), for error messages. */
+  readonly headerForPath: (path: string) => string;
+}
+
+/** The separate claims of a client header: a repeated header arrives joined with commas. */
+function splitClaims(value: string): string | string[] | undefined {
+  const parts = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : parts;
+}
+
+/**
+ * Builds the check input from forwarded headers. Empty headers count as absent; integers are
+ * converted only when they look like integers, so anything else fails validation clearly.
+ */
+export function checkInputFromHeaders(headers: Headers, options: ForwardedHeadersOptions): ForwardedInput {
+  const request: Record<string, unknown> = {};
+  const used = new Map<string, string>();
+  const read = (fields: readonly HeaderField[]) => {
+    for (const f of fields) {
+      const raw = headers.get(f.header)?.trim();
+      if (raw === undefined || raw === '') continue;
+      const value: unknown = f.kind === 'int' && /^[+-]?\d{1,10}$/.test(raw) ? Number(raw) : raw;
+      const [first, second] = f.path;
+      if (second === undefined) {
+        request[first] = value;
+      } else {
+        const group = (request[first] ??= {}) as Record<string, unknown>;
+        group[second] = value;
+      }
+      used.set(f.path.join('.'), f.header);
+    }
+  };
+  read(GEOGATE_HEADERS);
+  if (options.trustCfHeaders && !GEOGATE_GEO_HEADERS.some((h) => headers.has(h))) read(CF_FALLBACK_HEADERS);
+
+  const client: ClientFacts = {};
+  const timezone = splitClaims(headers.get(CLIENT_HEADERS.timezone) ?? '');
+  if (timezone !== undefined) client.timezone = timezone;
+  const offset = splitClaims(headers.get(CLIENT_HEADERS.utcOffsetMinutes) ?? '');
+  if (offset !== undefined) client.utcOffsetMinutes = offset;
+  const clock = splitClaims(headers.get(CLIENT_HEADERS.clock) ?? '');
+  if (clock !== undefined) client.clock = clock;
+  // A repeated Accept-Language is the same list joined: one header value, parsed whole.
+  const languages = headers.get(CLIENT_HEADERS.acceptLanguage)?.trim();
+  if (languages) client.acceptLanguage = languages;
+  const userAgent = headers.get(CLIENT_HEADERS.userAgent)?.trim();
+  if (userAgent) client.userAgent = userAgent.slice(0, USER_AGENT_MAX);
+
+  return { request, client, headerForPath: (path) => used.get(path) ?? path };
 }

@@ -1,36 +1,43 @@
 // ALL /v1/authorize: forward-auth for reverse proxies. Facts come from the forwarded request's
-// headers; the status code carries the decision (200 allow, 403 deny, 401 challenge) so that
-// nginx auth_request, Caddy forward_auth, Traefik ForwardAuth and Envoy ext_authz act on it.
+// headers (src/facts/forward-headers.ts); the status code carries the decision (200 allow,
+// 403 deny, 401 challenge) so that nginx auth_request, Caddy forward_auth, Traefik ForwardAuth
+// and Envoy ext_authz act on it. Every other outcome is an error status proxies do NOT read as a
+// decision: a refused token is 500 (401 would challenge every user after a token rotation),
+// bad origin-side headers 400, a missing configuration 503.
 import { Hono, type Context } from 'hono';
-import { requireToken } from '../auth/bearer';
 import type { Action } from '../engine/types';
 import type { AppEnv } from '../env';
-import { parseCheckRequest, toInputIssues } from '../facts/check-request';
-import { checkRequestFromHeaders, headerForPath } from '../facts/forward-headers';
+import { ForwardedRequestSchema, toInputIssues } from '../facts/check-request';
+import { checkInputFromHeaders } from '../facts/forward-headers';
+import { requireToken } from '../http/auth';
+import { apiError } from '../http/errors';
+import { deploymentSettings } from '../settings';
 import { decide } from './decide';
-import { apiError } from './errors';
 
 /** Status code per decision (the forward-auth contract). */
 export const AUTHORIZE_STATUS: Readonly<Record<Action, 200 | 401 | 403>> = { allow: 200, challenge: 401, deny: 403 };
 
 const authorize = async (c: Context<AppEnv>): Promise<Response> => {
-  const parsed = parseCheckRequest(checkRequestFromHeaders(c.req.raw.headers));
+  const forwarded = checkInputFromHeaders(c.req.raw.headers, { trustCfHeaders: deploymentSettings(c.env).trustForwardedCfHeaders });
+  const parsed = ForwardedRequestSchema.safeParse(forwarded.request);
   if (!parsed.success) {
-    return apiError(c, 400, 'INVALID_REQUEST', 'The forwarded headers have invalid values.', toInputIssues(parsed.error, headerForPath));
+    return apiError(c, 400, 'INVALID_REQUEST', 'The forwarded headers have invalid values.', toInputIssues(parsed.error, forwarded.headerForPath));
   }
-  const body = await decide(c, parsed.data);
+  // request.cf describes the proxy calling us, never the end user: it is not used here.
+  const body = await decide(c, { ...parsed.data, client: forwarded.client });
   c.header('Geogate-Decision', body.decision);
-  c.header('Geogate-Reasons', [...new Set(body.reasons.filter((r) => !r.liftedBy).map((r) => r.code))].join(','));
+  c.header('Geogate-Reasons', [...new Set(body.reasons.filter((r) => r.liftedBy === undefined).map((r) => r.code))].join(','));
   c.header('Geogate-Policy-Version', body.policyVersion);
   c.header('Geogate-Request-Id', body.requestId);
+  if (body.failed) c.header('Geogate-Failed', 'true');
   c.header('Cache-Control', 'no-store');
   return c.json(body, AUTHORIZE_STATUS[body.decision]);
 };
+
+const checkToken = requireToken('CHECK_TOKEN', { refusedStatus: 500, tokenHeader: true });
 
 /**
  * Routes of /v1/authorize. Sub-paths answer the same: Envoy's ext_authz appends the original
  * request path to its `path_prefix`.
  */
-export const authorizeRoutes = new Hono<AppEnv>()
-  .all('/v1/authorize', requireToken('CHECK_TOKEN'), authorize)
-  .all('/v1/authorize/*', requireToken('CHECK_TOKEN'), authorize);
+export const authorizeRoutes = new Hono<AppEnv>().all('/v1/authorize', checkToken, authorize).all('/v1/authorize/*', checkToken, authorize);

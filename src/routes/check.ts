@@ -2,11 +2,13 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
-import { requireToken } from '../auth/bearer';
 import type { AppEnv } from '../env';
+import { cfView } from '../facts/cf';
 import { parseCheckRequest, toInputIssues } from '../facts/check-request';
+import { requireToken } from '../http/auth';
+import { apiError, methodNotAllowed } from '../http/errors';
+import { deploymentSettings } from '../settings';
 import { decide } from './decide';
-import { apiError, methodNotAllowed } from './errors';
 
 /** Largest accepted body: a check request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -38,7 +40,10 @@ export const checkRoutes = new Hono<AppEnv>()
     if (!parsed.success) {
       return apiError(c, 400, 'INVALID_REQUEST', 'The check request has invalid fields.', toInputIssues(parsed.error));
     }
+    // request.cf describes the end user only when the Worker fronts them (GEO_FROM_CF = "true");
+    // otherwise it describes the origin server calling us.
+    const cf = deploymentSettings(c.env).geoFromCf ? cfView(c.req.raw) : undefined;
     c.header('Cache-Control', 'no-store');
-    return c.json(await decide(c, parsed.data));
+    return c.json(await decide(c, parsed.data, cf));
   })
   .all('/v1/check', methodNotAllowed(['POST']));

@@ -1,19 +1,29 @@
-// The pipeline both check routes share: validated request -> Facts -> policy -> Decision -> body.
+// The pipeline both check routes share: validated input -> Facts -> policy -> Decision -> body.
 import type { Context } from 'hono';
 import { evaluate } from '../engine/evaluate';
+import { failModeDecision, underFallback } from '../engine/fail';
 import type { Decision, GeoSource } from '../engine/types';
 import type { AppEnv } from '../env';
-import { cfView } from '../facts/cf';
-import { factsFromCheckRequest, type CheckRequest } from '../facts/check-request';
-import { activePolicyStore, type PolicySource, type WaitUntil } from '../policy/store';
+import type { CfView } from '../facts/cf';
+import { factsFromCheckRequest, type CheckInput } from '../facts/check-request';
+import { deploymentSettings } from '../settings';
+import { activePolicyStore } from '../store/active-policy';
+import type { PolicySource, WaitUntilLike } from '../store/policy-store';
+import { kvTextStore } from '../store/text-store';
 
 /** The JSON body of a decision, shared by /v1/check and /v1/authorize. */
 export interface DecisionBody {
   decision: Decision['decision'];
+  /** One human-readable line: the decision and why. */
+  summary: string;
   reasons: Decision['reasons'];
   score: number;
+  /** True when the operator's current policy did not decide (a fallback, or the fail mode). */
+  failed: boolean;
+  /** The version of the policy that decided; "none" when the fail mode decided. */
   policyVersion: string;
-  policySource: PolicySource;
+  /** Where that policy came from; "none" when the fail mode decided. */
+  policySource: PolicySource | 'none';
   requestId: string;
   evaluatedAt: string;
   geoSource: GeoSource;
@@ -21,33 +31,49 @@ export interface DecisionBody {
   challenge?: Decision['challenge'];
 }
 
-function waitUntilOf(c: Context<AppEnv>): WaitUntil | undefined {
+/** The request's ExecutionContext.waitUntil, when there is one. */
+export function waitUntilOf(c: Context<AppEnv>): WaitUntilLike | undefined {
   try {
     const ctx = c.executionCtx;
     return (p) => ctx.waitUntil(p);
   } catch {
-    // No ExecutionContext (called outside a fetch event): refresh in the foreground instead.
+    // No ExecutionContext (called outside a fetch event): background work runs unattended.
     return undefined;
   }
 }
 
 /**
- * Decides one validated check request. Cloudflare's view of the connecting client (request.cf,
- * CF-Connecting-IP) is used only when the deployment sets GEO_FROM_CF = "true".
+ * Decides one validated check input. `cf` is Cloudflare's view of the connecting client, passed
+ * only when the route trusts it to be the end user.
  */
-export async function decide(c: Context<AppEnv>, req: CheckRequest): Promise<DecisionBody> {
-  const facts = factsFromCheckRequest(req, c.env.GEO_FROM_CF === 'true' ? cfView(c.req.raw) : undefined);
+export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView): Promise<DecisionBody> {
+  const facts = factsFromCheckRequest(input, cf);
   // The transport owns the clock; the engine only ever sees this instant.
   const now = Date.now();
-  const active = await activePolicyStore.get(c.env.POLICY, now, waitUntilOf(c));
-  const d = evaluate(active.compiled, facts, now);
+  const answer = await activePolicyStore.get(kvTextStore(c.env.POLICY), now, {
+    waitUntil: waitUntilOf(c),
+    failMode: deploymentSettings(c.env).failMode,
+  });
+  let d: Decision;
+  let policyVersion = 'none';
+  let policySource: DecisionBody['policySource'] = 'none';
+  if (answer.kind === 'policy') {
+    d = evaluate(answer.compiled, facts, now);
+    if (answer.failure) d = underFallback(d, answer.failure, answer.source);
+    policyVersion = answer.compiled.version;
+    policySource = answer.source;
+  } else {
+    d = failModeDecision(answer.failMode, answer.failModeFrom, answer.failure);
+  }
   return {
     decision: d.decision,
+    summary: d.summary,
     reasons: d.reasons,
     score: d.score,
-    policyVersion: active.compiled.version,
-    policySource: active.source,
-    requestId: req.requestId ?? crypto.randomUUID(),
+    failed: d.failed,
+    policyVersion,
+    policySource,
+    requestId: input.requestId ?? crypto.randomUUID(),
     evaluatedAt: new Date(now).toISOString(),
     geoSource: facts.geoSource,
     signals: d.signals,

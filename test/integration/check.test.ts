@@ -4,18 +4,29 @@ import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
-import { ACTIVE_POLICY_KEY } from '../../src/policy/keys';
-import { activePolicyStore } from '../../src/policy/store';
-import { ADMIN_TOKEN, CHECK_TOKEN, defaultDocument, policyWith, postCheck } from '../helpers';
+import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../../src/policy/keys';
+import { activePolicyStore } from '../../src/store/active-policy';
+import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
+import { ADMIN_TOKEN, CHECK_TOKEN, defaultDocument, FAILING_KV, policyWith, postCheck, resetPolicyState, storePolicy } from '../helpers';
 
 interface ErrorBody {
   error: { code: string; message: string; issues?: { path: string; code: string; message: string }[] };
 }
 
-beforeEach(async () => {
-  await env.POLICY.delete(ACTIVE_POLICY_KEY);
-  activePolicyStore.reset();
-});
+beforeEach(resetPolicyState);
+
+/** Calls the Worker directly with overridden bindings, waiting for its background work. */
+async function callWith(overrides: Partial<Env>, body: unknown) {
+  const request = new Request('https://geogate.test/v1/check', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
 
 describe('POST /v1/check', () => {
   it('uses the test secrets, not .dev.vars', () => {
@@ -28,11 +39,14 @@ describe('POST /v1/check', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const body = await res.json<Record<string, unknown>>();
     expect(body).toMatchObject({
       decision: 'deny',
+      summary: "Denied: The IP's country CN is listed by rule sanctioned-countries.",
       reasons: [{ code: 'COUNTRY_DENIED', rule: 'sanctioned-countries', action: 'deny', evidence: { country: 'CN' } }],
       score: 0,
+      failed: false,
       policyVersion: defaultDocument().version,
       policySource: 'default',
       requestId: 'req-42',
@@ -52,22 +66,67 @@ describe('POST /v1/check', () => {
     expect(body).toMatchObject({ decision: 'deny', policyVersion: 'kv-7', policySource: 'kv' });
   });
 
-  it('keeps deciding with the last good policy when KV turns corrupt', async () => {
-    await env.POLICY.put(ACTIVE_POLICY_KEY, JSON.stringify(policyWith({ version: 'good-1', rules: [{ id: 'no-us', type: 'country', action: 'deny', countries: ['US'] }] })));
+  it('keeps deciding with the last good policy when KV turns corrupt, and says so', async () => {
+    await storePolicy(policyWith({ version: 'good-1', rules: [{ id: 'no-us', type: 'country', action: 'deny', countries: ['US'] }] }));
     await postCheck({ geo: { country: 'US' } });
-    await env.POLICY.put(ACTIVE_POLICY_KEY, '{ corrupt');
+    await storePolicy('{ corrupt');
     // Stands in for the TTL running out in this isolate.
     activePolicyStore.invalidate();
     const res = await postCheck({ geo: { country: 'US' } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ decision: 'deny', policyVersion: 'good-1', policySource: 'last-known-good' });
+    const body = await res.json<Record<string, unknown>>();
+    expect(body).toMatchObject({ decision: 'deny', failed: true, policyVersion: 'good-1', policySource: 'last-known-good' });
+    expect(body.reasons).toMatchObject([{ code: 'COUNTRY_DENIED' }, { code: 'POLICY_UNAVAILABLE', rule: 'failMode', evidence: { failure: 'invalid' } }]);
   });
 
-  it('falls back to the default policy when the first policy it loads is corrupt', async () => {
-    await env.POLICY.put(ACTIVE_POLICY_KEY, '{ corrupt');
-    const res = await postCheck({ geo: { country: 'CN' } });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ decision: 'deny', policySource: 'default' });
+  describe('promise 1: a broken policy never opens the gate', () => {
+    const allowList = exceptionsGolden.policy;
+
+    it('an allow-list denies BR normally', async () => {
+      await storePolicy(allowList);
+      expect(await (await postCheck({ geo: { country: 'BR' } })).json()).toMatchObject({ decision: 'deny', failed: false });
+    });
+
+    it('a new isolate facing a corrupt policy serves the last good copy from KV, not the default', async () => {
+      await storePolicy(allowList);
+      await callWith({}, { geo: { country: 'US' } });
+      expect(JSON.parse((await env.POLICY.get(LAST_GOOD_POLICY_KEY)) ?? '{}')).toMatchObject({ version: 'exceptions-1' });
+      await storePolicy('{ corrupt');
+      activePolicyStore.reset();
+      expect(await (await postCheck({ geo: { country: 'BR' } })).json()).toMatchObject({
+        decision: 'deny',
+        failed: true,
+        policySource: 'last-known-good',
+        policyVersion: 'exceptions-1',
+      });
+    });
+
+    it('a corrupt policy and no last good copy: the deployment fail mode (closed) denies even what the default allows', async () => {
+      await storePolicy('{ corrupt');
+      const body = await (await postCheck({ geo: { country: 'US' } })).json<Record<string, unknown>>();
+      expect(body).toMatchObject({ decision: 'deny', failed: true, policySource: 'none', policyVersion: 'none', reasons: [{ code: 'POLICY_UNAVAILABLE', rule: 'failMode', action: 'deny' }] });
+      expect(body.summary).toMatch(/fail mode "closed"/);
+    });
+
+    it.each([
+      ['challenge', 'challenge'],
+      ['open', 'allow'],
+      ['nonsense', 'deny'],
+    ])('FAIL_MODE = %s answers %s when storage is down on a cold isolate', async (mode, decision) => {
+      const res = await callWith({ POLICY: FAILING_KV, FAIL_MODE: mode }, { geo: { country: 'BR' } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ decision, failed: true, reasons: [{ code: 'POLICY_UNAVAILABLE', evidence: { failure: 'storage-unavailable' } }] });
+    });
+
+    it('KV down on a cold isolate with an allow-list stored: BR is denied, never allowed', async () => {
+      await storePolicy(allowList);
+      expect(await (await callWith({ POLICY: FAILING_KV }, { geo: { country: 'BR' } })).json()).toMatchObject({ decision: 'deny', failed: true });
+    });
+
+    it("the stored document's own failMode answers when only that field is readable", async () => {
+      await storePolicy({ version: 'typo-1', failMode: 'challenge', rules: 'oops' });
+      expect(await (await postCheck({ geo: { country: 'US' } })).json()).toMatchObject({ decision: 'challenge', failed: true, reasons: [{ evidence: { failModeFrom: 'policy' } }] });
+    });
   });
 
   it('says geoSource none and GEO_MISSING without geo', async () => {
@@ -166,7 +225,7 @@ describe('POST /v1/check', () => {
     });
 
     it('400 naming every bad field', async () => {
-      const res = await postCheck({ ip: 'not-an-ip', geo: { country: 'USA', asn: 'AS7922' }, client: { clock: 'soon' }, extra: true });
+      const res = await postCheck({ ip: 'not-an-ip', geo: { country: 'USA', asn: 'AS7922' }, client: { clock: 1234 }, extra: true });
       expect(res.status).toBe(400);
       const body = await res.json<ErrorBody>();
       expect(body.error.code).toBe('INVALID_REQUEST');
@@ -226,7 +285,28 @@ describe('POST /v1/check', () => {
     it('404 in JSON for an unknown path', async () => {
       const res = await SELF.fetch('https://geogate.test/v2/check');
       expect(res.status).toBe(404);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect((await res.json<ErrorBody>()).error.code).toBe('NOT_FOUND');
+    });
+
+    it('bounds and sanitises the path it echoes', async () => {
+      const res = await SELF.fetch(`https://geogate.test/${'a'.repeat(5000)}%0d%0a<script>`);
+      const body = await res.json<ErrorBody>();
+      expect(body.error.message.length).toBeLessThan(260);
+      expect(body.error.message).not.toMatch(/[\r\n]/);
+    });
+
+    it('400, not a 500, for a request id that cannot be echoed in a header', async () => {
+      const res = await postCheck({ requestId: 'a\r\nSet-Cookie: x=1' });
+      expect(res.status).toBe(400);
+      expect((await res.json<ErrorBody>()).error.issues?.[0]?.path).toBe('requestId');
+    });
+
+    it('treats malformed client claims as evidence and decides', async () => {
+      const res = await postCheck({ geo: { country: 'US' }, client: { clock: 'soon', utcOffsetMinutes: 9999, timezone: 'Mars/Base' } });
+      expect(res.status).toBe(200);
+      const body = await res.json<{ signals: Record<string, unknown> }>();
+      expect(body.signals).toMatchObject({ CLOCK_INVALID: true, TZ_INVALID: true });
     });
   });
 });

@@ -1,8 +1,8 @@
 // The facts adapters: what callers may send, and how it becomes engine Facts.
 import { describe, expect, it } from 'vitest';
 import { geoFromCf } from '../../src/facts/cf';
-import { CheckRequestSchema, factsFromCheckRequest, mergeGeo, parseCheckRequest, toInputIssues } from '../../src/facts/check-request';
-import { checkRequestFromHeaders, headerForPath } from '../../src/facts/forward-headers';
+import { CheckRequestSchema, factsFromCheckRequest, ForwardedRequestSchema, mergeGeo, parseCheckRequest, toInputIssues } from '../../src/facts/check-request';
+import { checkInputFromHeaders } from '../../src/facts/forward-headers';
 
 function issues(body: unknown) {
   const r = parseCheckRequest(body);
@@ -33,8 +33,21 @@ describe('check request schema', () => {
     expect(r.success && r.data).toEqual({ geo: { country: 'US' } });
   });
 
-  it('keeps an invalid client time zone for the engine to judge', () => {
-    expect(issues({ client: { timezone: 'Mars/Olympus_Mons' } })).toEqual([]);
+  it.each<[string, unknown]>([
+    ['an invalid zone', { timezone: 'Mars/Olympus_Mons' }],
+    ['an impossible offset', { utcOffsetMinutes: 5000 }],
+    ['a fractional offset', { utcOffsetMinutes: 1.5 }],
+    ['a clock that is not ISO', { clock: 'yesterday' }],
+    ['a clock without a zone', { clock: '2026-11-26T12:00:00' }],
+    ['repeated claims', { timezone: ['Asia/Shanghai', 'Asia/Shanghai'], utcOffsetMinutes: [480, 480], clock: ['x', 'y'], acceptLanguage: ['zh-CN', 'en'] }],
+    ['a very long user agent', { userAgent: 'x'.repeat(20_000) }],
+    ['a very long Accept-Language', { acceptLanguage: 'en,'.repeat(10_000) + 'zh-CN' }],
+  ])('keeps %s for the engine to judge (bad claims are evidence, not errors)', (_name, client) => {
+    expect(issues({ client })).toEqual([]);
+  });
+
+  it('keeps a well-formed but unassigned IP country for the engine (it reads as unknown)', () => {
+    expect(issues({ geo: { country: 'ZZ' } })).toEqual([]);
   });
 
   it.each<[string, unknown, string, RegExp]>([
@@ -48,15 +61,15 @@ describe('check request schema', () => {
     ['latitude out of range', { geo: { latitude: 91 } }, 'geo.latitude', /too big|<=/],
     ['latitude not a number', { geo: { latitude: 'north' } }, 'geo.latitude', /decimal number|Invalid/],
     ['ASN as a string', { geo: { asn: '7922' } }, 'geo.asn', /expected int|expected number/],
-    ['fractional offset', { client: { utcOffsetMinutes: 1.5 } }, 'client.utcOffsetMinutes', /expected int/],
-    ['offset out of range', { client: { utcOffsetMinutes: 5000 } }, 'client.utcOffsetMinutes', /too big|<=/],
-    ['clock not ISO', { client: { clock: 'yesterday' } }, 'client.clock', /ISO-8601/],
-    ['clock without a zone', { client: { clock: '2026-11-26T12:00:00' } }, 'client.clock', /ISO-8601/],
+    ['offset of the wrong type', { client: { utcOffsetMinutes: '480' } }, 'client.utcOffsetMinutes', /expected number|Invalid input/],
+    ['clock of the wrong type', { client: { clock: 1_700_000_000 } }, 'client.clock', /expected string|Invalid input/],
+    ['zone list with a non-string', { client: { timezone: ['Asia/Shanghai', 8] } }, 'client.timezone', /Invalid input|expected string/],
     ['owner not ISO', { account: { ownerCountry: 'ZZ' } }, 'account.ownerCountry', /ISO 3166-1/],
     ['surface with spaces', { surface: 'web app' }, 'surface', /lower-case/],
     ['geo not an object', { geo: 'US' }, 'geo', /expected object/],
     ['body not an object', ['US'], '(body)', /expected object/],
-    ['oversize user agent', { client: { userAgent: 'x'.repeat(5000) } }, 'client.userAgent', /at most 4096/],
+    ['request id with a newline', { requestId: 'a\nb' }, 'requestId', /printable ASCII/],
+    ['request id too long', { requestId: 'x'.repeat(129) }, 'requestId', /printable ASCII/],
   ])('rejects %s', (_name, body, path, message) => {
     const found = issues(body);
     expect(found.find((i) => i.path === path && message.test(i.message)), JSON.stringify(found)).toBeDefined();
@@ -80,9 +93,9 @@ describe('geo merge', () => {
       geoSource: 'cf',
     });
   });
-  it('treats XX as no country', () => {
-    expect(mergeGeo({ country: 'XX' }, { country: 'JP' }).geoSource).toBe('cf');
-    expect(mergeGeo({ country: 'XX' }, undefined).geoSource).toBe('none');
+  it.each(['XX', 'ZZ', 'A1', 'EU'])('treats %s as no country', (code) => {
+    expect(mergeGeo({ country: code }, { country: 'JP' }).geoSource).toBe('cf');
+    expect(mergeGeo({ country: code }, undefined).geoSource).toBe('none');
   });
   it('says none without any country', () => {
     expect(mergeGeo(undefined, undefined)).toEqual({ geo: {}, geoSource: 'none' });
@@ -115,14 +128,22 @@ describe('request.cf adapter', () => {
 });
 
 describe('forwarded headers', () => {
-  it('rebuilds a check request from headers', () => {
+  const NO_CF = { trustCfHeaders: false };
+
+  it('reads the user from Geogate-* headers and client claims as they are', () => {
     const h = new Headers({
-      'CF-Connecting-IP': '203.0.113.7',
-      'cf-ipcountry': 'US',
-      'cf-region-code': 'CA',
-      'cf-iplatitude': '37.7',
-      'cf-timezone': 'America/Los_Angeles',
+      'Geogate-IP': '203.0.113.7',
+      'Geogate-Country': 'US',
+      'Geogate-Region': 'California',
+      'Geogate-Region-Code': 'CA',
+      'Geogate-City': 'San Jose',
+      'Geogate-Continent': 'NA',
+      'Geogate-Timezone': 'America/Los_Angeles',
+      'Geogate-Latitude': '37.7',
+      'Geogate-Longitude': '-121.9',
+      'Geogate-Postal-Code': '95110',
       'Geogate-ASN': '7922',
+      'Geogate-AS-Organization': 'Comcast',
       'Geogate-Client-Timezone': 'Asia/Shanghai',
       'Geogate-Client-UTC-Offset': '480',
       'Geogate-Client-Clock': '2026-11-26T20:00:00+08:00',
@@ -133,27 +154,55 @@ describe('forwarded headers', () => {
       'Geogate-Owner-Country': 'SG',
       'Geogate-Surface': 'web',
       'Geogate-Request-Id': 'req-1',
-      'cf-ipcity': '',
+      'Geogate-City-Extra': 'ignored',
     });
-    expect(checkRequestFromHeaders(h)).toEqual({
+    const input = checkInputFromHeaders(h, NO_CF);
+    expect(input.request).toEqual({
       ip: '203.0.113.7',
-      geo: { country: 'US', regionCode: 'CA', latitude: '37.7', timezone: 'America/Los_Angeles', asn: 7922 },
-      client: { timezone: 'Asia/Shanghai', utcOffsetMinutes: 480, clock: '2026-11-26T20:00:00+08:00', acceptLanguage: 'zh-CN', userAgent: 'ua' },
+      geo: { country: 'US', region: 'California', regionCode: 'CA', city: 'San Jose', continent: 'NA', timezone: 'America/Los_Angeles', latitude: '37.7', longitude: '-121.9', postalCode: '95110', asn: 7922, asOrganization: 'Comcast' },
       account: { id: 'a1', orgId: 'o1', ownerCountry: 'SG' },
       surface: 'web',
       requestId: 'req-1',
     });
+    expect(input.client).toEqual({ timezone: 'Asia/Shanghai', utcOffsetMinutes: '480', clock: '2026-11-26T20:00:00+08:00', acceptLanguage: 'zh-CN', userAgent: 'ua' });
+    expect(ForwardedRequestSchema.safeParse(input.request).success).toBe(true);
   });
 
-  it('leaves non-integers as text so validation names the header', () => {
-    const body = checkRequestFromHeaders(new Headers({ 'Geogate-Client-UTC-Offset': '+8h' }));
-    const r = parseCheckRequest(body);
+  it('never reads cf-* or CF-Connecting-IP by default: they describe the proxy', () => {
+    const input = checkInputFromHeaders(new Headers({ 'CF-Connecting-IP': '198.51.100.1', 'cf-ipcountry': 'US', 'cf-timezone': 'America/Chicago' }), NO_CF);
+    expect(input.request).toEqual({});
+  });
+
+  it('reads cf-* under TRUST_FORWARDED_CF_HEADERS when no Geogate-* geo header is present', () => {
+    const cf = new Headers({ 'CF-Connecting-IP': '198.51.100.1', 'cf-ipcountry': 'CN', 'cf-region-code': '11' });
+    expect(checkInputFromHeaders(cf, { trustCfHeaders: true }).request).toEqual({ ip: '198.51.100.1', geo: { country: 'CN', regionCode: '11' } });
+    cf.set('Geogate-Country', 'US');
+    expect(checkInputFromHeaders(cf, { trustCfHeaders: true }).request).toEqual({ geo: { country: 'US' } });
+  });
+
+  it('splits repeated client headers into separate claims', () => {
+    const h = new Headers();
+    h.append('Geogate-Client-Timezone', 'Asia/Shanghai');
+    h.append('Geogate-Client-Timezone', 'Asia/Shanghai');
+    h.append('Geogate-Client-UTC-Offset', '480');
+    h.append('Geogate-Client-UTC-Offset', 'garbage');
+    h.append('Accept-Language', 'en-US');
+    h.append('Accept-Language', 'zh-CN');
+    expect(checkInputFromHeaders(h, NO_CF).client).toEqual({
+      timezone: ['Asia/Shanghai', 'Asia/Shanghai'],
+      utcOffsetMinutes: ['480', 'garbage'],
+      acceptLanguage: 'en-US, zh-CN',
+    });
+  });
+
+  it('names the header of a malformed origin-side value', () => {
+    const input = checkInputFromHeaders(new Headers({ 'Geogate-IP': '1.2.3.999', 'Geogate-Country': 'US, CN' }), NO_CF);
+    const r = ForwardedRequestSchema.safeParse(input.request);
     expect(r.success).toBe(false);
-    if (!r.success) expect(toInputIssues(r.error, headerForPath)[0]?.path).toBe('geogate-client-utc-offset');
+    if (!r.success) expect(toInputIssues(r.error, input.headerForPath).map((i) => i.path).sort()).toEqual(['geogate-country', 'geogate-ip']);
   });
 
   it('truncates an overlong User-Agent instead of refusing the user', () => {
-    const body = checkRequestFromHeaders(new Headers({ 'User-Agent': 'x'.repeat(10_000) }));
-    expect(parseCheckRequest(body).success).toBe(true);
+    expect(checkInputFromHeaders(new Headers({ 'User-Agent': 'x'.repeat(10_000) }), NO_CF).client.userAgent).toHaveLength(4096);
   });
 });

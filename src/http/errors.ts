@@ -1,5 +1,7 @@
 // The one shape of every error geogate answers: { error: { code, message, issues? } }.
 // Codes are stable strings; messages are for humans and never carry stack traces or internals.
+// Anything echoed from the request (a path, a method) is bounded and stripped of control
+// characters before it is written into a message.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { InputIssue } from '../facts/check-request';
@@ -14,11 +16,21 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_CONFIGURED'
+  | 'MISROUTED'
   | 'INTERNAL';
 
 /** The JSON body of an error response. */
 export interface ApiErrorBody {
   error: { code: ErrorCode; message: string; issues?: InputIssue[] };
+}
+
+/** Longest piece of a request echoed in a message. */
+const ECHO_MAX = 100;
+
+/** A request value made safe to echo: printable ASCII only (others become "?"), at most 100 characters. */
+export function echo(value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > ECHO_MAX ? `${clean.slice(0, ECHO_MAX)}…` : clean;
 }
 
 /** Answers with an error body; decisions and errors are never cached. */
@@ -38,6 +50,6 @@ export function apiError(
 export function methodNotAllowed(allowed: readonly string[]) {
   return (c: Context): Response => {
     c.header('Allow', allowed.join(', '));
-    return apiError(c, 405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}.`);
+    return apiError(c, 405, 'METHOD_NOT_ALLOWED', `${echo(c.req.method)} is not allowed on ${echo(c.req.path)}; use ${allowed.join(' or ')}.`);
   };
 }

@@ -1,0 +1,131 @@
+// Bearer-token checks for geogate's two audiences: origins and proxies calling the check
+// (CHECK_TOKEN) and operators administering policies (ADMIN_TOKEN). Each route accepts exactly
+// one of the two. Comparison uses the runtime's constant-time primitive and always runs over the
+// secret's own bytes, so its duration depends on neither the presented token's content nor its
+// length. Tokens are never logged.
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../env';
+import { apiError } from './errors';
+
+/** Which secret a route requires. */
+export type TokenName = 'CHECK_TOKEN' | 'ADMIN_TOKEN';
+
+/** Shortest secret accepted: anything shorter is treated as not configured. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** Header a proxy may use instead of Authorization on forward-auth (see {@link RequireTokenOptions}). */
+export const TOKEN_HEADER = 'geogate-token';
+
+const encoder = new TextEncoder();
+/** UTF-8 bytes of each configured secret, encoded once per isolate and secret value. */
+const secretBytes = new Map<string, Uint8Array>();
+
+/**
+ * Constant-time equality of a presented token and the configured secret. Synchronous on purpose:
+ * it sits on every request, and hashing both sides first (an async digest) would add latency
+ * without hiding more than this does.
+ */
+export function tokenEquals(presented: string, secret: string): boolean {
+  let expected = secretBytes.get(secret);
+  if (!expected) {
+    if (secretBytes.size > 8) secretBytes.clear();
+    expected = encoder.encode(secret);
+    secretBytes.set(secret, expected);
+  }
+  const given = encoder.encode(presented);
+  const sameLength = given.byteLength === expected.byteLength;
+  // On a length mismatch, compare the secret with itself: same work, and the answer is false.
+  return crypto.subtle.timingSafeEqual(sameLength ? given : expected, expected) && sameLength;
+}
+
+/** What is wrong with one configured secret. */
+export type TokenProblemKind = 'missing' | 'too-short' | 'same-as-other';
+
+/** A problem with a configured secret, and the routes it disables. */
+export interface TokenProblem {
+  readonly setting: TokenName;
+  readonly problem: TokenProblemKind;
+  /** The routes that refuse to serve because of it. */
+  readonly affects: string;
+  readonly message: string;
+}
+
+/** Routes each token guards (for /healthz). */
+const AFFECTS: Readonly<Record<TokenName, string>> = {
+  CHECK_TOKEN: 'check routes (/v1/check, /v1/authorize)',
+  ADMIN_TOKEN: 'admin routes (policy administration)',
+};
+
+/**
+ * What is wrong with the configured secret `name`, or undefined when it is usable. Fails closed:
+ * a missing or short secret, or one equal to the other token, disables the routes that need it.
+ */
+export function tokenProblem(env: Partial<Record<TokenName, string>>, name: TokenName): TokenProblem | undefined {
+  const value = env[name];
+  const other = env[name === 'CHECK_TOKEN' ? 'ADMIN_TOKEN' : 'CHECK_TOKEN'];
+  const problem = (kind: TokenProblemKind, message: string): TokenProblem => ({ setting: name, problem: kind, affects: AFFECTS[name], message });
+  if (!value) return problem('missing', `${name} is not set`);
+  if (value.length < MIN_TOKEN_LENGTH) return problem('too-short', `${name} is shorter than ${MIN_TOKEN_LENGTH} characters`);
+  if (value === other) return problem('same-as-other', 'CHECK_TOKEN and ADMIN_TOKEN must differ');
+  return undefined;
+}
+
+/** Every problem with the configured secrets, one per secret (for /healthz). */
+export function tokenConfigProblems(env: Partial<Record<TokenName, string>>): TokenProblem[] {
+  const out: TokenProblem[] = [];
+  for (const name of ['CHECK_TOKEN', 'ADMIN_TOKEN'] as const) {
+    const problem = tokenProblem(env, name);
+    if (problem !== undefined) out.push(problem);
+  }
+  return out;
+}
+
+/** The bearer token of an Authorization header (scheme case-insensitive), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/** Options of {@link requireToken}. */
+export interface RequireTokenOptions {
+  /**
+   * Status of a missing or wrong token. Default 401. Forward-auth passes 500: proxies read 401
+   * from /v1/authorize as a *challenge*, so a rotated token must look like an error instead.
+   * @default 401
+   */
+  refusedStatus?: 401 | 500;
+  /**
+   * Also accept the token in `Geogate-Token`, for proxies that cannot set Authorization on the
+   * auth request alone (Traefik) without overwriting the user's own. When both are present,
+   * `Geogate-Token` is the one judged.
+   * @default false
+   */
+  tokenHeader?: boolean;
+}
+
+/**
+ * Middleware: requires the secret named by `token` as `Authorization: Bearer <secret>`;
+ * 503 when that secret is not usable, `refusedStatus` when the caller's token is missing or wrong.
+ * @example
+ * app.post('/v1/check', requireToken('CHECK_TOKEN'), handler)
+ */
+export function requireToken(token: TokenName, options: RequireTokenOptions = {}) {
+  const refusedStatus = options.refusedStatus ?? 401;
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const secret = c.env[token];
+    const problem = tokenProblem(c.env, token);
+    if (!secret || problem !== undefined) {
+      console.error(`geogate: refusing a request: ${problem?.message ?? `${token} is not set`}`);
+      return apiError(c, 503, 'NOT_CONFIGURED', 'geogate is not configured to serve this route; see /healthz.');
+    }
+    const fromHeader = options.tokenHeader ? c.req.header(TOKEN_HEADER) : undefined;
+    const authorization = c.req.header('authorization');
+    const presented = fromHeader !== undefined ? fromHeader.trim() : bearerToken(authorization);
+    if (presented === undefined || presented === '' || !tokenEquals(presented, secret)) {
+      if (refusedStatus === 401) c.header('WWW-Authenticate', 'Bearer realm="geogate"');
+      const sent = fromHeader !== undefined || authorization !== undefined;
+      return apiError(c, refusedStatus, 'UNAUTHORIZED', sent ? 'The token is not valid for this route.' : 'Missing Authorization: Bearer <token>.');
+    }
+    await next();
+  });
+}
