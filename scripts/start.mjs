@@ -4,7 +4,7 @@
 // 2. Seeds local KV with the default policy unless a policy is already stored (idempotent: a
 //    policy you pushed locally survives restarts; delete .wrangler/state to start over).
 // 3. Runs `wrangler dev` with telemetry and network look-ups switched off.
-// Extra arguments are passed to wrangler dev (e.g. `npm start -- --port 8788`).
+// Extra arguments are passed to wrangler dev and override the defaults (e.g. `npm start -- --port 8788`).
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -55,10 +55,13 @@ if (listed.some((k) => k.name === POLICY_KEY)) {
 }
 
 console.log(`geogate: starting wrangler ${wranglerVersion()} dev (offline, local KV, no telemetry)`);
-const dev = spawn(
-  process.execPath,
-  [wrangler, 'dev', '--ip', '127.0.0.1', '--port', '8787', '--show-interactive-dev-session=false', ...process.argv.slice(2)],
-  { cwd: root, env, stdio: 'inherit' },
-);
+// Defaults apply only where the caller did not choose: wrangler refuses a flag given twice.
+const extra = process.argv.slice(2);
+const given = (flag) => extra.some((a) => a === flag || a.startsWith(`${flag}=`));
+const defaults = [];
+if (!given('--ip')) defaults.push('--ip', '127.0.0.1');
+if (!given('--port')) defaults.push('--port', '8787');
+if (!given('--show-interactive-dev-session')) defaults.push('--show-interactive-dev-session=false');
+const dev = spawn(process.execPath, [wrangler, 'dev', ...defaults, ...extra], { cwd: root, env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
 dev.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -58,7 +58,8 @@ function summarise(ctx: ExplainContext, standing: readonly Reason[], signals: re
   const first = standing[0];
   if (first) {
     const points = first.rule === 'score' && signals.length > 0 ? ` (${signals.map((s) => `${s.code} +${pointsOf(s)}`).join(', ')})` : '';
-    const more = standing.length > 1 ? ` ${standing.length - 1} more reason${standing.length > 2 ? 's' : ''} also stand.` : '';
+    const others = standing.length - 1;
+    const more = others > 0 ? ` ${others} more reason${others > 1 ? 's stand' : ' stands'}.` : '';
     return `${verb}: ${first.message}${points}${more}`;
   }
   if (lifted.length > 0) {
