@@ -36,7 +36,7 @@ const wranglerEnv = {
   XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),
 };
 
-function buildBundle() {
+export function buildBundle() {
   const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
   const r = spawnSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
     cwd: root,
@@ -51,7 +51,7 @@ function buildBundle() {
 }
 
 /** The runtime settings of wrangler.toml that the served Worker must share with production. */
-function wranglerSettings() {
+export function wranglerSettings() {
   const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8');
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
   const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1];

@@ -1,15 +1,18 @@
-// `npm run bench`: the engine benchmark, then the HTTP benchmark, then a summary of both.
+// `npm run bench`: the engine benchmark, the policy-load benchmark (cold paths), then the HTTP
+// benchmark, then a summary of all three.
 // See bench/README.md for the method and how to read the numbers.
 //
 // Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP run), BENCH_WARMUP_SECONDS (3),
 // BENCH_CONCURRENCY (1,4: the levels measured), BENCH_ENGINE_SAMPLES (200000), BENCH_ENGINE_WARMUP (20000),
-// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|http, BENCH_STRICT=1 (exit 1 when a target is missed).
+// BENCH_LOAD_SAMPLES (3), BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|load|http, BENCH_STRICT=1 (exit 1 when a
+// target is missed).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_TARGET_US, runEngineBench } from './engine.mjs';
 import { HTTP_TARGETS, runHttpBench } from './http.mjs';
+import { LOAD_TARGETS, runPolicyLoadBench } from './policy-load.mjs';
 import { fmt } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,13 +29,15 @@ const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 async function main() {
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && only !== 'engine' && only !== 'http') throw new Error('BENCH_ONLY must be "engine" or "http"');
+  if (only !== undefined && !['engine', 'load', 'http'].includes(only)) throw new Error('BENCH_ONLY must be "engine", "load" or "http"');
   const started = Date.now();
   console.log(`geogate benchmark (npm run bench), ${new Date(started).toISOString()}\n`);
 
-  const engine = only === 'http' ? undefined : await runEngineBench();
+  const engine = only === undefined || only === 'engine' ? await runEngineBench() : undefined;
   if (!only) console.log('');
-  const http = only === 'engine' ? undefined : await runHttpBench();
+  const load = only === undefined || only === 'load' ? await runPolicyLoadBench() : undefined;
+  if (!only) console.log('');
+  const http = only === undefined || only === 'http' ? await runHttpBench() : undefined;
 
   const lines = [
     '',
@@ -46,6 +51,15 @@ async function main() {
         `(default policy, ${engine.cases} cases, median of ${engine.runs} x ${engine.samples})`,
       `        median < ${ENGINE_TARGET_US} µs: ${verdict(engine.pass)}`,
     );
+  }
+  if (load) {
+    for (const r of load.results) {
+      lines.push(
+        `load ${r.name.padEnd(12)} ${(r.bytes / 1024).toFixed(0)} KiB, ${r.entries} entries: ${r.outcome.ok ? 'accepted' : 'rejected'}; ` +
+          `Node cold ${fmt(r.nodeColdMs, 1)} ms / warm ${fmt(r.nodeWarmMs, 1)} ms; workerd first check ${fmt(r.workerdFirstMs, 1)} ms, second ${fmt(r.workerdSecondMs, 1)} ms`,
+      );
+    }
+    lines.push(`        intel-inline cold load in workerd <= ${LOAD_TARGETS.maxIntelColdWorkerdMs} ms (the load budget): ${verdict(load.pass)}`);
   }
   if (http) {
     for (const l of http.levels) {
@@ -63,7 +77,7 @@ async function main() {
   }
   console.log(lines.join('\n'));
 
-  const allPass = (engine?.pass ?? true) && (http?.pass ?? true);
+  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (http?.pass ?? true);
   if (process.env.BENCH_STRICT === '1' && !allPass) process.exitCode = 1;
 }
 

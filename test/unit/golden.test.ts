@@ -5,6 +5,7 @@ import { defaultPolicy } from '../../src/policy/default';
 import defaultGolden from '../fixtures/golden/default-policy.json';
 import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
 import familiesGolden from '../fixtures/golden/families.json';
+import trafficGolden from '../fixtures/golden/traffic.json';
 import { GoldenFileSchema, runGoldenCase } from '../golden/golden';
 import { compile } from '../helpers';
 
@@ -12,6 +13,7 @@ const FILES = {
   'default-policy.json': defaultGolden,
   'exceptions-policy.json': exceptionsGolden,
   'families.json': familiesGolden,
+  'traffic.json': trafficGolden,
 };
 
 describe.each(Object.entries(FILES))('golden %s', (_file, raw) => {
