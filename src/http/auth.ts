@@ -97,7 +97,7 @@ export interface RequireTokenOptions {
   /**
    * Also accept the token in `Geogate-Token`, for proxies that cannot set Authorization on the
    * auth request alone (Traefik) without overwriting the user's own. When both are present,
-   * `Geogate-Token` is the one judged.
+   * a non-empty `Geogate-Token` is the one judged; an empty one counts as absent.
    * @default false
    */
   tokenHeader?: boolean;
@@ -118,9 +118,10 @@ export function requireToken(token: TokenName, options: RequireTokenOptions = {}
       console.error(`geogate: refusing a request: ${problem?.message ?? `${token} is not set`}`);
       return apiError(c, 503, 'NOT_CONFIGURED', 'geogate is not configured to serve this route; see /healthz.');
     }
-    const fromHeader = options.tokenHeader ? c.req.header(TOKEN_HEADER) : undefined;
+    // An empty Geogate-Token is a proxy clearing a client's copy: it counts as absent.
+    const fromHeader = options.tokenHeader ? c.req.header(TOKEN_HEADER)?.trim() || undefined : undefined;
     const authorization = c.req.header('authorization');
-    const presented = fromHeader !== undefined ? fromHeader.trim() : bearerToken(authorization);
+    const presented = fromHeader ?? bearerToken(authorization);
     if (presented === undefined || presented === '' || !tokenEquals(presented, secret)) {
       if (refusedStatus === 401) c.header('WWW-Authenticate', 'Bearer realm="geogate"');
       const sent = fromHeader !== undefined || authorization !== undefined;

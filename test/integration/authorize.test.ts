@@ -203,6 +203,9 @@ describe('auth and configuration failures are errors, never a challenge', () => 
     expect(res.status).toBe(200);
     const wrong = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { 'geogate-token': 'nope', authorization: `Bearer ${CHECK_TOKEN}` } });
     expect(wrong.status).toBe(500);
+    // A proxy that clears the client's copy sends it empty: Authorization is judged then.
+    const cleared = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { 'geogate-token': '', authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'US' } });
+    expect(cleared.status).toBe(200);
   });
 
   it('answers 503 when the check token is not configured', async () => {
