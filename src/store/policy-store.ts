@@ -304,7 +304,11 @@ export class PolicyStore {
 
   /** Storage holds no current policy: a fresh deployment gets the default, one that had a policy fails. */
   async #absent(store: TextStore, options: GetOptions): Promise<void> {
-    if (this.#good?.source === 'kv' || (await this.#readLastGood(store)) !== undefined) {
+    if (this.#good?.source !== 'kv') {
+      const copy = await this.#readLastGood(store);
+      if (copy) this.#good = copy;
+    }
+    if (this.#good?.source === 'kv') {
       return this.#fallBack(store, options, { kind: 'missing', message: 'no policy is stored, but one was before' });
     }
     if (this.#good?.source !== 'default') this.#good = { compiled: this.#o.fallback(), hash: DEFAULT_HASH, loadedAt: this.#o.clock(), source: 'default' };
