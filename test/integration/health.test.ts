@@ -4,6 +4,7 @@ import { createExecutionContext, SELF, waitOnExecutionContext } from 'cloudflare
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
+import { ACTIVE_POLICY_KEY } from '../../src/policy/keys';
 import { activePolicyStore } from '../../src/store/active-policy';
 import { CHECK_TOKEN, defaultDocument, FAILING_KV, policyWith, resetPolicyState, storePolicy } from '../helpers';
 
@@ -54,6 +55,25 @@ describe('GET /healthz', () => {
 
   it('is degraded, not failing, when storage is down', async () => {
     expect(await healthWith({ POLICY: FAILING_KV })).toMatchObject({ status: 'degraded', cause: { kind: 'storage-unavailable' } });
+  });
+
+  it('says "starting", without waiting past the load budget, when storage is slower than the budget', async () => {
+    // The real binding, with every read of the current policy held back 2.5 s (over the 1.5 s budget).
+    const real = env.POLICY;
+    const slow = {
+      get: async (key: string, type: 'stream') => {
+        if (key === ACTIVE_POLICY_KEY) await new Promise((r) => setTimeout(r, 2_500));
+        return real.get(key, type);
+      },
+      list: (options: KVNamespaceListOptions) => real.list(options),
+      put: (key: string, value: string) => real.put(key, value),
+    } as unknown as KVNamespace;
+    const ctx = createExecutionContext();
+    const started = Date.now();
+    const res = await worker.fetch(new Request('https://geogate.test/healthz'), { ...env, POLICY: slow }, ctx);
+    expect(Date.now() - started).toBeLessThan(2_400);
+    expect(await res.json()).toMatchObject({ status: 'starting', policy: null });
+    await waitOnExecutionContext(ctx);
   });
 
   it('does not read KV on every call', async () => {
