@@ -77,15 +77,18 @@ export interface Contribution {
   readonly points: number;
 }
 
-/** The signals that add to the score, and the score. A network on both lists counts as VPN only. */
+/**
+ * The signals that add to the score, and the score. A network on both lists is one network: it
+ * counts once, under the heavier of the two weights (VPN on a tie, and with the default weights).
+ */
 export function scoreSignals(signals: Signals, weights: ScoreSettings['weights']): { score: number; contributions: Contribution[] } {
   const contributions: Contribution[] = [];
   let score = 0;
-  const onceAsVpn = signals.NETWORK_VPN.value === true;
+  const bothLists = signals.NETWORK_VPN.value === true && signals.NETWORK_HOSTING.value === true;
+  const dropped: SignalName | undefined = bothLists ? (weights.NETWORK_HOSTING > weights.NETWORK_VPN ? 'NETWORK_VPN' : 'NETWORK_HOSTING') : undefined;
   for (const name of SIGNAL_NAMES) {
     const signal = signals[name];
-    if (signal.value !== true) continue;
-    if (name === 'NETWORK_HOSTING' && onceAsVpn) continue;
+    if (signal.value !== true || name === dropped) continue;
     const weight = weights[name];
     const strength = signal.strength ?? 1;
     const points = Math.round(weight * strength);

@@ -1,6 +1,8 @@
 // IANA zone names -> countries, and UTC offsets at a given instant. No clock: every offset is
-// computed for an instant the caller passes. Names come from tzdata (generated table); offsets
-// come from the runtime's ICU through Intl, so they follow DST rules for the instant asked.
+// computed for an instant the caller passes. Names come from tzdata (generated table) plus the
+// legacy IDs ICU accepts that tzdata lacks (a fixed table): a name is resolved the same way in
+// every isolate, whatever other requests asked before. Offsets come from the runtime's ICU
+// through Intl, so they follow DST rules for the instant asked.
 // Results are memoised per zone and per 15-minute bucket: every tzdb transition of the current
 // era falls on a 15-minute boundary of UTC, so a bucket never straddles one.
 import { TZ_ROWS } from './data/tz-zones';
@@ -14,15 +16,44 @@ export interface ZoneInfo {
 }
 
 /** Outcome of resolving a client-supplied zone name. */
-export type ZoneLookup =
-  | { readonly kind: 'known'; readonly zone: ZoneInfo }
-  /** The runtime accepts the name but tzdata has no row for it: the zone ICU resolves it to. */
-  | { readonly kind: 'unlisted'; readonly zone: ZoneInfo }
-  | { readonly kind: 'invalid' };
+export type ZoneLookup = { readonly kind: 'known'; readonly zone: ZoneInfo } | { readonly kind: 'invalid' };
+
+/**
+ * The legacy three-letter IDs ICU accepts that tzdata does not list, and the tzdata zone each
+ * resolves to (Java's old IDs, kept by ICU: `new Intl.DateTimeFormat('en', { timeZone: 'CTT' })`
+ * is Asia/Shanghai). A test checks every row against the runtime's ICU. Browsers report tzdata
+ * names, so any other name ICU might accept is judged invalid: one table, no per-request
+ * runtime lookups that a client could make decisions depend on.
+ */
+export const ICU_LEGACY_ZONES: Readonly<Record<string, string>> = {
+  ACT: 'Australia/Darwin',
+  AET: 'Australia/Sydney',
+  AGT: 'America/Argentina/Buenos_Aires',
+  ART: 'Africa/Cairo',
+  AST: 'America/Anchorage',
+  BET: 'America/Sao_Paulo',
+  BST: 'Asia/Dhaka',
+  CAT: 'Africa/Maputo',
+  CNT: 'America/St_Johns',
+  CST: 'America/Chicago',
+  CTT: 'Asia/Shanghai',
+  EAT: 'Africa/Nairobi',
+  ECT: 'Europe/Paris',
+  IET: 'America/Indiana/Indianapolis',
+  IST: 'Asia/Kolkata',
+  JST: 'Asia/Tokyo',
+  MIT: 'Pacific/Apia',
+  NET: 'Asia/Yerevan',
+  NST: 'Pacific/Auckland',
+  PLT: 'Asia/Karachi',
+  PNT: 'America/Phoenix',
+  PRT: 'America/Puerto_Rico',
+  PST: 'America/Los_Angeles',
+  SST: 'Pacific/Guadalcanal',
+  VST: 'Asia/Ho_Chi_Minh',
+};
 
 const BUCKET_MS = 15 * 60 * 1000;
-/** Bound on memo entries for names outside tzdata, which any client can invent. */
-const MAX_UNLISTED = 256;
 
 /** Every tzdata name, lower-cased, with its lookup result built once (lookups sit on the hot path). */
 const byLowerName = new Map<string, ZoneLookup>();
@@ -40,41 +71,20 @@ for (const row of TZ_ROWS) {
   }
 }
 
-const unlisted = new Map<string, ZoneLookup>();
+for (const [alias, target] of Object.entries(ICU_LEGACY_ZONES)) {
+  const resolved = byLowerName.get(target.toLowerCase());
+  if (resolved && !byLowerName.has(alias.toLowerCase())) byLowerName.set(alias.toLowerCase(), resolved);
+}
 
 const INVALID: ZoneLookup = Object.freeze({ kind: 'invalid' });
 
 /**
- * Resolves a zone name, case-insensitively, aliases included (`asia/chongqing` -> Asia/Shanghai, CN).
- * Names tzdata lacks are checked against the runtime's ICU and inherit the countries of the zone
- * ICU resolves them to (`CTT` -> Asia/Shanghai -> CN); anything else is `invalid`.
- *
- * @param useRuntime Whether a name tzdata lacks may be asked of ICU (a few microseconds each, and
- *   any client can invent names): when false, such a name is `invalid` unless already memoised.
+ * Resolves a zone name, case-insensitively, aliases included (`asia/chongqing` -> Asia/Shanghai,
+ * CN; `CTT` -> Asia/Shanghai, CN). Anything neither tzdata nor {@link ICU_LEGACY_ZONES} lists is
+ * `invalid`. Pure and deterministic: no runtime lookup, no memo a client could fill.
  */
-export function lookupZone(name: string, useRuntime = true): ZoneLookup {
-  const lower = name.trim().toLowerCase();
-  const known = byLowerName.get(lower);
-  if (known) return known;
-  const memo = unlisted.get(lower);
-  if (memo) return memo;
-  if (!useRuntime) return INVALID;
-  let result = INVALID;
-  // IANA names start with a letter; ICU also takes offsets such as "+08:00", which are not zones.
-  if (/^[a-z][a-z0-9_+/-]{0,63}$/.test(lower)) {
-    try {
-      const icuName = new Intl.DateTimeFormat('en-US', { timeZone: name.trim() }).resolvedOptions().timeZone;
-      // ICU's canonical names are tzdata names or their legacy aliases (Asia/Calcutta): resolve
-      // them through tzdata so that the countries of the zone are known.
-      const viaTzdata = byLowerName.get(icuName.toLowerCase());
-      result = { kind: 'unlisted', zone: viaTzdata && viaTzdata.kind !== 'invalid' ? viaTzdata.zone : { canonical: icuName, countries: [] } };
-    } catch {
-      // RangeError: not a zone this runtime knows.
-    }
-  }
-  if (unlisted.size >= MAX_UNLISTED) unlisted.clear();
-  unlisted.set(lower, result);
-  return result;
+export function lookupZone(name: string): ZoneLookup {
+  return byLowerName.get(name.trim().toLowerCase()) ?? INVALID;
 }
 
 interface OffsetMemo {
@@ -109,8 +119,8 @@ export function offsetAt(zone: string, epochMs: number): number | undefined {
     } catch {
       format = undefined;
     }
-    // Only canonical names reach here, so the memo stays bounded by tzdata plus MAX_UNLISTED.
-    if (offsetMemo.size > byLowerName.size + MAX_UNLISTED) offsetMemo.clear();
+    // Callers pass canonical names from lookupZone, so the memo stays bounded by tzdata.
+    if (offsetMemo.size > byLowerName.size) offsetMemo.clear();
     memo = { format, bucket: Number.NaN, offset: undefined };
     offsetMemo.set(zone, memo);
   }

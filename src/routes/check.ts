@@ -5,8 +5,10 @@ import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { cfView } from '../facts/cf';
 import { parseCheckRequest, toInputIssues } from '../facts/check-request';
+import { findDuplicateKey } from '../facts/json';
 import { requireToken } from '../http/auth';
 import { apiError, methodNotAllowed } from '../http/errors';
+import { refuseForwardAuthTraffic } from '../http/guards';
 import { deploymentSettings } from '../settings';
 import { decide } from './decide';
 
@@ -29,12 +31,20 @@ const limitBody = bodyLimit({
 
 /** Routes of /v1/check. */
 export const checkRoutes = new Hono<AppEnv>()
+  .use('/v1/check', refuseForwardAuthTraffic)
   .post('/v1/check', requireToken('CHECK_TOKEN'), requireJson, limitBody, async (c) => {
     let body: unknown;
+    const text = await c.req.text();
     try {
-      body = JSON.parse(await c.req.text());
+      body = JSON.parse(text);
     } catch {
       return apiError(c, 400, 'INVALID_JSON', 'The body is not valid JSON.');
+    }
+    const duplicate = findDuplicateKey(text);
+    if (duplicate) {
+      return apiError(c, 400, 'INVALID_REQUEST', 'The check request repeats a key.', [
+        { path: duplicate.path, code: 'duplicate_key', message: 'this key appears twice in one object; send repeated claims as an array' },
+      ]);
     }
     const parsed = parseCheckRequest(body);
     if (!parsed.success) {

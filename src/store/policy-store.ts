@@ -105,6 +105,13 @@ interface Rejected {
 
 /** Rejected texts remembered per isolate (a few operators' mistakes, not an unbounded log). */
 const MAX_REJECTED = 16;
+
+/** How much each fail mode refuses: the stored document's own mode counts only when stricter. */
+const FAIL_MODE_STRICTNESS: Readonly<Record<FailMode, number>> = { open: 0, challenge: 1, closed: 2 };
+
+function isGood(x: Good | 'absent' | PolicyFailure): x is Good {
+  return typeof x === 'object' && 'compiled' in x;
+}
 const DEFAULT_HASH = 'embedded-default';
 
 async function sha256Hex(text: string): Promise<string> {
@@ -133,6 +140,8 @@ export class PolicyStore {
   readonly #rejected = new Map<string, Rejected>();
   #loading: Promise<void> | undefined;
   #loadingSince = 0;
+  /** Background writes (the last good copy) not yet settled. */
+  readonly #writes = new Set<Promise<void>>();
 
   constructor(options: PolicyStoreOptions) {
     this.#o = options;
@@ -147,18 +156,15 @@ export class PolicyStore {
     const state = this.#state;
     const age = now - this.#checkedAt;
     if (state && age < this.#freshFor(state)) return state;
+    const inFlight = this.#loading;
+    const overBudget = this.#o.clock() - this.#loadingSince >= this.#o.loadBudgetMs;
     const load = this.#startLoad(store, options);
-    if (state && age < this.#o.maxStaleMs) return state;
-    await within(load, this.#o.loadBudgetMs);
-    return (
-      this.#state ??
-      state ?? {
-        kind: 'unavailable',
-        failMode: options.failMode,
-        failModeFrom: 'deployment',
-        failure: { kind: 'timeout', message: `policy storage did not answer within ${this.#o.loadBudgetMs} ms` },
-      }
-    );
+    // A usable policy answers while the refresh runs. Otherwise wait for the load, at most the
+    // budget, unless the load in flight has already outlasted it (it said so: no new stall).
+    if (state?.kind === 'policy' && age < this.#o.maxStaleMs) return state;
+    if (state && load === inFlight && overBudget) return state;
+    if (!(await within(load, this.#o.loadBudgetMs))) this.#timedOut(options);
+    return this.#state ?? this.#timeoutAnswer(options);
   }
 
   /**
@@ -168,7 +174,7 @@ export class PolicyStore {
   async peek(store: TextStore, now: number, options: GetOptions): Promise<PolicyStatus | undefined> {
     const state = this.#state;
     if (!state) {
-      await within(this.#startLoad(store, options), this.#o.loadBudgetMs);
+      if (!(await within(this.#startLoad(store, options), this.#o.loadBudgetMs))) this.#timedOut(options);
     } else if (now - this.#checkedAt >= this.#freshFor(state)) {
       void this.#startLoad(store, options);
     }
@@ -207,9 +213,33 @@ export class PolicyStore {
     this.#checkedAt = Number.NEGATIVE_INFINITY;
   }
 
-  /** Settles when the load in flight, if any, has finished (tests). */
+  /** Settles when the load in flight and the background writes, if any, have finished (tests). */
   async settled(): Promise<void> {
     await this.#loading;
+    await Promise.all([...this.#writes]);
+  }
+
+  #timeoutAnswer(options: GetOptions): PolicyAnswer {
+    return {
+      kind: 'unavailable',
+      failMode: options.failMode,
+      failModeFrom: 'deployment',
+      failure: { kind: 'timeout', message: `policy storage did not answer within ${this.#o.loadBudgetMs} ms` },
+    };
+  }
+
+  /**
+   * A load outlasted the budget: say so in the state, so that /healthz reports it and the next
+   * requests answer at once (the load goes on in the background and replaces this when it lands).
+   * A cold isolate answers under the fail mode; a warm one keeps its policy, marked as a fallback.
+   */
+  #timedOut(options: GetOptions): void {
+    const state = this.#state;
+    const timeout = this.#timeoutAnswer(options);
+    this.#state =
+      state?.kind === 'policy' ? { ...state, source: 'last-known-good', failure: timeout.failure } : state?.kind === 'unavailable' ? state : timeout;
+    this.#failureSince ??= this.#o.clock();
+    this.#checkedAt = this.#o.clock();
   }
 
   #freshFor(state: PolicyAnswer): number {
@@ -263,7 +293,9 @@ export class PolicyStore {
     const good: Good = { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
     this.#good = good;
     this.#serve(good, 'kv');
-    options.waitUntil?.(this.#mirror(store, read.text, hash, checked.compiled.version));
+    const write = this.#mirror(store, read.text, hash, checked.compiled.version).finally(() => this.#writes.delete(write));
+    this.#writes.add(write);
+    options.waitUntil?.(write);
   }
 
   /** Validates and compiles a stored text; on failure, reads its `failMode` alone if it can. */
@@ -304,12 +336,15 @@ export class PolicyStore {
 
   /** Storage holds no current policy: a fresh deployment gets the default, one that had a policy fails. */
   async #absent(store: TextStore, options: GetOptions): Promise<void> {
-    if (this.#good?.source !== 'kv') {
-      const copy = await this.#readLastGood(store);
-      if (copy) this.#good = copy;
-    }
     if (this.#good?.source === 'kv') {
       return this.#fallBack(store, options, { kind: 'missing', message: 'no policy is stored, but one was before' });
+    }
+    const copy = await this.#readLastGood(store);
+    if (copy !== 'absent') {
+      // A copy exists (a policy did), or storage cannot say: never the built-in default then.
+      if (isGood(copy)) this.#good = copy;
+      const failure: PolicyFailure = isGood(copy) || copy.kind !== 'storage-unavailable' ? { kind: 'missing', message: 'no policy is stored, but one was before' } : copy;
+      return this.#fallBack(store, options, failure);
     }
     if (this.#good?.source !== 'default') this.#good = { compiled: this.#o.fallback(), hash: DEFAULT_HASH, loadedAt: this.#o.clock(), source: 'default' };
     this.#serve(this.#good, 'default');
@@ -324,7 +359,10 @@ export class PolicyStore {
   /** The current policy is unusable: the last good copy answers, else the fail mode. */
   async #fallBack(store: TextStore, options: GetOptions, failure: PolicyFailure, ownMode?: FailMode): Promise<void> {
     let good = this.#good?.source === 'kv' ? this.#good : undefined;
-    good ??= await this.#readLastGood(store);
+    if (!good) {
+      const copy = await this.#readLastGood(store);
+      if (isGood(copy)) good = copy;
+    }
     this.#failureSince ??= this.#o.clock();
     this.#checkedAt = this.#o.clock();
     if (good) {
@@ -332,31 +370,40 @@ export class PolicyStore {
       this.#state = { kind: 'policy', compiled: good.compiled, source: 'last-known-good', loadedAt: good.loadedAt, failure };
       return;
     }
+    // A broken document may tighten the deployment's fail mode, never loosen it.
+    const own = ownMode !== undefined && FAIL_MODE_STRICTNESS[ownMode] > FAIL_MODE_STRICTNESS[options.failMode] ? ownMode : undefined;
     this.#state = {
       kind: 'unavailable',
-      failMode: ownMode ?? options.failMode,
-      failModeFrom: ownMode ? 'policy' : 'deployment',
+      failMode: own ?? options.failMode,
+      failModeFrom: own ? 'policy' : 'deployment',
       failure,
     };
   }
 
-  /** The last good copy in storage, if it is there and still valid (it is checked like any text). */
-  async #readLastGood(store: TextStore): Promise<Good | undefined> {
+  /**
+   * The last good copy in storage: usable (checked like any text), absent, or a failure (storage
+   * threw, or the copy is there but unusable). Only `absent` means no policy ever existed.
+   */
+  async #readLastGood(store: TextStore): Promise<Good | 'absent' | PolicyFailure> {
+    let read;
     try {
-      const read = await store.read(this.#o.lastGoodKey, this.#o.maxBytes);
-      if (read.kind !== 'text') return undefined;
-      const hash = await sha256Hex(read.text);
-      if (this.#rejected.has(hash)) return undefined;
-      const checked = this.#check(read.text);
-      if (!checked.ok) {
-        this.#o.log(`geogate: the last good policy copy is itself unusable: ${checked.detail}`);
-        this.#rejected.set(hash, { failure: checked.failure, failMode: checked.failMode });
-        return undefined;
-      }
-      return { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
+      read = await store.read(this.#o.lastGoodKey, this.#o.maxBytes);
     } catch {
-      return undefined;
+      return { kind: 'storage-unavailable', message: 'policy storage is unavailable' };
     }
+    if (read.kind === 'absent') return 'absent';
+    if (read.kind === 'too-large') return { kind: 'too-large', message: 'the last good policy copy is over the size bound' };
+    const hash = await sha256Hex(read.text);
+    if (hash === this.#good?.hash) return this.#good;
+    const known = this.#rejected.get(hash);
+    if (known) return known.failure;
+    const checked = this.#check(read.text);
+    if (!checked.ok) {
+      this.#o.log(`geogate: the last good policy copy is itself unusable: ${checked.detail}`);
+      this.#rejected.set(hash, { failure: checked.failure, failMode: checked.failMode });
+      return checked.failure;
+    }
+    return { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
   }
 
   /** Keeps storage's last good copy equal to the policy just accepted (background; one write per change). */

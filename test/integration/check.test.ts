@@ -123,9 +123,19 @@ describe('POST /v1/check', () => {
       expect(await (await callWith({ POLICY: FAILING_KV }, { geo: { country: 'BR' } })).json()).toMatchObject({ decision: 'deny', failed: true });
     });
 
-    it("the stored document's own failMode answers when only that field is readable", async () => {
+    it("the stored document's own failMode answers when only that field is readable and it is stricter than FAIL_MODE", async () => {
       await storePolicy({ version: 'typo-1', failMode: 'challenge', rules: 'oops' });
-      expect(await (await postCheck({ geo: { country: 'US' } })).json()).toMatchObject({ decision: 'challenge', failed: true, reasons: [{ evidence: { failModeFrom: 'policy' } }] });
+      const res = await callWith({ FAIL_MODE: 'open' }, { geo: { country: 'US' } });
+      expect(await res.json()).toMatchObject({ decision: 'challenge', failed: true, reasons: [{ evidence: { failModeFrom: 'policy' } }] });
+      activePolicyStore.reset();
+      // It never loosens the deployment's: FAIL_MODE closed stays closed.
+      expect(await (await postCheck({ geo: { country: 'US' } })).json()).toMatchObject({ decision: 'deny', reasons: [{ evidence: { failModeFrom: 'deployment' } }] });
+    });
+
+    it('refuses forward-auth traffic that a path trick sends to /v1/check', async () => {
+      const res = await postCheck({ geo: { country: 'CN' } }, { headers: { 'geogate-country': 'CN' } });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'MISROUTED' } });
     });
   });
 
@@ -335,5 +345,18 @@ describe('POST /v1/check on generated input', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('POST /v1/check with a repeated key', () => {
+  it('refuses a body that repeats a client claim key (JSON.parse would keep only the last)', async () => {
+    const res = await postCheck('{"geo":{"country":"US","asn":7922},"client":{"timezone":"Asia/Shanghai","timezone":"America/New_York"}}');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'INVALID_REQUEST', issues: [{ path: 'client.timezone', code: 'duplicate_key' }] } });
+  });
+
+  it('takes the same claims as an array and judges each', async () => {
+    const res = await postCheck({ geo: { country: 'US', asn: 7922 }, client: { timezone: ['Asia/Shanghai', 'America/New_York'] } });
+    expect(await res.json()).toMatchObject({ signals: { TZ_RESTRICTED: true } });
   });
 });

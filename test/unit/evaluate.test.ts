@@ -144,6 +144,17 @@ describe('score', () => {
     expect(d.reasons.map((r) => r.code)).not.toContain('NETWORK_HOSTING');
   });
 
+  it('counts a network on both lists under the heavier weight when a surface zeroes VPN', () => {
+    const both: Partial<PolicyDocument> = {
+      network: { vpn: { asns: [7922] }, hosting: { asns: [7922] } },
+      score: { weights: { NETWORK_VPN: 50, NETWORK_HOSTING: 25 }, challengeAt: 20, denyAt: 100 },
+      surfaces: { api: { weights: { NETWORK_VPN: 0 } } },
+    };
+    const d = decide([], facts({ surface: 'api' }), both);
+    expect(d.score).toBe(25);
+    expect(d.reasons.map((r) => r.code)).toEqual(['SCORE_CHALLENGE', 'NETWORK_HOSTING']);
+  });
+
   it('counts hosting alone when the network is not a VPN', () => {
     const d = decide([], facts(), { network: { hosting: { asns: [7922] } }, score: { weights: { NETWORK_VPN: 50, NETWORK_HOSTING: 25 }, challengeAt: 20, denyAt: 100 } });
     expect(d.score).toBe(25);

@@ -157,12 +157,18 @@ describe('sources', () => {
     }
   });
 
-  it("uses the stored document's own failMode when that field is readable", async () => {
+  it("uses the stored document's own failMode when that field is readable and stricter than the deployment's", async () => {
     await put(ACTIVE_POLICY_KEY, JSON.stringify({ version: 'typo', failMode: 'challenge', rules: 'oops' }));
     const { store } = newStore();
-    const a = await store.get(faultyStore().store, T0, request('closed').options);
+    const a = await store.get(faultyStore().store, T0, request('open').options);
     expect(a).toMatchObject({ kind: 'unavailable', failMode: 'challenge', failModeFrom: 'policy' });
     expect(store.status()).toMatchObject({ status: 'degraded', policy: null, failMode: { mode: 'challenge', from: 'policy' } });
+  });
+
+  it('never lets a broken document loosen the deployment fail mode', async () => {
+    await put(ACTIVE_POLICY_KEY, '{"version": "typo", "failMode": "open", "failMode": "open", "rules": 1}');
+    const { store } = newStore();
+    expect(await store.get(faultyStore().store, T0, request('closed').options)).toMatchObject({ kind: 'unavailable', failMode: 'closed', failModeFrom: 'deployment' });
   });
 
   it('ignores an unusable last good copy (edited by hand) and fails by the fail mode', async () => {

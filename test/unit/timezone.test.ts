@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countryOffsetsAt, lookupZone, offsetAt } from '../../src/engine/timezone';
+import { countryOffsetsAt, ICU_LEGACY_ZONES, lookupZone, offsetAt } from '../../src/engine/timezone';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -96,5 +96,26 @@ describe('countryOffsetsAt', () => {
   it('is empty for pseudo-countries', () => {
     expect(countryOffsetsAt('T1', at('2026-07-01T00:00:00Z')).size).toBe(0);
     expect(countryOffsetsAt('XX', at('2026-07-01T00:00:00Z')).size).toBe(0);
+  });
+});
+
+describe('ICU legacy IDs', () => {
+  it.each(Object.entries(ICU_LEGACY_ZONES))('%s resolves, in this runtime, to the zone the table says (%s)', (alias, target) => {
+    const icu = new Intl.DateTimeFormat('en-US', { timeZone: alias }).resolvedOptions().timeZone;
+    const viaIcu = lookupZone(icu);
+    const viaTable = lookupZone(alias);
+    expect(viaIcu.kind).toBe('known');
+    expect(viaTable).toEqual(viaIcu);
+    expect(viaTable.kind === 'known' && viaTable.zone.canonical).toBe(target);
+  });
+
+  it.each(['SystemV/EST5', 'GMT+8', 'Etc/Unknown', 'Nowhere/Land'])('%s is invalid, whatever the runtime might accept', (name) => {
+    expect(lookupZone(name).kind).toBe('invalid');
+  });
+
+  it('is deterministic: no earlier lookup changes a later one', () => {
+    const before = lookupZone('CTT');
+    for (let i = 0; i < 500; i++) lookupZone(`Junk/Name_${i}`);
+    expect(lookupZone('CTT')).toBe(before);
   });
 });

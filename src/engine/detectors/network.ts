@@ -15,7 +15,9 @@ export class NetworkSet {
 
   /** `asns` listed inline report source "policy"; list members report the list's name. */
   constructor(spec: { asns?: readonly number[]; lists?: readonly BuiltinListName[]; cidrs?: readonly string[] }) {
-    for (const list of spec.lists ?? []) for (const asn of BUILTIN_ASN_LISTS[list]) this.#asns.set(asn, list);
+    // Each list once, however often a policy names it (a list of 900 ASNs named 149 times per
+    // rule in 1,000 rules would otherwise cost 134 million insertions at load).
+    for (const list of new Set(spec.lists ?? [])) for (const asn of BUILTIN_ASN_LISTS[list]) this.#asns.set(asn, list);
     for (const asn of spec.asns ?? []) this.#asns.set(asn, 'policy');
     this.#cidrs = CidrSet.from(spec.cidrs ?? []);
   }

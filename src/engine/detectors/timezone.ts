@@ -63,8 +63,6 @@ interface TimeClaims {
 /** Offsets in use anywhere today run from UTC-12:00 to UTC+14:00, in steps of 15 minutes. */
 const MIN_OFFSET = -12 * 60;
 const MAX_OFFSET = 14 * 60;
-/** Distinct names per request that may be asked of the runtime's ICU (the rest must be in tzdata). */
-const RUNTIME_LOOKUPS = 8;
 /** Evidence never echoes more of a client's text than this. */
 const EVIDENCE_TEXT_MAX = 100;
 
@@ -118,12 +116,11 @@ function readClaims(view: RequestView, now: number): TimeClaims {
   const { client } = view.facts;
   const claims: TimeClaims = { zones: [], invalidZones: [], offsets: [], invalidOffsets: [], clocks: [], invalidClocks: [], anyClock: false };
   const seenZones = new Set<string>();
-  let runtimeLookups = 0;
   for (const name of claimList(client.timezone)) {
     const key = name.trim().toLowerCase();
     if (seenZones.has(key)) continue;
     seenZones.add(key);
-    const lookup = lookupZone(name, runtimeLookups++ < RUNTIME_LOOKUPS);
+    const lookup = lookupZone(name);
     if (lookup.kind === 'invalid') claims.invalidZones.push(name);
     else claims.zones.push({ name, zone: lookup.zone, offset: offsetAt(lookup.zone.canonical, now) });
   }

@@ -1,0 +1,60 @@
+// A JSON body that repeats a key is ambiguous: JSON.parse keeps the last value, so
+// {"timezone":"Asia/Shanghai","timezone":"America/New_York"} would silently drop a client claim
+// (promise 2: repeating a field must never lower suspicion). Such a body is refused instead.
+
+/** A key repeated in one object: its dotted path (`client.timezone`). */
+export interface DuplicateKey {
+  readonly path: string;
+}
+
+interface Frame {
+  readonly object: boolean;
+  readonly keys: Set<string>;
+  expectKey: boolean;
+  key: string;
+}
+
+/**
+ * The first key repeated within one object of `text`, or undefined. `text` must be valid JSON
+ * (parse it first): the scan relies on its structure. Linear in the length of the text.
+ */
+export function findDuplicateKey(text: string): DuplicateKey | undefined {
+  const stack: Frame[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      let escaped = false;
+      while (j < text.length) {
+        const d = text.charCodeAt(j);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          j += 2;
+          continue;
+        }
+        if (d === 0x22) break;
+        j++;
+      }
+      const top = stack[stack.length - 1];
+      if (top?.object && top.expectKey) {
+        const raw = text.slice(i, j + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (top.keys.has(key)) return { path: [...stack.map((f) => f.key).slice(0, -1), key].filter((k) => k !== '').join('.') };
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push({ object: true, keys: new Set(), expectKey: true, key: '' });
+    } else if (c === 0x5b /* [ */) {
+      stack.push({ object: false, keys: new Set(), expectKey: false, key: '' });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1];
+      if (top?.object) top.expectKey = true;
+    }
+  }
+  return undefined;
+}
