@@ -150,7 +150,7 @@ export const FailModeSchema = z.enum(FAIL_MODES);
 /** Words the score's own liftDeny entry may use besides rule ids. */
 export const SCORE_RULE_ID = 'score';
 
-/** A geogate policy document, as stored in KV and accepted by the CLI. */
+/** A geogate policy document, as stored in KV. */
 export const PolicySchema = z
   .strictObject({
     /** Editors' JSON-schema pointer; ignored. */

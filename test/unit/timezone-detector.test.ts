@@ -52,7 +52,6 @@ describe('zones', () => {
     ['Tehran', { country: 'US' }, { timezone: 'Asia/Tehran' }, { TZ_RESTRICTED: true }],
     ['Taipei is not China', { country: 'US' }, { timezone: 'Asia/Taipei' }, { TZ_RESTRICTED: false, TZ_MISMATCH: true }],
     ['case-insensitive', { country: 'US' }, { timezone: 'ASIA/SHANGHAI' }, { TZ_INVALID: false, TZ_RESTRICTED: true }],
-    ['shared zone: Singapore (MY, SG) is not restricted', { country: 'US' }, { timezone: 'Asia/Singapore' }, { TZ_RESTRICTED: false }],
     ['Crimea zone from Kyiv region', { country: 'UA', regionCode: '30' }, { timezone: 'Europe/Simferopol' }, { TZ_RESTRICTED: true }],
     ['Crimea zone from Crimea', { country: 'UA', regionCode: '43' }, { timezone: 'Europe/Simferopol' }, { TZ_RESTRICTED: false }],
     ['Crimea zone from Sevastopol', { country: 'UA', regionCode: 'UA-40' }, { timezone: 'Europe/Simferopol' }, { TZ_RESTRICTED: false }],
@@ -77,6 +76,17 @@ describe('zones', () => {
       evidence: { timezone: 'Asia/Chongqing', canonical: 'Asia/Shanghai', zoneCountries: ['CN'], ipCountry: 'US' },
       strength: 1,
     });
+  });
+
+  it.each<[string, string[], SignalValue]>([
+    ['restricting neither country', ['CN'], false],
+    ['restricting one of its two countries (SG)', ['SG'], false],
+    ['restricting two of its three (SG, MY)', ['SG', 'MY'], false],
+    ['restricting all three (SG, MY and AQ: zone1970.tab adds an Antarctic station)', ['SG', 'MY', 'AQ'], true],
+  ])('a zone shared by several countries (Asia/Singapore: SG, MY, AQ) is restricted only when all are: %s', (_name, countries, want) => {
+    const settings = { ...SETTINGS, restricted: { countries: new Set(countries), regions: new Set<string>() } };
+    const s = detectTimezone(new RequestView(facts({ geo: { country: 'US' }, client: { timezone: 'Asia/Singapore' } })), settings, NOW);
+    expect(s.TZ_RESTRICTED.value).toBe(want);
   });
 
   it('names the region of a regional zone', () => {
