@@ -124,6 +124,18 @@ describe('whose facts: the end user, never the proxy that connects', () => {
     expect(overridden.status).toBe(200);
   });
 
+  it('names in Geogate-Reasons only the reasons that stand, never one an allow-exception lifted', async () => {
+    await storePolicy(policyWith({ rules: [{ id: 'tor', type: 'country', action: 'challenge', countries: ['T1'] }, { id: 'hq', type: 'cidr', action: 'allow', cidrs: ['203.0.113.0/24'] }] }));
+    const res = await authorize({ 'geogate-country': 'T1', 'geogate-ip': '203.0.113.7' });
+    expect(res.status).toBe(200);
+    expect(reasonsOf(res)).toEqual(['IP_ALLOWED']);
+    const body = await res.json<{ reasons: { code: string; liftedBy?: string }[] }>();
+    expect(body.reasons.map((r) => [r.code, r.liftedBy])).toEqual([
+      ['IP_ALLOWED', undefined],
+      ['TOR', 'hq'],
+    ]);
+  });
+
   it('an org allow-exception matches only the exact org id (the header is the proxy\'s to set and clear)', async () => {
     // geogate cannot tell a forged Geogate-Org-Id from the proxy's own: the examples in
     // docs/integrations.md clear every client-sent Geogate-* header. What geogate owns is that a

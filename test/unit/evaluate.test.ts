@@ -1,7 +1,7 @@
 // The evaluator: how rules, score and exceptions combine into one decision.
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/engine/evaluate';
-import type { Facts } from '../../src/engine/types';
+import type { Facts, SignalValue } from '../../src/engine/types';
 import { defaultPolicy } from '../../src/policy/default';
 import type { PolicyDocument } from '../../src/policy/schema';
 import { compile, facts, NOW, policyWith } from '../helpers';
@@ -217,6 +217,26 @@ describe('a score deny needs location evidence', () => {
     const d = decide([], facts({ geo: { country: 'US' } }), { score: { weights: { NETWORK_VPN: 100 }, challengeAt: 50, denyAt: 100 } });
     expect(d.signals.NETWORK_VPN).toBe('undetermined');
     expect(d.decision).toBe('allow');
+  });
+});
+
+describe('restricted places: the explicit list, else what deny rules name', () => {
+  // A US IP whose client says Shanghai and zh-CN, or Crimea's zone (Europe/Simferopol).
+  const shanghai = facts({ client: { timezone: 'Asia/Shanghai', acceptLanguage: 'zh-CN' } });
+  const crimea = facts({ geo: { country: 'DE' }, client: { timezone: 'Europe/Simferopol' } });
+  const cn = (action: 'deny' | 'challenge'): RuleDoc => ({ id: 'cn', type: 'country', action, countries: ['CN'] });
+  const crimeaRule = (action: 'deny' | 'challenge'): RuleDoc => ({ id: 'crimea', type: 'region', action, regions: ['UA-43'] });
+  it.each<[string, RuleDoc[], Partial<PolicyDocument>, Facts, SignalValue, SignalValue]>([
+    // [name, rules, policy, facts, TZ_RESTRICTED, LOCALE_RESTRICTED]
+    ['countries a deny rule names', [cn('deny')], {}, shanghai, true, true],
+    ['not countries a challenge rule names', [cn('challenge')], {}, shanghai, false, false],
+    ['the explicit list, when given, instead of the rules', [cn('deny')], { restrictedCountries: ['IR'] }, shanghai, false, false],
+    ['regions a deny rule names', [crimeaRule('deny')], {}, crimea, true, 'undetermined'],
+    ['not regions a challenge rule names', [crimeaRule('challenge')], {}, crimea, false, 'undetermined'],
+  ])('%s', (_name, rules, extra, f, tz, locale) => {
+    const d = decide(rules, f, extra);
+    expect(d.signals.TZ_RESTRICTED).toBe(tz);
+    expect(d.signals.LOCALE_RESTRICTED).toBe(locale);
   });
 });
 

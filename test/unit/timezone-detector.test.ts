@@ -95,6 +95,21 @@ describe('zones', () => {
   });
 });
 
+describe('a zone is a restricted clock only when every country on it is restricted', () => {
+  it.each<[string, string[], GeoFacts, string, SignalValue]>([
+    // [name, restricted countries, IP geo, client zone, TZ_RESTRICTED]
+    ["a restricted country's own zone (Mogadishu)", ['SO'], { country: 'US' }, 'Africa/Mogadishu', true],
+    ['a zone it shares with unrestricted countries (Nairobi: KE, ET, SO...)', ['SO'], { country: 'US' }, 'Africa/Nairobi', false],
+    ['a shared zone all of whose countries are restricted', ['DJ', 'ER', 'ET', 'KE', 'KM', 'MG', 'SO', 'TZ', 'UG', 'YT'], { country: 'US' }, 'Africa/Nairobi', true],
+    ['the same zone seen from one of its countries', ['DJ', 'ER', 'ET', 'KE', 'KM', 'MG', 'SO', 'TZ', 'UG', 'YT'], { country: 'KE' }, 'Africa/Nairobi', false],
+    ['Crimea zone (RU, UA) when only RU is restricted and no region is', ['RU'], { country: 'DE' }, 'Europe/Simferopol', false],
+  ])('%s', (_name, countries, geo, zone, want) => {
+    const settings = { restricted: { countries: new Set(countries), regions: new Set<string>() }, clockSkewToleranceMs: 300_000 };
+    const s = detectTimezone(new RequestView(facts({ geo, client: { timezone: zone } })), settings, NOW);
+    expect(s.TZ_RESTRICTED.value).toBe(want);
+  });
+});
+
 describe('offset-only claims weigh the restricted share of the people on the offset', () => {
   it.each<[string, GeoFacts, ClientFacts, number, number]>([
     // [name, geo, client, minimum strength, maximum strength]
@@ -159,6 +174,13 @@ describe('offsets, clocks and the edge instant', () => {
   it('accepts an offset computed at a clock just across a DST change', () => {
     // 2026-03-08 07:00Z New York springs forward; a clock 3 minutes behind still says -300.
     const now = Date.parse('2026-03-08T07:02:00Z');
+    const s = signals({ country: 'US' }, { timezone: 'America/New_York', utcOffsetMinutes: -300, clock: '2026-03-08T06:59:00Z' }, now);
+    expect(s.TZ_INCONSISTENT.value).toBe(false);
+    expect(s.CLOCK_SKEW.value).toBe(false);
+  });
+
+  it('accepts it with the clock exactly at the tolerance', () => {
+    const now = Date.parse('2026-03-08T07:04:00Z');
     const s = signals({ country: 'US' }, { timezone: 'America/New_York', utcOffsetMinutes: -300, clock: '2026-03-08T06:59:00Z' }, now);
     expect(s.TZ_INCONSISTENT.value).toBe(false);
     expect(s.CLOCK_SKEW.value).toBe(false);
