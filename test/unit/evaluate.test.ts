@@ -349,3 +349,126 @@ describe('decision shape', () => {
     expect(evaluate(defaultPolicy(), f, Date.parse('2026-12-01T12:00:00Z')).signals.TZ_INCONSISTENT).toBe(true);
   });
 });
+
+describe('reading order and summary', () => {
+  const vpnPolicy = (weights: Record<string, number>, challengeAt = 50, denyAt = 100): Partial<PolicyDocument> => ({
+    network: { vpn: { asns: [7922] } },
+    score: { weights, challengeAt, denyAt, denyRequiresLocation: false },
+  });
+  const tokyo = facts({ client: { timezone: 'Asia/Tokyo' } });
+  const hq: RuleDoc = { id: 'hq', type: 'cidr', action: 'allow', cidrs: ['203.0.113.0/24'] };
+
+  it.each<[string, RuleDoc[], Facts, Partial<PolicyDocument>, string[], string]>([
+    // [name, rules, facts, policy, reasons as code/rule, summary]
+    [
+      'denies first, then challenges; among equals, by code; the others counted',
+      [
+        { id: 'us', type: 'country', action: 'deny', countries: ['US'] },
+        { id: 'bad-asn', type: 'asn', action: 'deny', asns: [7922] },
+        { id: 'acct', type: 'account', action: 'challenge', accounts: ['a1'] },
+      ],
+      facts({ account: { id: 'a1' } }),
+      {},
+      ['ASN_DENIED/bad-asn', 'COUNTRY_DENIED/us', 'ACCOUNT_DENIED/acct'],
+      "Denied: The IP's network AS7922 is listed by rule bad-asn. 2 more reasons stand.",
+    ],
+    [
+      'one other reason',
+      [
+        { id: 'us', type: 'country', action: 'deny', countries: ['US'] },
+        { id: 'asn', type: 'asn', action: 'challenge', asns: [7922] },
+      ],
+      facts(),
+      {},
+      ['COUNTRY_DENIED/us', 'ASN_DENIED/asn'],
+      "Denied: The IP's country US is listed by rule us. 1 more reason stands.",
+    ],
+    [
+      'a hard rule before GEO_MISSING before the score, at the same action',
+      [{ id: 'acct', type: 'account', action: 'challenge', accounts: ['a1'] }],
+      facts({ geo: { asn: 7922 }, geoSource: 'none', account: { id: 'a1' } }),
+      vpnPolicy({ NETWORK_VPN: 60 }),
+      ['ACCOUNT_DENIED/acct', 'GEO_MISSING/missingGeo', 'SCORE_CHALLENGE/score', 'NETWORK_VPN/score'],
+      'Challenged: The account a1 is listed by rule acct. 2 more reasons stand.',
+    ],
+    [
+      'the score, with the points each signal added, most first',
+      [],
+      tokyo,
+      vpnPolicy({ NETWORK_VPN: 30, TZ_MISMATCH: 40 }),
+      ['SCORE_CHALLENGE/score', 'TZ_MISMATCH/score', 'NETWORK_VPN/score'],
+      'Challenged: Risk score 70 reaches challengeAt (50). (TZ_MISMATCH +40, NETWORK_VPN +30)',
+    ],
+    [
+      'a score deny; signals with equal points by name',
+      [],
+      tokyo,
+      vpnPolicy({ NETWORK_VPN: 50, TZ_MISMATCH: 50 }),
+      ['SCORE_DENY/score', 'NETWORK_VPN/score', 'TZ_MISMATCH/score'],
+      'Denied: Risk score 100 reaches denyAt (100). (NETWORK_VPN +50, TZ_MISMATCH +50)',
+    ],
+    [
+      'GEO_MISSING',
+      [],
+      facts({ geo: {}, geoSource: 'none' }),
+      {},
+      ['GEO_MISSING/missingGeo'],
+      'Challenged: The IP country is unknown.',
+    ],
+    [
+      'allow-exceptions after what stands, then what they lifted',
+      [hq, { id: 'tor', type: 'country', action: 'challenge', countries: ['T1'] }],
+      facts({ ip: '203.0.113.7', geo: { country: 'T1' } }),
+      {},
+      ['IP_ALLOWED/hq', 'TOR/tor'],
+      'Allowed: TOR lifted by hq.',
+    ],
+    [
+      'a lifted score, and its signals last',
+      [{ ...hq, liftDeny: ['score'] }],
+      facts({ ip: '203.0.113.7' }),
+      vpnPolicy({ NETWORK_VPN: 200 }),
+      ['IP_ALLOWED/hq', 'SCORE_DENY/score', 'NETWORK_VPN/score'],
+      'Allowed: SCORE_DENY lifted by hq.',
+    ],
+    [
+      'each lifted code and exception named once',
+      [hq, { id: 'tor', type: 'country', action: 'challenge', countries: ['T1'] }, { id: 'tor2', type: 'country', action: 'challenge', countries: ['T1'] }],
+      facts({ ip: '203.0.113.7', geo: { country: 'T1' } }),
+      {},
+      ['IP_ALLOWED/hq', 'TOR/tor', 'TOR/tor2'],
+      'Allowed: TOR lifted by hq.',
+    ],
+    [
+      'nothing matched: the score and the threshold',
+      [],
+      tokyo,
+      { score: { weights: { TZ_MISMATCH: 20 }, challengeAt: 50, denyAt: 100 } },
+      ['TZ_MISMATCH/score'],
+      'Allowed: no rule matched and the risk score 20 is below challengeAt (50).',
+    ],
+  ])('%s', (_name, rules, f, extra, reasons, summary) => {
+    const d = decide(rules, f, extra);
+    expect(d.reasons.map((r) => `${r.code}/${r.rule}`)).toEqual(reasons);
+    expect(d.summary).toBe(summary);
+  });
+
+  it('a partial signal reports its strength and points; a whole one only its weight', () => {
+    const d = decide([], facts({ client: { utcOffsetMinutes: 480 } }), {
+      restrictedCountries: ['CN'],
+      network: { vpn: { asns: [7922] } },
+      score: { weights: { TZ_RESTRICTED: 100, NETWORK_VPN: 10 }, challengeAt: 50, denyAt: 1000 },
+    });
+    const restricted = d.reasons.find((r) => r.code === 'TZ_RESTRICTED');
+    const strength = restricted?.evidence.strength as number;
+    expect(strength).toBeGreaterThan(0.5);
+    expect(strength).toBeLessThan(1);
+    expect(restricted?.evidence).toMatchObject({ weight: 100, points: Math.round(100 * strength) });
+    expect(d.score).toBe(Math.round(100 * strength) + 10);
+    expect(d.summary).toContain(`(TZ_RESTRICTED +${Math.round(100 * strength)}, NETWORK_VPN +10)`);
+    const vpn = d.reasons.find((r) => r.code === 'NETWORK_VPN');
+    expect(vpn?.evidence).toMatchObject({ weight: 10 });
+    expect(vpn?.evidence).not.toHaveProperty('strength');
+    expect(vpn?.evidence).not.toHaveProperty('points');
+  });
+});
