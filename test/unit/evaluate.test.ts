@@ -1,7 +1,8 @@
 // The evaluator: how rules, score and exceptions combine into one decision.
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/engine/evaluate';
-import type { Facts, SignalValue } from '../../src/engine/types';
+import { explain } from '../../src/engine/explain';
+import type { Facts, Reason, SignalValue } from '../../src/engine/types';
 import { defaultPolicy } from '../../src/policy/default';
 import type { PolicyDocument } from '../../src/policy/schema';
 import { compile, facts, NOW, policyWith } from '../helpers';
@@ -56,6 +57,90 @@ describe('hard rules', () => {
     ]);
   });
 
+  it.each<[string, RuleDoc, Facts, Omit<Reason, 'rule' | 'action'>]>([
+    ['Tor', { id: 'r', type: 'country', action: 'deny', countries: ['T1'] }, facts({ geo: { country: 'T1' } }), { code: 'TOR', message: 'The IP is a Tor exit node (rule r).', evidence: { country: 'T1', geoSource: 'forwarded' } }],
+    [
+      'a country outside the allow-list',
+      { id: 'r', type: 'country-allowlist', action: 'deny', countries: ['US'] },
+      facts({ geo: { country: 'FR' }, geoSource: 'cf' }),
+      { code: 'COUNTRY_NOT_ALLOWED', message: "The IP's country FR is not in the allow-list of rule r.", evidence: { country: 'FR', geoSource: 'cf' } },
+    ],
+    [
+      'a region',
+      { id: 'r', type: 'region', action: 'deny', regions: ['UA-43'] },
+      facts({ geo: { country: 'UA', regionCode: '43' } }),
+      { code: 'REGION_DENIED', message: "The IP's region UA-43 is listed by rule r.", evidence: { region: 'UA-43', country: 'UA', geoSource: 'forwarded' } },
+    ],
+    [
+      "the owner's country, without account ids",
+      { id: 'r', type: 'owner-country', action: 'deny', countries: ['CN'] },
+      facts({ account: { ownerCountry: 'CN' } }),
+      { code: 'OWNER_RESTRICTED', message: "The account's ultimate owner is in CN, restricted by rule r.", evidence: { ownerCountry: 'CN', accountId: null, orgId: null } },
+    ],
+    [
+      "the owner's country, with account ids",
+      { id: 'r', type: 'owner-country', action: 'deny', countries: ['CN'] },
+      facts({ account: { id: 'a1', orgId: 'o1', ownerCountry: 'CN' } }),
+      { code: 'OWNER_RESTRICTED', message: "The account's ultimate owner is in CN, restricted by rule r.", evidence: { ownerCountry: 'CN', accountId: 'a1', orgId: 'o1' } },
+    ],
+    [
+      'an account',
+      { id: 'r', type: 'account', action: 'deny', accounts: ['a1'], orgs: ['o1'] },
+      facts({ account: { id: 'a1', orgId: 'o1' } }),
+      { code: 'ACCOUNT_DENIED', message: 'The account a1 is listed by rule r.', evidence: { accountId: 'a1' } },
+    ],
+    [
+      'an organisation',
+      { id: 'r', type: 'account', action: 'deny', accounts: ['a1'], orgs: ['o1'] },
+      facts({ account: { id: 'a2', orgId: 'o1' } }),
+      { code: 'ACCOUNT_DENIED', message: 'The organisation o1 is listed by rule r.', evidence: { orgId: 'o1' } },
+    ],
+    [
+      'an ASN written in the policy',
+      { id: 'r', type: 'asn', action: 'deny', asns: [7922] },
+      facts(),
+      { code: 'ASN_DENIED', message: "The IP's network AS7922 is listed by rule r.", evidence: { asn: 7922, source: 'policy', asOrganization: null } },
+    ],
+    [
+      'an ASN from a built-in list',
+      { id: 'r', type: 'asn', action: 'deny', lists: ['x4b-datacenter'] },
+      facts({ geo: { country: 'US', asn: 16509, asOrganization: 'Amazon' } }),
+      { code: 'ASN_DENIED', message: "The IP's network AS16509 is listed by rule r.", evidence: { asn: 16509, source: 'x4b-datacenter', asOrganization: 'Amazon' } },
+    ],
+    [
+      'an address in a block',
+      { id: 'r', type: 'cidr', action: 'deny', cidrs: ['198.51.100.0/24'] },
+      facts({ ip: '198.51.100.1' }),
+      {
+        code: 'IP_DENIED',
+        message: 'The IP 198.51.100.1 is in 198.51.100.0/24, listed by rule r.',
+        evidence: { ip: '198.51.100.1', cidr: '198.51.100.0/24', via: 'address', matchedIp: '198.51.100.1' },
+      },
+    ],
+    [
+      'an IPv4 a 6to4 address embeds',
+      { id: 'r', type: 'cidr', action: 'deny', cidrs: ['198.51.100.0/24'] },
+      facts({ ip: '2002:c633:6401::1' }),
+      {
+        code: 'IP_DENIED',
+        message: 'The IP 2002:c633:6401::1 (embedding 198.51.100.1, 6to4) is in 198.51.100.0/24, listed by rule r.',
+        evidence: { ip: '2002:c633:6401::1', cidr: '198.51.100.0/24', via: '6to4', matchedIp: '198.51.100.1' },
+      },
+    ],
+  ])('explains %s', (_name, rule, f, want) => {
+    const d = decide([rule], f);
+    expect(d.reasons[0]).toEqual({ ...want, rule: 'r', action: 'deny' });
+  });
+
+  it.each<[string, string, RuleDoc, Facts]>([
+    ['an ASN', 'ASN_ALLOWED', { id: 'r', type: 'asn', action: 'allow', asns: [7922] }, facts()],
+    ['an address', 'IP_ALLOWED', { id: 'r', type: 'cidr', action: 'allow', cidrs: ['198.51.100.0/24'] }, facts({ ip: '198.51.100.1' })],
+    ['an account', 'ACCOUNT_ALLOWED', { id: 'r', type: 'account', action: 'allow', accounts: ['a1'] }, facts({ account: { id: 'a1' } })],
+  ])('an allow-exception on %s reads %s', (_name, code, rule, f) => {
+    const d = decide([rule], f);
+    expect(d.reasons).toMatchObject([{ code, rule: 'r', action: 'allow' }]);
+  });
+
   it('the most severe action wins', () => {
     const d = decide(
       [
@@ -95,6 +180,32 @@ describe('surfaces', () => {
     const withLocation = facts({ surface: 'admin', client: { timezone: 'Asia/Shanghai' } });
     const located = { ...extra, restrictedCountries: ['CN'], score: { weights: { NETWORK_HOSTING: 60, TZ_RESTRICTED: 1 }, challengeAt: 50, denyAt: 100 } };
     expect(decide([], withLocation, located).decision).toBe('deny');
+  });
+});
+
+describe('per-surface thresholds fall back to the policy-wide ones field by field', () => {
+  // A listed hosting network weighing 60: challengeAt 50 and denyAt 100 unless a surface says otherwise.
+  const extra: Partial<PolicyDocument> = {
+    network: { hosting: { asns: [7922] } },
+    score: { weights: { NETWORK_HOSTING: 60 }, challengeAt: 50, denyAt: 100, denyRequiresLocation: false },
+    surfaces: { admin: { denyAt: 200 }, api: { challengeAt: 70 }, web: { weights: { TZ_MISMATCH: 5 } } },
+  };
+  it.each<[string, string | undefined, string, number, number]>([
+    // [name, surface, decision, challengeAt, denyAt]
+    ['no surface', undefined, 'challenge', 50, 100],
+    ['a surface without settings', 'partner', 'challenge', 50, 100],
+    ['only denyAt set: challengeAt stays', 'admin', 'challenge', 50, 200],
+    ['only challengeAt set: denyAt stays', 'api', 'allow', 70, 100],
+    ['only weights set: the other weights stay', 'web', 'challenge', 50, 100],
+  ])('%s', (_name, surface, decision, challengeAt, denyAt) => {
+    const d = decide([], facts(surface === undefined ? {} : { surface }), extra);
+    expect(d.decision).toBe(decision);
+    expect(d.score).toBe(60);
+    if (decision !== 'allow') {
+      expect(d.reasons[0]?.evidence).toMatchObject({ challengeAt, denyAt, surface: surface ?? null });
+    } else {
+      expect(d.summary).toBe(`Allowed: no rule matched and the risk score 60 is below challengeAt (${challengeAt}).`);
+    }
   });
 });
 
@@ -166,6 +277,16 @@ describe('score', () => {
     expect(d.signals.NETWORK_VPN).toBe(true);
     expect(d.reasons.map((r) => r.code)).toEqual(['SCORE_CHALLENGE', 'GEO_MISSING', 'NETWORK_VPN']);
     expect(d.reasons.find((r) => r.code === 'NETWORK_VPN')?.evidence).toMatchObject({ country: 'A1' });
+    expect(d.reasons.find((r) => r.code === 'NETWORK_VPN')?.message).toBe('The geo provider flags the IP as an anonymous proxy (country code A1).');
+  });
+
+  it('reports the listed VPN network rather than the A1 flag when the network is listed too', () => {
+    const d = decide([], facts({ geo: { country: 'A1', asn: 7922 } }), {
+      network: { vpn: { asns: [7922] } },
+      score: { weights: { NETWORK_VPN: 50 }, challengeAt: 50, denyAt: 100 },
+      missingGeo: 'allow',
+    });
+    expect(d.reasons.find((r) => r.code === 'NETWORK_VPN')?.evidence).toMatchObject({ asn: 7922, source: 'policy' });
   });
 });
 
@@ -246,6 +367,14 @@ describe('missing geo', () => {
     expect(d.decision).toBe(missingGeo);
     expect(d.reasons[0]).toMatchObject({ code: 'GEO_MISSING', rule: 'missingGeo', action: missingGeo });
   });
+
+  it.each<[string, Facts, Reason['evidence']]>([
+    ['no geo at all', facts({ geo: {}, geoSource: 'none' }), { geoSource: 'none', country: null }],
+    ['an unassigned code', facts({ geo: { country: 'ZZ' } }), { geoSource: 'forwarded', country: 'ZZ' }],
+    ["Cloudflare's unknown", facts({ geo: { country: 'XX' }, geoSource: 'cf' }), { geoSource: 'cf', country: 'XX' }],
+  ])('says what was known: %s', (_name, f, evidence) => {
+    expect(decide([], f).reasons[0]).toEqual({ code: 'GEO_MISSING', rule: 'missingGeo', action: 'challenge', message: 'The IP country is unknown.', evidence });
+  });
 });
 
 describe('allow-exceptions', () => {
@@ -298,6 +427,29 @@ describe('allow-exceptions', () => {
     expect(d.decision).toBe('challenge');
   });
 
+  it('lift a challenge in the name of the first matching exception by id, whatever the document order', () => {
+    const office: RuleDoc = { id: 'office', type: 'cidr', action: 'allow', cidrs: ['203.0.113.0/24'] };
+    const audit: RuleDoc = { id: 'audit', type: 'account', action: 'allow', accounts: ['a1'] };
+    const f = facts({ ip: '203.0.113.7', geo: { country: 'T1' }, account: { id: 'a1' } });
+    for (const rules of [[office, audit, tor], [tor, audit, office]]) {
+      const d = decide(rules, f);
+      expect(d.reasons.map((r) => [r.code, r.liftedBy])).toEqual([
+        ['ACCOUNT_ALLOWED', undefined],
+        ['IP_ALLOWED', undefined],
+        ['TOR', 'audit'],
+      ]);
+    }
+  });
+
+  it('lift a deny in the name of the first exception by id that names it', () => {
+    const office: RuleDoc = { id: 'office', type: 'cidr', action: 'allow', cidrs: ['203.0.113.0/24'], liftDeny: ['bad-asn'] };
+    const audit: RuleDoc = { id: 'audit', type: 'account', action: 'allow', accounts: ['a1'], liftDeny: ['bad-asn'] };
+    const f = facts({ ip: '203.0.113.7', account: { id: 'a1' } });
+    for (const rules of [[office, audit, badAsn], [badAsn, audit, office]]) {
+      expect(decide(rules, f).reasons.find((r) => r.code === 'ASN_DENIED')?.liftedBy).toBe('audit');
+    }
+  });
+
   it('appear as allow reasons', () => {
     const d = decide([hq], fromHq({ country: 'US' }));
     expect(d.reasons).toMatchObject([{ code: 'IP_ALLOWED', rule: 'hq', action: 'allow' }]);
@@ -318,6 +470,22 @@ describe('decision shape', () => {
       NETWORK_VPN: false,
       NETWORK_HOSTING: false,
     });
+  });
+
+  it('is taken under the policy it was given (failed: false)', () => {
+    expect(evaluate(defaultPolicy(), facts(), NOW).failed).toBe(false);
+    expect(evaluate(defaultPolicy(), facts({ geo: { country: 'CN' } }), NOW).failed).toBe(false);
+  });
+
+  it.each<[string, number | undefined, string, SignalValue]>([
+    // [name, clockSkewToleranceSeconds, client clock (NOW is 12:00:00Z), CLOCK_SKEW]
+    ['default tolerance (300 s), 2 minutes off', undefined, '2026-11-26T12:02:00Z', false],
+    ['default tolerance (300 s), 6 minutes off', undefined, '2026-11-26T11:54:00Z', true],
+    ['a 60 s tolerance, 30 s off', 60, '2026-11-26T12:00:30Z', false],
+    ['a 60 s tolerance, 2 minutes off', 60, '2026-11-26T12:02:00Z', true],
+  ])('reads the clock skew tolerance in seconds: %s', (_name, clockSkewToleranceSeconds, clock, skew) => {
+    const extra: Partial<PolicyDocument> = clockSkewToleranceSeconds === undefined ? {} : { clockSkewToleranceSeconds };
+    expect(decide([], facts({ client: { clock } }), extra).signals.CLOCK_SKEW).toBe(skew);
   });
 
   it('offers the policy challenge kinds only with a challenge', () => {
@@ -470,5 +638,44 @@ describe('reading order and summary', () => {
     expect(vpn?.evidence).toMatchObject({ weight: 10 });
     expect(vpn?.evidence).not.toHaveProperty('strength');
     expect(vpn?.evidence).not.toHaveProperty('points');
+  });
+});
+
+describe('explain orders whatever it is given', () => {
+  const reason = (code: Reason['code'], rule: string, action: Reason['action'], liftedBy?: string): Reason => ({
+    code,
+    rule,
+    action,
+    message: `${code} by ${rule}.`,
+    evidence: {},
+    ...(liftedBy === undefined ? {} : { liftedBy }),
+  });
+  const ctx = { decision: 'challenge', score: 0, challengeAt: 50 } as const;
+
+  it('hard rules, then the settings that can decide (GEO_MISSING, the fail mode), then the score; ties by code, then rule', () => {
+    const { reasons, summary } = explain(
+      ctx,
+      [
+        reason('SCORE_CHALLENGE', 'score', 'challenge'),
+        reason('POLICY_UNAVAILABLE', 'failMode', 'challenge'),
+        reason('ASN_DENIED', 'zeta', 'challenge'),
+        reason('ASN_DENIED', 'alpha', 'challenge'),
+        reason('GEO_MISSING', 'missingGeo', 'challenge'),
+      ],
+      [],
+      [],
+    );
+    expect(reasons.map((r) => `${r.code}/${r.rule}`)).toEqual(['ASN_DENIED/alpha', 'ASN_DENIED/zeta', 'GEO_MISSING/missingGeo', 'POLICY_UNAVAILABLE/failMode', 'SCORE_CHALLENGE/score']);
+    expect(summary).toBe('Challenged: ASN_DENIED by alpha. 4 more reasons stand.');
+  });
+
+  it('allow-exceptions by rule id, then what they lifted, in the order of what stands', () => {
+    const { reasons } = explain(
+      { decision: 'allow', score: 0, challengeAt: 50 },
+      [reason('GEO_MISSING', 'missingGeo', 'challenge', 'b-office'), reason('TOR', 'tor', 'challenge', 'b-office')],
+      [],
+      [reason('IP_ALLOWED', 'b-office', 'allow'), reason('ACCOUNT_ALLOWED', 'a-partner', 'allow')],
+    );
+    expect(reasons.map((r) => `${r.code}/${r.rule}`)).toEqual(['ACCOUNT_ALLOWED/a-partner', 'IP_ALLOWED/b-office', 'TOR/tor', 'GEO_MISSING/missingGeo']);
   });
 });
