@@ -101,6 +101,28 @@ describe('restrictedShareAt with other restricted places', () => {
   });
 });
 
+describe('restrictedShareAt names places by the people they have on the offset', () => {
+  it('adds up a country spread over several zones of one offset before ranking it', () => {
+    // On +07:00 Russia has several zones (Novosibirsk, Krasnoyarsk, Tomsk...), fewer people than
+    // Vietnam's one: Vietnam comes first, though Russia sorts first by name.
+    const places: RestrictedPlaces = { countries: new Set(['RU', 'VN']), regions: new Set() };
+    const r = restrictedShareAt(420, at(NOVEMBER), places);
+    const onOffset = (country: string) => rows.filter((x) => x.country === country && offsetAt(x.zone, at(NOVEMBER)) === 420);
+    expect(onOffset('RU').length).toBeGreaterThan(1);
+    expect(r?.restrictedPlaces).toEqual(['VN', 'RU']);
+  });
+});
+
+describe('restrictedShareAt at the ends of time', () => {
+  it.each<[string, number, boolean]>([
+    ['the last instant ECMAScript can represent', 8.64e15, true],
+    ['past the last', 8.64e15 + 1, false],
+    ['not a number', Number.NaN, false],
+  ])('%s: answered %s', (_name, epochMs, answered) => {
+    expect(restrictedShareAt(0, epochMs, DEFAULT) !== undefined).toBe(answered);
+  });
+});
+
 describe('restrictedShareAt across DST transitions', () => {
   // Cuba leaves DST on 2026-11-01 at 01:00 CDT (05:00Z); the US East an hour later (06:00Z).
   it.each<[string, number, string, number, boolean]>([

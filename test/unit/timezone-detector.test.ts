@@ -209,6 +209,12 @@ describe('malformed claims are evidence', () => {
     ['offset header that is not a number', { utcOffsetMinutes: 'eight' }, { TZ_INVALID: true }],
     ['offset header with an integer', { utcOffsetMinutes: '-300' }, { TZ_INVALID: false, TZ_MISMATCH: false }],
     ['offset header with a sign and spaces', { utcOffsetMinutes: ' +480 ' }, { TZ_INVALID: false, TZ_MISMATCH: true }],
+    ['offset header without a sign', { utcOffsetMinutes: '480' }, { TZ_INVALID: false, TZ_MISMATCH: true }],
+    ['offset header in hex', { utcOffsetMinutes: '0x1e0' }, { TZ_INVALID: true, TZ_MISMATCH: U }],
+    ['offset header with an exponent', { utcOffsetMinutes: '480e0' }, { TZ_INVALID: true, TZ_MISMATCH: U }],
+    ['offset header with a fraction', { utcOffsetMinutes: '4.8e2' }, { TZ_INVALID: true, TZ_MISMATCH: U }],
+    ['offset header with text before the number', { utcOffsetMinutes: 'UTC+480' }, { TZ_INVALID: true, TZ_MISMATCH: U }],
+    ['a clock padded with spaces is still read, its offset too', { timezone: 'America/New_York', clock: ' 2026-11-26T20:00:00+08:00 ' }, { CLOCK_INVALID: false, CLOCK_SKEW: false, TZ_INCONSISTENT: true }],
     ['the most extreme real offsets', { utcOffsetMinutes: [-720, 840] }, { TZ_INVALID: false }],
     ['clock that is not ISO', { clock: 'yesterday' }, { CLOCK_INVALID: true, CLOCK_SKEW: U }],
     ['clock without a zone', { clock: '2026-11-26T12:00:00' }, { CLOCK_INVALID: true }],
@@ -224,6 +230,193 @@ describe('malformed claims are evidence', () => {
     const s = signals({ country: 'US' }, { timezone: `x${'a'.repeat(5000)}` }).TZ_INVALID;
     expect(s.value).toBe(true);
     expect(JSON.stringify(s).length).toBeLessThan(400);
+  });
+});
+
+describe('each true signal says what it found', () => {
+  it.each<[string, GeoFacts, ClientFacts, keyof TimezoneSignals, Signal]>([
+    [
+      'an invalid zone',
+      { country: 'US' },
+      { timezone: 'Mars/Olympus_Mons' },
+      'TZ_INVALID',
+      { value: true, message: 'The client\'s time zone "Mars/Olympus_Mons" is not an IANA zone.', evidence: { timezone: 'Mars/Olympus_Mons' } },
+    ],
+    [
+      'an offset no place uses',
+      { country: 'US' },
+      { utcOffsetMinutes: 481 },
+      'TZ_INVALID',
+      { value: true, message: 'The client\'s UTC offset claim "481" (utcOffsetMinutes) is not an offset any place uses.', evidence: { claim: '481', claimSource: 'utcOffsetMinutes' } },
+    ],
+    [
+      'a clock written at an offset no place uses',
+      { country: 'US' },
+      { clock: '2026-11-26T12:00:00+13:37' },
+      'TZ_INVALID',
+      {
+        value: true,
+        message: 'The client\'s UTC offset claim "2026-11-26T12:00:00+13:37" (clock) is not an offset any place uses.',
+        evidence: { claim: '2026-11-26T12:00:00+13:37', claimSource: 'clock' },
+      },
+    ],
+    [
+      "a restricted region's zone",
+      { country: 'DE' },
+      { timezone: 'Europe/Simferopol' },
+      'TZ_RESTRICTED',
+      {
+        value: true,
+        message: 'The client\'s time zone Europe/Simferopol belongs to a restricted region, and the IP is outside it.',
+        evidence: { timezone: 'Europe/Simferopol', canonical: 'Europe/Simferopol', zoneCountries: ['RU', 'UA'], zoneRegion: 'UA-43', ipCountry: 'DE' },
+        strength: 1,
+      },
+    ],
+    [
+      "a restricted country's zone, without an IP country",
+      { country: 'XX' },
+      { timezone: 'PRC' },
+      'TZ_RESTRICTED',
+      {
+        value: true,
+        message: 'The client\'s time zone Asia/Shanghai belongs to a restricted country, and the IP is outside it.',
+        evidence: { timezone: 'PRC', canonical: 'Asia/Shanghai', zoneCountries: ['CN'], ipCountry: null },
+        strength: 1,
+      },
+    ],
+    [
+      'an offset only restricted places use',
+      { country: 'US' },
+      { utcOffsetMinutes: 210 },
+      'TZ_RESTRICTED',
+      {
+        value: true,
+        message: '100% of the people on the client\'s UTC offset 210 min (utcOffsetMinutes) live in restricted places (IR).',
+        evidence: { claimSource: 'utcOffsetMinutes', offsetMinutes: 210, restrictedShare: 1, restrictedPlaces: ['IR'], ipCountry: 'US' },
+        strength: 1,
+      },
+    ],
+    [
+      'the same offset written in the clock',
+      { country: 'US' },
+      { clock: '2026-11-26T15:30:00+03:30' },
+      'TZ_RESTRICTED',
+      {
+        value: true,
+        message: '100% of the people on the client\'s UTC offset 210 min (clock) live in restricted places (IR).',
+        evidence: { claimSource: 'clock', offsetMinutes: 210, restrictedShare: 1, restrictedPlaces: ['IR'], ipCountry: 'US' },
+        strength: 1,
+      },
+    ],
+    [
+      'an offset that contradicts the zone',
+      { country: 'US' },
+      { timezone: 'America/New_York', utcOffsetMinutes: -240 },
+      'TZ_INCONSISTENT',
+      {
+        value: true,
+        message: 'The client claims UTC offset -240 min (utcOffsetMinutes), but America/New_York is at -300 min.',
+        evidence: { canonical: 'America/New_York', zoneOffsetMinutes: -300, claimedOffsetMinutes: -240, claimSource: 'utcOffsetMinutes' },
+      },
+    ],
+    [
+      'a clock whose offset contradicts the zone',
+      { country: 'US' },
+      { timezone: 'America/New_York', clock: '2026-11-26T20:00:00+08:00' },
+      'TZ_INCONSISTENT',
+      {
+        value: true,
+        message: 'The client claims UTC offset 480 min (clock), but America/New_York is at -300 min.',
+        evidence: { canonical: 'America/New_York', zoneOffsetMinutes: -300, claimedOffsetMinutes: 480, claimSource: 'clock' },
+      },
+    ],
+    [
+      'two zones at different offsets',
+      { country: 'US' },
+      { timezone: ['America/New_York', 'Asia/Tokyo'] },
+      'TZ_INCONSISTENT',
+      {
+        value: true,
+        message: 'The client claims two time zones at different offsets: America/New_York (-300 min) and Asia/Tokyo (540 min).',
+        evidence: { canonical: 'America/New_York', zoneOffsetMinutes: -300, otherCanonical: 'Asia/Tokyo', otherOffsetMinutes: 540 },
+      },
+    ],
+    [
+      'a zone not used where the IP is',
+      { country: 'JP', timezone: 'Asia/Tokyo' },
+      { timezone: 'US/Pacific' },
+      'TZ_MISMATCH',
+      {
+        value: true,
+        message: 'The client\'s time zone America/Los_Angeles (UTC offset -480 min) is not used where the IP is.',
+        evidence: { ipCountry: 'JP', ipTimezone: 'Asia/Tokyo', plausibleOffsetsMinutes: [540], timezone: 'US/Pacific', canonical: 'America/Los_Angeles', clientOffsetMinutes: -480 },
+      },
+    ],
+    [
+      'an offset not used where the IP is (the plausible offsets in order)',
+      { country: 'US' },
+      { utcOffsetMinutes: 60 },
+      'TZ_MISMATCH',
+      {
+        value: true,
+        message: 'The client\'s UTC offset 60 min (utcOffsetMinutes) is not used where the IP is.',
+        evidence: { ipCountry: 'US', ipTimezone: null, plausibleOffsetsMinutes: [-600, -540, -480, -420, -360, -300], clientOffsetMinutes: 60, claimSource: 'utcOffsetMinutes' },
+      },
+    ],
+    [
+      'a clock far from edge time',
+      { country: 'US' },
+      { clock: '2026-11-26T11:00:00Z' },
+      'CLOCK_SKEW',
+      {
+        value: true,
+        message: 'The client\'s clock is -3600 s off edge time (tolerance 300 s).',
+        evidence: { clientClock: '2026-11-26T11:00:00Z', skewSeconds: -3600, toleranceSeconds: 300 },
+      },
+    ],
+    [
+      'a clock that is not an instant',
+      { country: 'US' },
+      { clock: 'yesterday' },
+      'CLOCK_INVALID',
+      { value: true, message: 'The client\'s clock "yesterday" is not an ISO-8601 instant.', evidence: { clientClock: 'yesterday' } },
+    ],
+  ])('%s', (_name, geo, client, name, want) => {
+    expect(signals(geo, client)[name]).toEqual(want);
+  });
+
+  it('weighs a zone tied to no country by the share on its offset, and says how much', () => {
+    const s = signals({ country: 'US' }, { timezone: 'Etc/GMT-8' }).TZ_RESTRICTED;
+    if (s.value !== true) throw new Error('TZ_RESTRICTED should be true');
+    const share = s.strength ?? 1;
+    expect(share).toBeGreaterThan(0.5);
+    expect(share).toBeLessThan(1);
+    expect(s.message).toBe(
+      `${Math.round(share * 1000) / 10}% of the people on the client's time zone Etc/GMT-8 (UTC offset 480 min) live in restricted places (${(s.evidence.restrictedPlaces as string[]).join(', ')}).`,
+    );
+    expect(s.evidence).toEqual({
+      timezone: 'Etc/GMT-8',
+      canonical: 'Etc/GMT-8',
+      offsetMinutes: 480,
+      restrictedShare: Math.round(share * 1000) / 1000,
+      restrictedPlaces: expect.arrayContaining(['CN', 'HK', 'MO']) as string[],
+      ipCountry: 'US',
+    });
+  });
+
+  it.each<[string, number, string]>([
+    // [name, length of the client's text, what evidence shows]
+    ['shown whole up to 100 characters', 100, 'x'.repeat(100)],
+    ['cut at 100 characters beyond', 101, `${'x'.repeat(100)}…`],
+  ])("the client's text is %s", (_name, length, shown) => {
+    const text = 'x'.repeat(length);
+    expect(signals({ country: 'US' }, { timezone: text }).TZ_INVALID).toMatchObject({ evidence: { timezone: shown } });
+    expect(signals({ country: 'US' }, { clock: text }).CLOCK_INVALID).toMatchObject({ evidence: { clientClock: shown } });
+  });
+
+  it('reports the first of equally strong claims', () => {
+    const s = signals({ country: 'US' }, { timezone: ['Asia/Chongqing', 'PRC'] }).TZ_RESTRICTED;
+    expect(s).toMatchObject({ value: true, evidence: { timezone: 'Asia/Chongqing' } });
   });
 });
 
@@ -247,6 +440,26 @@ describe('repeated claims: each value counts, the most suspicious wins', () => {
   });
 });
 
+describe('what the runtime is asked', () => {
+  // Names outside tzdata are asked of ICU, at most 8 distinct names a request; a repeated name
+  // counts once. Each case uses its own ICU-only alias, so no earlier lookup has memoised it.
+  it.each<[string, string[], SignalValue]>([
+    // [name, client zones, TZ_MISMATCH for a US IP]
+    ['a repeated unknown name is asked once', [...Array<string>(9).fill('Nowhere/Land'), 'JST'], true],
+    ['seven unknown names leave room for an ICU-only alias', [...Array.from({ length: 7 }, (_, i) => `Nowhere/Seven_${i}`), 'AET'], true],
+    ['after eight, an ICU-only alias is not asked (and counts as invalid)', [...Array.from({ length: 8 }, (_, i) => `Nowhere/Eight_${i}`), 'BET'], 'undetermined'],
+  ])('%s', (_name, timezone, mismatch) => {
+    const s = signals({ country: 'US' }, { timezone });
+    expect(s.TZ_INVALID.value).toBe(true);
+    expect(s.TZ_MISMATCH.value).toBe(mismatch);
+  });
+
+  it('an IP zone the runtime does not know adds no plausible offset', () => {
+    const s = signals({ country: 'US', timezone: 'Mars/Olympus_Mons' }, { utcOffsetMinutes: -300 });
+    expect(s.TZ_MISMATCH).toEqual({ value: false });
+  });
+});
+
 describe('helpers', () => {
   it.each([
     ['2026-11-26T12:00:00Z', undefined],
@@ -265,6 +478,7 @@ describe('helpers', () => {
     [840, true],
     [345, true],
     [-721, false],
+    [-735, false],
     [855, false],
     [10, false],
     [Number.NaN, false],
