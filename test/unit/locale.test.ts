@@ -70,6 +70,19 @@ describe('parseAcceptLanguage: quality, read conservatively', () => {
     ['zh-CN;q =0', 1],
     ['zh-CN;q=0x0', 1],
     ['zh-CN;q=abc;q=0.3', 0.3],
+    ['zh-CN;q=0.25', 0.25],
+    ['zh-CN;q=0.123', 0.123],
+    // The largest well-formed q counts; a malformed one beside it adds nothing.
+    ['zh-CN;q=0.3;q=0.12345', 0.3],
+    ['zh-CN;q=0.3;q=0x', 0.3],
+    ['zh-CN;q=0.3;q=0.a', 0.3],
+    ['zh-CN;q=0.3;q=1.5', 0.3],
+    ['zh-CN;q=0.3;q=2', 0.3],
+    ['zh-CN;q=0.3;q=1.0', 1],
+    // Only a parameter named q (any case) followed by = is a quality.
+    ['zh-CN;x=0', 1],
+    ['zh-CN;qx0', 1],
+    ['zh-CN;Q=0.5', 0.5],
     ['zh-CN;;', 1],
   ])('%j -> q %s', (header, want) => {
     const prefs = parseAcceptLanguage(header);
@@ -124,6 +137,12 @@ describe('regionOfTag', () => {
     ['zh-abcdefghijk-CN', { region: 'CN', source: 'region' }],
     ['zh-CN!', { region: 'CN', source: 'region' }],
     ['zh-CN-abcdefghijk', { region: 'CN', source: 'region' }],
+    ['es-419-CN', { region: 'CN', source: 'region' }],
+    // Primary language subtags run to 8 letters.
+    ['abcdefgh-CN', { region: 'CN', source: 'region' }],
+    // A subdivision of a replaced code cannot be placed: the successors stand alone.
+    ['ru-u-sd-su01', { region: 'RU', source: 'u-sd' }],
+    ['en-u-rg-156ab', { region: 'CN', source: 'u-rg' }],
     // No place.
     ['zh', undefined],
     ['zh-Hans', undefined],
@@ -140,6 +159,12 @@ describe('regionOfTag', () => {
     ['en-u-rg-zz', undefined],
     ['en-u-sd-ua12345', undefined],
     ['en-u-co-cnzzzz', undefined],
+    ['en-u-ra-cnzzzz', undefined],
+    ['en-u-xg-cnzzzz', undefined],
+    ['en-u-sx-ua43', undefined],
+    ['en-u-xd-ua43', undefined],
+    ['en-a-rg-cnzzzz', undefined],
+    ['en-000', undefined],
     ['i-klingon', undefined],
     ['*', undefined],
     ['', undefined],
@@ -160,6 +185,16 @@ describe('regionOfTag', () => {
     expect(parseAcceptLanguage('en-US-GB-US-GB')[0]?.places).toEqual([
       { region: 'US', source: 'region' },
       { region: 'GB', source: 'region' },
+    ]);
+    // A repeat never stops the reading: what follows it still counts.
+    expect(parseAcceptLanguage('en-US-US-GB')[0]?.places.map((p) => p.region)).toEqual(['US', 'GB']);
+    expect(parseAcceptLanguage('en-US-GB-GB-FR')[0]?.places.map((p) => p.region)).toEqual(['US', 'GB', 'FR']);
+  });
+
+  it('reports the most specific place of each entry, with its subdivision', () => {
+    expect(parseAcceptLanguage('uk-UA-u-sd-ua43;q=0.5, zh-CN')).toEqual([
+      { tag: 'uk-UA-u-sd-ua43', q: 0.5, region: 'UA', subdivision: 'UA-43', regionSource: 'u-sd', places: [{ region: 'UA', subdivision: 'UA-43', source: 'u-sd' }, { region: 'UA', source: 'region' }] },
+      { tag: 'zh-CN', q: 1, region: 'CN', regionSource: 'region', places: [{ region: 'CN', source: 'region' }] },
     ]);
   });
 
@@ -261,6 +296,37 @@ describe('detectLocale', () => {
     expect(detectLocale('uk-UA-u-sd-ua43', COUNTRIES).value).toBe(false);
     expect(detectLocale('uk-UA-u-sd-ua43', COUNTRIES, new Set(['UA-43'])).value).toBe(true);
     expect(detectLocale('uk-UA-u-sd-ua43', new Set(['UA'])).value).toBe(true);
+  });
+
+  it.each([
+    ['no-break space', '\u00a0'],
+    ['ogham space mark', '\u1680'],
+    ['en quad', '\u2000'],
+    ['hair space', '\u200a'],
+    ['line separator', '\u2028'],
+    ['paragraph separator', '\u2029'],
+    ['narrow no-break space', '\u202f'],
+    ['medium mathematical space', '\u205f'],
+    ['ideographic space', '\u3000'],
+    ['byte order mark', '\ufeff'],
+  ])('reads a tag padded with: %s', (_name, space) => {
+    expect(detect(`en,${space}zh-CN${space};q=0.5`)).toMatchObject({ value: true, evidence: { tag: 'zh-CN', q: 0.5 } });
+    expect(regionOfTag(`${space}zh-CN${space}`)).toEqual({ region: 'CN', source: 'region' });
+  });
+
+  it('reports the first restricted place in tag order', () => {
+    expect(detect('zh-CN-u-rg-hkzzzz')).toMatchObject({ value: true, evidence: { country: 'CN', source: 'region' } });
+    expect(detect('zh-HK-u-rg-cnzzzz')).toMatchObject({ value: true, evidence: { country: 'HK', source: 'region' } });
+  });
+
+  it.each([
+    ['whole up to 64 characters', 64, false],
+    ['cut beyond 64 characters', 65, true],
+  ])('echoes a tag %s, wherever it sits in the header', (_name, length, cut) => {
+    const tag = `zh-CN-${'a'.repeat(length - 6)}`;
+    expect(tag).toHaveLength(length);
+    const signal = detect(`en-US, de;q=0.9, ${tag};q=0.5`);
+    expect(signal).toMatchObject({ value: true, evidence: { tag: cut ? `${tag.slice(0, 64)}…` : tag, country: 'CN', q: 0.5 } });
   });
 
   it('echoes at most 64 characters of a long tag', () => {
