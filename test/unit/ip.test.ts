@@ -69,6 +69,7 @@ describe('isIpAddress', () => {
     ['1:2:3:4:5:6:7::', true, true],
     ['::1:2:3:4:5:6:7', true, true],
     ['1:0:1:0:1:0:1:0', true, true],
+    ['::ffff:0.0.0.0', true, true],
     // non-canonical IPv4: octal, hex, short forms (inet_aton reads them; we never guess)
     ['01.2.3.4', false, true],
     ['1.2.3.04', false, true],
@@ -87,6 +88,14 @@ describe('isIpAddress', () => {
     // malformed either way
     ['256.1.1.1', false, false],
     ['1.2.3.4.5', false, false],
+    ['1.2.3.', false, false],
+    ['1..2.3', false, false],
+    ['1.2.3.a', false, false],
+    ['1.2.3.4a', false, false],
+    ['1,2,3,4', false, false],
+    ['1:2:3:4:5:6:7', false, false],
+    [':12:3:4:5:6:7:8', false, false],
+    ['::1::2', false, false],
     ['1.2.3.4 ', false, false],
     [' 1.2.3.4', false, false],
     ['1.2.3.4\n', false, false],
@@ -129,6 +138,10 @@ describe('parseIp', () => {
   it.each(['::ffff:198.51.100.5', '::ffff:c633:6405', '::FFFF:198.51.100.5', '0:0:0:0:0:ffff:c633:6405'])('normalises IPv4-mapped %s to IPv4', (s) => {
     expect(parseIp(s)).toEqual(parseIp('198.51.100.5'));
   });
+  it('maps only ::ffff:0:0/96 to IPv4, not an address that merely has ffff in the same place', () => {
+    expect(parseIp('0:0:0:1:0:ffff:c633:6405')).toEqual({ version: 6, value: (1n << 64n) | (0xffffn << 32n) | 0xc6336405n });
+  });
+
   it('reads ::a.b.c.d as IPv4-compatible (RFC 4291), where ipaddr.js says IPv4-mapped', () => {
     expect(parseIp('::1.2.3.4')).toEqual({ version: 6, value: 0x01020304n });
     expect(parseIp('::1.2.3.4')).toEqual(parseIp('::102:304'));
@@ -162,6 +175,8 @@ describe('formatIp (RFC 5952)', () => {
     ['1::', '1::'],
     ['::1.2.3.4', '::102:304'],
     ['::ffff:1.2.3.4', '1.2.3.4'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['::ffff:0.0.0.0', '0.0.0.0'],
   ])('%s -> %s', (s, want) => {
     expect(formatIp(ip(s))).toBe(want);
   });
@@ -180,8 +195,10 @@ describe('parseCidr', () => {
     ['::ffff:10.0.0.0/104', '10.0.0.0/8'],
     ['::ffff:0:0/96', '0.0.0.0/0'],
     ['::ffff:0:0/95', '::fffe:0:0/95'],
+    ['2001:db8:1:2:3::/80', '2001:db8:1:2:3::/80'],
   ])('%s -> %s', (input, text) => {
     expect(parseCidr(input)?.text).toBe(text);
+    expect(isCidr(input)).toBe(true);
   });
   it('gives inclusive ranges', () => {
     expect(range('192.0.2.0/24')).toMatchObject({ version: 4, start: 0xc0000200, end: 0xc00002ff });
@@ -205,6 +222,8 @@ describe('parseCidr', () => {
     '010.0.0.0/8',
     '10.1/16',
     '2001:db8::/32 ',
+    '2001:db8::/3a',
+    '10.0.0.0/1a',
   ])('rejects %j', (input) => {
     expect(parseCidr(input)).toBeUndefined();
     expect(isCidr(input)).toBe(false);
@@ -260,6 +279,31 @@ describe('CidrSet', () => {
     expect(nested.match(ip(s), 'exact')?.cidr).toBe(want);
   });
 
+  it.each<[string, string[], string, string | undefined]>([
+    // [name, blocks, address, block it is in]
+    ['all of IPv6', ['::/0'], '2001:db8::1', '::/0'],
+    ['the lower half of IPv6', ['::/1', '2001:db8::/32'], '2001:db8::1', '::/1'],
+    ['all of IPv4, written as IPv4-mapped IPv6', ['::ffff:0:0/96'], '8.8.8.8', '0.0.0.0/0'],
+    ['a block whose third word is not zero', ['2001:db8:1:2:3::/80'], '2001:db8:1:2:3::9', '2001:db8:1:2:3::/80'],
+  ])('%s', (_name, blocks, address, want) => {
+    expect(CidrSet.from(blocks).match(ip(address), 'exact')?.cidr).toBe(want);
+  });
+
+  it.each([
+    ['the second 32-bit word', ['2001:db8:0:3::/64', '2001:db8:0:1::/64', '2001:db8:0:2::/64']],
+    ['the third 32-bit word', ['2001:db8::3:0:0/96', '2001:db8::1:0:0/96', '2001:db8::2:0:0/96']],
+    ['the fourth 32-bit word', ['2001:db8::3/128', '2001:db8::1/128', '2001:db8::2/128']],
+  ])('finds IPv6 blocks that differ only in %s, listed in any order', (_name, blocks) => {
+    for (const order of [blocks, [...blocks].reverse(), [blocks[1] ?? '', blocks[2] ?? '', blocks[0] ?? '']]) {
+      const set = CidrSet.from(order);
+      for (const block of blocks) {
+        const first = block.replace(/\/\d+$/, '');
+        const address = first.endsWith('::') ? `${first}1` : first;
+        expect(set.match(ip(address), 'exact')?.cidr, `${address} in ${order.join(' ')}`).toBe(block);
+      }
+    }
+  });
+
   it('an empty set matches nothing', () => {
     const empty = CidrSet.from([]);
     expect(empty.size).toBe(0);
@@ -269,6 +313,7 @@ describe('CidrSet', () => {
 
   it('throws on a malformed block (schemas validate before compile)', () => {
     expect(() => CidrSet.from(['10.0.0.0/40'])).toThrow(/invalid CIDR 10.0.0.0\/40/);
+    expect(() => CidrSet.from(['10.0.0.0/8', '192.0.2.0/24', 'nope'])).toThrow(/invalid CIDR nope$/);
   });
 
   it('tryFrom names every malformed entry', () => {
