@@ -70,6 +70,55 @@ describe('network detector', () => {
     expect(detectNetwork(new RequestView(facts()), new NetworkSet({}), 'VPN').value).toBe('undetermined');
   });
 
+  it.each<[string, NetworkSet, Partial<{ asn: number; ip: string }>, SignalValue]>([
+    // [name, set, request network, NETWORK_VPN]: a set can only judge what it lists.
+    ['a set of blocks, a request with only an ASN', new NetworkSet({ cidrs: ['192.0.2.0/24'] }), { asn: 64500 }, 'undetermined'],
+    ['a set of ASNs, a request with only an IP', new NetworkSet({ asns: [64500] }), { ip: '192.0.2.9' }, 'undetermined'],
+    ['a set of ASNs, a request with both, unlisted', new NetworkSet({ asns: [64500] }), { asn: 7922, ip: '192.0.2.9' }, false],
+    ['a set of blocks, a request with both, unlisted', new NetworkSet({ cidrs: ['192.0.2.0/24'] }), { asn: 64500, ip: '198.51.100.1' }, false],
+  ])('%s', (_name, set, { asn, ip }, want) => {
+    const f = facts({ geo: { country: 'US', ...(asn !== undefined ? { asn } : {}) }, ...(ip ? { ip } : {}) });
+    expect(detectNetwork(new RequestView(f), set, 'VPN').value).toBe(want);
+  });
+
+  it.each<[string, 'VPN' | 'hosting', Partial<{ asn: number; ip: string; asOrganization: string }>, Record<string, unknown>]>([
+    [
+      'an ASN from a built-in list',
+      'VPN',
+      { asn: 9009, asOrganization: 'M247' },
+      { value: true, message: 'The IP belongs to a known VPN network (AS9009, x4b-vpn).', evidence: { asn: 9009, source: 'x4b-vpn', ip: null, asOrganization: 'M247' } },
+    ],
+    [
+      'an ASN written in the policy',
+      'hosting',
+      { asn: 64500, ip: '203.0.113.7' },
+      { value: true, message: 'The IP belongs to a known hosting network (AS64500, policy).', evidence: { asn: 64500, source: 'policy', ip: '203.0.113.7', asOrganization: null } },
+    ],
+    [
+      'a block',
+      'VPN',
+      { ip: '192.0.2.9' },
+      {
+        value: true,
+        message: 'The IP belongs to a known VPN network (192.0.2.0/24, policy).',
+        evidence: { cidr: '192.0.2.0/24', via: 'address', matchedIp: '192.0.2.9', source: 'policy', ip: '192.0.2.9', asOrganization: null },
+      },
+    ],
+    [
+      'a block an embedded IPv4 is in',
+      'VPN',
+      { ip: '64:ff9b::192.0.2.9' },
+      {
+        value: true,
+        message: 'The IP belongs to a known VPN network (192.0.2.0/24, embedded IPv4 192.0.2.9 via nat64, policy).',
+        evidence: { cidr: '192.0.2.0/24', via: 'nat64', matchedIp: '192.0.2.9', source: 'policy', ip: '64:ff9b::192.0.2.9', asOrganization: null },
+      },
+    ],
+  ])('explains %s', (_name, kind, { asn, ip, asOrganization }, want) => {
+    const f = facts({ geo: { country: 'US', ...(asn !== undefined ? { asn } : {}), ...(asOrganization ? { asOrganization } : {}) }, ...(ip ? { ip } : {}) });
+    expect(detectNetwork(new RequestView(f), vpn, kind)).toEqual(want);
+  });
+
   it('names the list an ASN came from', () => {
     const s = detectNetwork(new RequestView(facts({ geo: { country: 'US', asn: 9009 } })), vpn, 'VPN');
     expect(s).toMatchObject({ value: true, evidence: { asn: 9009, source: 'x4b-vpn' } });
