@@ -1,6 +1,6 @@
 // The facts adapters: what callers may send, and how it becomes engine Facts.
 import { describe, expect, it } from 'vitest';
-import { geoFromCf } from '../../src/facts/cf';
+import { cfView, geoFromCf } from '../../src/facts/cf';
 import { CheckRequestSchema, factsFromCheckRequest, ForwardedRequestSchema, mergeGeo, parseCheckRequest, toInputIssues } from '../../src/facts/check-request';
 import { checkInputFromHeaders } from '../../src/facts/forward-headers';
 
@@ -100,6 +100,19 @@ describe('geo merge', () => {
   it('says none without any country', () => {
     expect(mergeGeo(undefined, undefined)).toEqual({ geo: {}, geoSource: 'none' });
   });
+  it("takes Tor (T1) from the forwarded geo as a place, over cf's country", () => {
+    expect(mergeGeo({ country: 'T1' }, { country: 'US', asn: 13335 })).toEqual({ geo: { country: 'T1', asn: 13335 }, geoSource: 'forwarded' });
+  });
+  it.each<[string, string | undefined, string | undefined, string | undefined]>([
+    // [name, forwarded asOrganization, cf's, merged]
+    ["the forwarded network's name first", 'Comcast', 'Cloudflare', 'Comcast'],
+    ["cf's when the forwarded geo has none", undefined, 'Cloudflare', 'Cloudflare'],
+    ['none from either', undefined, undefined, undefined],
+  ])('fills the network field by field: %s', (_name, fwd, cf, want) => {
+    const forwarded = { country: 'US', ...(fwd === undefined ? {} : { asOrganization: fwd }) };
+    const cloudflare = { country: 'US', ...(cf === undefined ? {} : { asOrganization: cf }) };
+    expect(mergeGeo(forwarded, cloudflare).geo.asOrganization).toBe(want);
+  });
 });
 
 describe('facts from a check request', () => {
@@ -124,6 +137,29 @@ describe('request.cf adapter', () => {
   });
   it('is undefined without cf', () => {
     expect(geoFromCf(undefined)).toBeUndefined();
+  });
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ['a three-letter country', { country: 'USA' }, {}],
+    ['a country with a prefix', { country: 'XUS' }, {}],
+    ['a one-letter country', { country: 'U' }, {}],
+    ['a country starting with a digit', { country: '1A' }, {}],
+    ['a lower-case country, upper-cased', { country: 'sg' }, { country: 'SG' }],
+    ['Tor', { country: 'T1' }, { country: 'T1' }],
+    ['text fields that are not text', { city: 42, region: true, colo: {} }, {}],
+    ['empty text fields', { city: '', region: '', postalCode: '' }, {}],
+    ['coordinates that are not numbers', { latitude: true, longitude: '' }, {}],
+    ['coordinates as numbers or numeric text', { latitude: 1.5, longitude: '-0.5' }, { latitude: 1.5, longitude: -0.5 }],
+    ['a fractional ASN', { asn: 1.5 }, {}],
+    ['a negative ASN', { asn: -1 }, {}],
+    ['ASN 0', { asn: 0 }, { asn: 0 }],
+    ['an ASN as text', { asn: '13335' }, { asn: 13335 }],
+  ])('reads %s', (_name, cf, want) => {
+    expect(geoFromCf(cf)).toEqual(want);
+  });
+  it("takes the connecting IP from CF-Connecting-IP when it is an address", () => {
+    expect(cfView(new Request('https://geogate.test/', { headers: { 'cf-connecting-ip': '203.0.113.7' } }))).toEqual({ geo: undefined, ip: '203.0.113.7' });
+    expect(cfView(new Request('https://geogate.test/', { headers: { 'cf-connecting-ip': 'unknown' } }))).toEqual({ geo: undefined });
+    expect(cfView(new Request('https://geogate.test/'))).toEqual({ geo: undefined });
   });
 });
 
@@ -200,6 +236,32 @@ describe('forwarded headers', () => {
     const r = ForwardedRequestSchema.safeParse(input.request);
     expect(r.success).toBe(false);
     if (!r.success) expect(toInputIssues(r.error, input.headerForPath).map((i) => i.path).sort()).toEqual(['geogate-country', 'geogate-ip']);
+  });
+
+  it('counts empty and blank headers as absent', () => {
+    const input = checkInputFromHeaders(
+      new Headers({ 'Geogate-Country': '  ', 'Geogate-IP': '', 'Geogate-Client-Timezone': ' ', 'Accept-Language': ' ', 'User-Agent': ' ' }),
+      NO_CF,
+    );
+    expect(input.request).toEqual({});
+    expect(input.client).toEqual({});
+    expect(checkInputFromHeaders(new Headers(), NO_CF).client).toEqual({});
+  });
+
+  it('trims the Accept-Language and User-Agent it keeps', () => {
+    expect(checkInputFromHeaders(new Headers({ 'Accept-Language': ' zh-CN ', 'User-Agent': ' curl/8.5.0 ' }), NO_CF).client).toEqual({ acceptLanguage: 'zh-CN', userAgent: 'curl/8.5.0' });
+  });
+
+  it.each<[string, unknown]>([
+    // [Geogate-ASN, what validation then sees]: only an integer as written becomes a number.
+    ['13335', 13335],
+    ['+13335', 13335],
+    ['-5', -5],
+    ['AS13335', 'AS13335'],
+    ['13335x', '13335x'],
+    ['1.5', '1.5'],
+  ])('reads Geogate-ASN %j as %j', (header, want) => {
+    expect(checkInputFromHeaders(new Headers({ 'Geogate-ASN': header }), NO_CF).request).toEqual({ geo: { asn: want } });
   });
 
   it('truncates an overlong User-Agent instead of refusing the user', () => {
