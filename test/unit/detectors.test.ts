@@ -1,6 +1,6 @@
 // Table-driven tests of each detector on its own.
 import { describe, expect, it } from 'vitest';
-import { fullRegionCode } from '../../src/engine/countries';
+import { fullRegionCode, isRegionCode } from '../../src/engine/countries';
 import { RequestView } from '../../src/engine/detectors/geo';
 import { detectLocale, parseAcceptLanguage, regionOfTag } from '../../src/engine/detectors/locale';
 import { detectNetwork, NetworkSet } from '../../src/engine/detectors/network';
@@ -135,6 +135,19 @@ describe('geo facts', () => {
     ['US', undefined, undefined],
   ])('fullRegionCode(%s, %s) = %s', (country, code, want) => {
     expect(fullRegionCode(country, code)).toBe(want);
+  });
+
+  it.each<[string, boolean]>([
+    ['UA-43', true],
+    ['UA-4', true],
+    ['FR-75C', true],
+    ['ZZ-43', false],
+    ['UA-4321', false],
+    ['USUA-43', false],
+    ['ua-43', false],
+    ['UA43', false],
+  ])('isRegionCode(%s) = %s', (code, want) => {
+    expect(isRegionCode(code)).toBe(want);
   });
 
   it.each<[string, string | undefined, boolean]>([

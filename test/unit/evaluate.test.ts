@@ -576,6 +576,14 @@ describe('reading order and summary', () => {
       'Denied: Risk score 100 reaches denyAt (100). (NETWORK_VPN +50, TZ_MISMATCH +50)',
     ],
     [
+      'signals with equal points by name, whichever the detectors list first',
+      [],
+      facts({ client: { clock: '2026-11-26T11:00:00Z', acceptLanguage: 'zh-CN' } }),
+      { restrictedCountries: ['CN'], score: { weights: { CLOCK_SKEW: 30, LOCALE_RESTRICTED: 30 }, challengeAt: 50, denyAt: 100 } },
+      ['SCORE_CHALLENGE/score', 'CLOCK_SKEW/score', 'LOCALE_RESTRICTED/score'],
+      'Challenged: Risk score 60 reaches challengeAt (50). (CLOCK_SKEW +30, LOCALE_RESTRICTED +30)',
+    ],
+    [
       'GEO_MISSING',
       [],
       facts({ geo: {}, geoSource: 'none' }),
@@ -606,6 +614,19 @@ describe('reading order and summary', () => {
       {},
       ['IP_ALLOWED/hq', 'TOR/tor', 'TOR/tor2'],
       'Allowed: TOR lifted by hq.',
+    ],
+    [
+      'what several exceptions lifted, each named once',
+      [
+        hq,
+        { id: 'partner', type: 'account', action: 'allow', accounts: ['a1'], liftDeny: ['bad-asn'] },
+        { id: 'tor', type: 'country', action: 'challenge', countries: ['T1'] },
+        { id: 'bad-asn', type: 'asn', action: 'deny', asns: [7922] },
+      ],
+      facts({ ip: '203.0.113.7', geo: { country: 'T1', asn: 7922 }, account: { id: 'a1' } }),
+      {},
+      ['IP_ALLOWED/hq', 'ACCOUNT_ALLOWED/partner', 'ASN_DENIED/bad-asn', 'TOR/tor'],
+      'Allowed: ASN_DENIED, TOR lifted by partner, hq.',
     ],
     [
       'nothing matched: the score and the threshold',
@@ -660,13 +681,21 @@ describe('explain orders whatever it is given', () => {
         reason('POLICY_UNAVAILABLE', 'failMode', 'challenge'),
         reason('ASN_DENIED', 'zeta', 'challenge'),
         reason('ASN_DENIED', 'alpha', 'challenge'),
+        reason('TOR', 'aaa', 'challenge'),
         reason('GEO_MISSING', 'missingGeo', 'challenge'),
       ],
       [],
       [],
     );
-    expect(reasons.map((r) => `${r.code}/${r.rule}`)).toEqual(['ASN_DENIED/alpha', 'ASN_DENIED/zeta', 'GEO_MISSING/missingGeo', 'POLICY_UNAVAILABLE/failMode', 'SCORE_CHALLENGE/score']);
-    expect(summary).toBe('Challenged: ASN_DENIED by alpha. 4 more reasons stand.');
+    expect(reasons.map((r) => `${r.code}/${r.rule}`)).toEqual([
+      'ASN_DENIED/alpha',
+      'ASN_DENIED/zeta',
+      'TOR/aaa',
+      'GEO_MISSING/missingGeo',
+      'POLICY_UNAVAILABLE/failMode',
+      'SCORE_CHALLENGE/score',
+    ]);
+    expect(summary).toBe('Challenged: ASN_DENIED by alpha. 5 more reasons stand.');
   });
 
   it('allow-exceptions by rule id, then what they lifted, in the order of what stands', () => {

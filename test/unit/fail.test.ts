@@ -50,7 +50,8 @@ describe('a fallback policy decided: its decision stands, marked failed', () => 
   };
 
   it('puts POLICY_UNAVAILABLE right after the decisive reason of a deny', () => {
-    const decided = evaluate(defaultPolicy(), facts({ geo: { country: 'CN' } }), NOW);
+    const decided = evaluate(defaultPolicy(), facts({ geo: { country: 'CN' }, account: { ownerCountry: 'CN' } }), NOW);
+    expect(decided.reasons.length).toBeGreaterThan(1);
     const d = underFallback(decided, failure, 'last good');
     expect(d.decision).toBe('deny');
     expect(d.failed).toBe(true);
@@ -61,7 +62,9 @@ describe('a fallback policy decided: its decision stands, marked failed', () => 
   });
 
   it('puts it first when nothing decided (an allow)', () => {
-    const decided = evaluate(defaultPolicy(), facts(), NOW);
+    // A client zone of another country: TZ_MISMATCH adds a little, below challengeAt.
+    const decided = evaluate(defaultPolicy(), facts({ client: { timezone: 'Asia/Tokyo' } }), NOW);
+    expect(decided.reasons.length).toBeGreaterThan(0);
     const d = underFallback(decided, failure, 'last good');
     expect(d.decision).toBe('allow');
     expect(d.reasons).toEqual([unavailable, ...decided.reasons]);

@@ -96,6 +96,8 @@ describe('parseAcceptLanguage: quality, read conservatively', () => {
 
   it('keeps tags as sent, trimmed', () => {
     expect(parseAcceptLanguage('\t zh_cn \t;q=0.5 ,\u00a0ZH-hk').map((p) => p.tag)).toEqual(['zh_cn', 'ZH-hk']);
+    // A zero-width space is not a space: it stays part of the tag as sent.
+    expect(parseAcceptLanguage('zh-CN\u200b')).toMatchObject([{ tag: 'zh-CN\u200b', region: 'CN' }]);
   });
 });
 
