@@ -56,7 +56,7 @@ async function main() {
     for (const r of load.results) {
       lines.push(
         `load ${r.name.padEnd(12)} ${(r.bytes / 1024).toFixed(0)} KiB, ${r.entries} entries: ${r.outcome.ok ? 'accepted' : 'rejected'}; ` +
-          `Node cold ${fmt(r.nodeColdMs, 1)} ms / warm ${fmt(r.nodeWarmMs, 1)} ms; workerd first check ${fmt(r.workerdFirstMs, 1)} ms, second ${fmt(r.workerdSecondMs, 1)} ms`,
+          `Node cold ${fmt(r.nodeColdMs, 1)} ms / warm ${fmt(r.nodeWarmMs, 1)} ms; workerd first check ${fmt(r.workerdFirstMs, 1)} ms, second ${fmt(r.workerdSecondMs, 1)} ms, warm ${fmt(r.workerdWarmMs, 1)} ms`,
       );
     }
     lines.push(`        intel-inline cold load in workerd <= ${LOAD_TARGETS.maxIntelColdWorkerdMs} ms (the load budget): ${verdict(load.pass)}`);
