@@ -286,8 +286,7 @@ export class PolicyStore {
     const checked = this.#check(read.text);
     if (!checked.ok) {
       this.#o.log(`geogate: stored policy rejected: ${checked.detail}`);
-      if (this.#rejected.size >= MAX_REJECTED) this.#rejected.clear();
-      this.#rejected.set(hash, { failure: checked.failure, failMode: checked.failMode });
+      this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
       return this.#fallBack(store, options, checked.failure, checked.failMode);
     }
     const good: Good = { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
@@ -296,6 +295,12 @@ export class PolicyStore {
     const write = this.#mirror(store, read.text, hash, checked.compiled.version).finally(() => this.#writes.delete(write));
     this.#writes.add(write);
     options.waitUntil?.(write);
+  }
+
+  /** Remembers a rejected text by hash, within MAX_REJECTED (when full, all are forgotten: a few re-validations, never unbounded memory). */
+  #remember(hash: string, rejected: Rejected): void {
+    if (this.#rejected.size >= MAX_REJECTED) this.#rejected.clear();
+    this.#rejected.set(hash, rejected);
   }
 
   /** Validates and compiles a stored text; on failure, reads its `failMode` alone if it can. */
@@ -400,7 +405,7 @@ export class PolicyStore {
     const checked = this.#check(read.text);
     if (!checked.ok) {
       this.#o.log(`geogate: the last good policy copy is itself unusable: ${checked.detail}`);
-      this.#rejected.set(hash, { failure: checked.failure, failMode: checked.failMode });
+      this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
       return checked.failure;
     }
     return { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
