@@ -204,3 +204,35 @@ describe('final review: a load presumed lost that lands late', () => {
     expect.soft(await env.POLICY.get(LAST_GOOD_POLICY_KEY)).toContain('us-only-1');
   }, 30_000);
 });
+
+describe('final review: only a decision says yes (holds)', () => {
+  it.each<[string, string, RequestInit]>([
+    ['HEAD /healthz with Geogate-Country', '/healthz', { method: 'HEAD', headers: { 'geogate-country': 'US' } }],
+    ['HEAD via /v1/authorize/%2e%2e/%2e%2e/healthz with the token', '/v1/authorize/%2e%2e/%2e%2e/healthz', { method: 'HEAD', headers: { authorization: `Bearer ${CHECK_TOKEN}` } }],
+    ['/%68ealthz (percent-encoded letter) with Geogate-Token', '/%68ealthz', { headers: { 'geogate-token': CHECK_TOKEN } }],
+    ['/v1/%63heck with Geogate-IP and the token', '/v1/%63heck', { method: 'POST', headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-ip': '203.0.113.9', 'content-type': 'application/json' }, body: '{}' }],
+    ['/healthz with a lowercase "bearer" and no Geogate-*', '/healthz', { headers: { authorization: `bearer ${CHECK_TOKEN}` } }],
+  ])('holds: %s is never a 2xx', async (_name, path, init) => {
+    const res = await call(path, {}, init);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.headers.get('geogate-decision')).toBeNull();
+  });
+});
+
+describe('final review: labels (DRIFT, passes: asserts what happens)', () => {
+  it('DRIFT: a warm isolate serving the built-in default, past 5 min with storage hanging, answers with the DEFAULT labelled "last-known-good" while an operator policy is stored', async () => {
+    const { store, clock } = newStore();
+    const first = request();
+    expect(await store.get(kvTextStore(env.POLICY), T0, first.options)).toMatchObject({ source: 'default' });
+    await first.drain();
+    await put(ACTIVE_POLICY_KEY, US_ONLY);
+    const hung: TextStore = { read: () => new Promise(() => undefined), write: () => Promise.resolve(), metadata: () => Promise.resolve(undefined) };
+    clock.set(T0 + MAX_STALE + 1);
+    const a = await store.get(hung, T0 + MAX_STALE + 1, request().options);
+    // The built-in default decides (BR allowed, failed: true) and reports policySource
+    // "last-known-good": an operator reads that as "my stored policy's last good copy".
+    expect(a).toMatchObject({ kind: 'policy', source: 'last-known-good', failure: { kind: 'timeout' } });
+    expect(a.kind === 'policy' && a.compiled.version).toBe(defaultPolicy().version);
+    expect(decisionFor(a, 'BR')).toBe('allow');
+  });
+});
