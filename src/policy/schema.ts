@@ -251,7 +251,14 @@ function rejected(message: string, tooLarge?: SizeProblem): PolicyParseResult {
 export function parsePolicy(value: unknown): PolicyParseResult {
   const size = checkPolicySize(value);
   if (size) return rejected(size.message, size);
-  const r = PolicySchema.safeParse(value);
+  let r;
+  try {
+    r = PolicySchema.safeParse(value);
+  } catch (e) {
+    // zod itself can throw on pathological input: a list of ~100k invalid entries overflows the
+    // call stack while it gathers one issue per entry. That text is invalid, not a crash.
+    return rejected(`the policy could not be validated (${e instanceof Error ? e.name : 'error'}); a list with very many invalid entries does this`);
+  }
   return r.success ? { ok: true, policy: r.data } : { ok: false, error: r.error };
 }
 

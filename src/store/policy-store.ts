@@ -140,6 +140,12 @@ export class PolicyStore {
   readonly #rejected = new Map<string, Rejected>();
   #loading: Promise<void> | undefined;
   #loadingSince = 0;
+  /**
+   * Counts loads started. A load presumed lost (past loadTimeoutMs) is superseded by a new one but
+   * may still land; only the latest may change what the isolate serves, so that a slow read of an
+   * older text never puts that text back in force nor into the last good copy.
+   */
+  #generation = 0;
   /** Background writes (the last good copy) not yet settled. */
   readonly #writes = new Set<Promise<void>>();
 
@@ -237,7 +243,12 @@ export class PolicyStore {
     const state = this.#state;
     const timeout = this.#timeoutAnswer(options);
     this.#state =
-      state?.kind === 'policy' ? { ...state, source: 'last-known-good', failure: timeout.failure } : state?.kind === 'unavailable' ? state : timeout;
+      state?.kind === 'policy'
+        ? // A fresh deployment's default stays labelled as the default it is.
+          { ...state, source: state.source === 'default' ? 'default' : 'last-known-good', failure: timeout.failure }
+        : state?.kind === 'unavailable'
+          ? state
+          : timeout;
     this.#failureSince ??= this.#o.clock();
     this.#checkedAt = this.#o.clock();
   }
@@ -250,9 +261,13 @@ export class PolicyStore {
     const started = this.#o.clock();
     if (this.#loading && started - this.#loadingSince < this.#o.loadTimeoutMs) return this.#loading;
     this.#loadingSince = started;
-    const loading = this.#load(store, options).catch((e: unknown) => {
-      // A bug, not a storage failure: keep what the isolate has, and say so in the logs.
+    const generation = ++this.#generation;
+    const current = () => generation === this.#generation;
+    const loading = this.#load(store, options, current).catch((e: unknown) => {
+      // A bug, not a storage failure. Say so in the logs, and record it like any failed load so
+      // that decisions say `failed`, /healthz says degraded, and the retry waits retryMs.
       this.#o.log(`geogate: policy load failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`);
+      if (current()) this.#failedUnexpectedly(options);
     });
     const tracked = loading.finally(() => {
       if (this.#loading === tracked) this.#loading = undefined;
@@ -262,32 +277,34 @@ export class PolicyStore {
     return tracked;
   }
 
-  async #load(store: TextStore, options: GetOptions): Promise<void> {
+  async #load(store: TextStore, options: GetOptions, current: () => boolean): Promise<void> {
     let read;
     try {
       read = await store.read(this.#o.activeKey, this.#o.maxBytes);
     } catch (e) {
       this.#o.log(`geogate: policy storage unavailable: ${e instanceof Error ? e.message : String(e)}`);
-      return this.#fallBack(store, options, { kind: 'storage-unavailable', message: 'policy storage is unavailable' });
+      return this.#fallBack(store, options, current, { kind: 'storage-unavailable', message: 'policy storage is unavailable' });
     }
+    if (!current()) return this.#superseded();
     if (read.kind === 'too-large') {
-      return this.#fallBack(store, options, {
+      return this.#fallBack(store, options, current, {
         kind: 'too-large',
         message: `the stored policy is over ${this.#o.maxBytes} bytes`,
       });
     }
-    if (read.kind === 'absent') return this.#absent(store, options);
+    if (read.kind === 'absent') return this.#absent(store, options, current);
 
     const hash = await sha256Hex(read.text);
+    if (!current()) return this.#superseded();
     if (hash === this.#good?.hash) return this.#serve(this.#good, 'kv');
     const known = this.#rejected.get(hash);
-    if (known) return this.#fallBack(store, options, known.failure, known.failMode);
+    if (known) return this.#fallBack(store, options, current, known.failure, known.failMode);
 
     const checked = this.#check(read.text);
     if (!checked.ok) {
       this.#o.log(`geogate: stored policy rejected: ${checked.detail}`);
       this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
-      return this.#fallBack(store, options, checked.failure, checked.failMode);
+      return this.#fallBack(store, options, current, checked.failure, checked.failMode);
     }
     const good: Good = { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
     this.#good = good;
@@ -305,6 +322,19 @@ export class PolicyStore {
 
   /** Validates and compiles a stored text; on failure, reads its `failMode` alone if it can. */
   #check(text: string):
+    | { ok: true; compiled: CompiledPolicy }
+    | { ok: false; failure: PolicyFailure; failMode: FailMode | undefined; detail: string } {
+    try {
+      return this.#checkUnguarded(text);
+    } catch (e) {
+      // Whatever throws while checking a text (a validator's own limits, a bug) makes the text
+      // unusable, recorded by hash like any rejected text: never a crash, never re-checked.
+      const detail = `could not be checked: ${e instanceof Error ? e.message : String(e)}`;
+      return { ok: false, failure: { kind: 'invalid', message: 'the stored policy could not be validated' }, failMode: undefined, detail };
+    }
+  }
+
+  #checkUnguarded(text: string):
     | { ok: true; compiled: CompiledPolicy }
     | { ok: false; failure: PolicyFailure; failMode: FailMode | undefined; detail: string } {
     const bytes = checkPolicySize(text);
@@ -340,19 +370,37 @@ export class PolicyStore {
   }
 
   /** Storage holds no current policy: a fresh deployment gets the default, one that had a policy fails. */
-  async #absent(store: TextStore, options: GetOptions): Promise<void> {
+  async #absent(store: TextStore, options: GetOptions, current: () => boolean): Promise<void> {
     if (this.#good?.source === 'kv') {
-      return this.#fallBack(store, options, { kind: 'missing', message: 'no policy is stored, but one was before' });
+      return this.#fallBack(store, options, current, { kind: 'missing', message: 'no policy is stored, but one was before' });
     }
     const copy = await this.#readLastGood(store);
+    if (!current()) return this.#superseded();
     if (copy !== 'absent') {
       // A copy exists (a policy did), or storage cannot say: never the built-in default then.
       if (isGood(copy)) this.#good = copy;
       const failure: PolicyFailure = isGood(copy) || copy.kind !== 'storage-unavailable' ? { kind: 'missing', message: 'no policy is stored, but one was before' } : copy;
-      return this.#fallBack(store, options, failure);
+      return this.#fallBack(store, options, current, failure);
     }
     if (this.#good?.source !== 'default') this.#good = { compiled: this.#o.fallback(), hash: DEFAULT_HASH, loadedAt: this.#o.clock(), source: 'default' };
     this.#serve(this.#good, 'default');
+  }
+
+  /** A load that a newer one replaced: it changes nothing (the newer one decides). */
+  #superseded(): void {
+    this.#o.log('geogate: a policy load outlived its timeout and was superseded; its result is dropped');
+  }
+
+  /** A load threw (a bug): keep a policy the isolate has, marked as a fallback, else the fail mode. */
+  #failedUnexpectedly(options: GetOptions): void {
+    const failure: PolicyFailure = { kind: 'invalid', message: 'the policy could not be loaded (internal error)' };
+    const state = this.#state;
+    this.#state =
+      state?.kind === 'policy'
+        ? { ...state, source: state.source === 'default' ? 'default' : 'last-known-good', failure }
+        : { kind: 'unavailable', failMode: options.failMode, failModeFrom: 'deployment', failure };
+    this.#failureSince ??= this.#o.clock();
+    this.#checkedAt = this.#o.clock();
   }
 
   #serve(good: Good, source: 'kv' | 'default'): void {
@@ -362,10 +410,11 @@ export class PolicyStore {
   }
 
   /** The current policy is unusable: the last good copy answers, else the fail mode. */
-  async #fallBack(store: TextStore, options: GetOptions, failure: PolicyFailure, ownMode?: FailMode): Promise<void> {
+  async #fallBack(store: TextStore, options: GetOptions, current: () => boolean, failure: PolicyFailure, ownMode?: FailMode): Promise<void> {
     let good = this.#good?.source === 'kv' ? this.#good : undefined;
     if (!good) {
       const copy = await this.#readLastGood(store);
+      if (!current()) return this.#superseded();
       if (isGood(copy)) good = copy;
     }
     this.#failureSince ??= this.#o.clock();
@@ -415,7 +464,9 @@ export class PolicyStore {
   async #mirror(store: TextStore, text: string, hash: string, version: string): Promise<void> {
     try {
       const meta = await store.metadata(this.#o.lastGoodKey);
-      if (meta?.sha256 === hash) return;
+      // Skip when the copy is already this text, or when this isolate has since accepted another
+      // text (its own mirror writes that one; an older text must not land after it).
+      if (meta?.sha256 === hash || this.#good?.hash !== hash) return;
       await store.write(this.#o.lastGoodKey, text, { sha256: hash, version, storedAt: new Date(this.#o.clock()).toISOString() });
     } catch (e) {
       // Another isolate may have written it this second (KV allows one write per key per second).

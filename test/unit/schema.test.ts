@@ -78,4 +78,12 @@ describe('policy schema', () => {
     expect(parsePolicyText('[]').ok).toBe(false);
     expect(parsePolicyText('null').ok).toBe(false);
   });
+
+  it('rejects, never throws, a list of ~149,000 invalid entries (zod overflows the stack gathering their issues)', () => {
+    const doc = policyWith({ rules: [{ id: 'markets', type: 'country', action: 'deny', countries: Array<string>(149_000).fill('USA') }] });
+    let r: ReturnType<typeof parsePolicy> | undefined;
+    expect(() => (r = parsePolicy(doc))).not.toThrow();
+    expect(r?.ok).toBe(false);
+    expect(issuesOf(doc)).toEqual([{ path: '', message: expect.stringMatching(/could not be validated/) }]);
+  });
 });
