@@ -13,43 +13,25 @@ import { defaultPolicy } from '../../src/policy/default';
 import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../../src/policy/keys';
 import { MAX_POLICY_ENTRIES } from '../../src/policy/limits';
 import { activePolicyStore } from '../../src/store/active-policy';
-import { PolicyStore, type GetOptions, type PolicyAnswer } from '../../src/store/policy-store';
+import type { PolicyAnswer } from '../../src/store/policy-store';
 import { kvTextStore, type TextRead, type TextStore } from '../../src/store/text-store';
 import { CHECK_TOKEN, facts, policyWith, resetPolicyState } from '../helpers';
+import {
+  clearPolicyKeys,
+  newPolicyStore,
+  putPolicy as put,
+  STORE_T0,
+  STORE_TIMINGS,
+  storeRequest as request,
+  testClock,
+} from '../policy-store-helpers';
 
-const TTL = 30_000;
-const RETRY = 5_000;
-const MAX_STALE = 10 * TTL;
-const BUDGET = 200;
-const LOAD_TIMEOUT = 10_000;
-const T0 = Date.parse('2026-11-26T12:00:00Z');
+const { ttlMs: TTL, retryMs: RETRY, maxStaleMs: MAX_STALE, loadTimeoutMs: LOAD_TIMEOUT } = STORE_TIMINGS;
+const T0 = STORE_T0;
+const newStore = (logs: string[] = []) => newPolicyStore(testClock(), logs);
 
-function newStore(logs: string[] = []) {
-  let now = T0;
-  const clock = { now: () => now, set: (t: number) => (now = t) };
-  const store = new PolicyStore({
-    activeKey: ACTIVE_POLICY_KEY,
-    lastGoodKey: LAST_GOOD_POLICY_KEY,
-    ttlMs: TTL,
-    retryMs: RETRY,
-    maxStaleMs: MAX_STALE,
-    loadBudgetMs: BUDGET,
-    loadTimeoutMs: LOAD_TIMEOUT,
-    maxBytes: 4 * 1024 * 1024,
-    fallback: defaultPolicy,
-    log: (m) => logs.push(m),
-    clock: clock.now,
-  });
-  return { store, clock, logs };
-}
 
-function request(failMode: GetOptions['failMode'] = 'closed') {
-  const pending: Promise<unknown>[] = [];
-  const options: GetOptions = { waitUntil: (p) => pending.push(p), failMode };
-  return { options, drain: async () => { while (pending.length) await Promise.all(pending.splice(0)); } };
-}
 
-const put = (key: string, value: unknown) => env.POLICY.put(key, typeof value === 'string' ? value : JSON.stringify(value));
 
 /** An operator's allow-list: only US. The built-in default (and an open fail mode) would allow BR. */
 const US_ONLY = policyWith({ version: 'us-only-1', rules: [{ id: 'markets', type: 'country-allowlist', action: 'deny', countries: ['US'] }] });
@@ -77,10 +59,7 @@ function manyInvalidEntries(extra: Record<string, unknown> = {}): string {
   });
 }
 
-beforeEach(async () => {
-  await env.POLICY.delete(ACTIVE_POLICY_KEY);
-  await env.POLICY.delete(LAST_GOOD_POLICY_KEY);
-});
+beforeEach(clearPolicyKeys);
 
 describe('final review: a policy whose validation throws (many invalid entries)', () => {
   it('fixed: cold isolate, last good copy in KV, FAIL_MODE=open -> the open fail mode allows BR instead of the last good policy denying it', async () => {

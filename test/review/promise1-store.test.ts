@@ -7,17 +7,14 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/engine/evaluate';
-import { defaultPolicy } from '../../src/policy/default';
 import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../../src/policy/keys';
-import { PolicyStore, type GetOptions, type PolicyAnswer } from '../../src/store/policy-store';
+import type { PolicyAnswer } from '../../src/store/policy-store';
 import { kvTextStore, type TextStore } from '../../src/store/text-store';
 import { facts, policyWith } from '../helpers';
+import { clearPolicyKeys, newPolicyStore as newStore, putPolicy as put, STORE_T0, STORE_TIMINGS, storeRequest as request } from '../policy-store-helpers';
 
-const TTL = 30_000;
-const RETRY = 5_000;
-const MAX_STALE = 10 * TTL;
-const BUDGET = 200;
-const T0 = Date.parse('2026-11-26T12:00:00Z');
+const { loadBudgetMs: BUDGET } = STORE_TIMINGS;
+const T0 = STORE_T0;
 
 type KeyFault = 'throw' | 'hang' | 'absent';
 
@@ -38,32 +35,8 @@ function storeWith(faults: Partial<Record<string, KeyFault>> = {}) {
   return store;
 }
 
-function newStore() {
-  let now = T0;
-  const clock = { now: () => now, set: (t: number) => (now = t) };
-  const store = new PolicyStore({
-    activeKey: ACTIVE_POLICY_KEY,
-    lastGoodKey: LAST_GOOD_POLICY_KEY,
-    ttlMs: TTL,
-    retryMs: RETRY,
-    maxStaleMs: MAX_STALE,
-    loadBudgetMs: BUDGET,
-    loadTimeoutMs: 10_000,
-    maxBytes: 4 * 1024 * 1024,
-    fallback: defaultPolicy,
-    log: () => undefined,
-    clock: clock.now,
-  });
-  return { store, clock };
-}
 
-function request(failMode: GetOptions['failMode'] = 'closed') {
-  const pending: Promise<unknown>[] = [];
-  const options: GetOptions = { waitUntil: (p) => pending.push(p), failMode };
-  return { options, drain: () => Promise.all(pending) };
-}
 
-const put = (key: string, value: unknown) => env.POLICY.put(key, typeof value === 'string' ? value : JSON.stringify(value));
 
 /** An operator's allow-list: only US. The built-in default would allow BR. */
 const US_ONLY = policyWith({ version: 'us-only-1', rules: [{ id: 'markets', type: 'country-allowlist', action: 'deny', countries: ['US'] }] });
@@ -73,10 +46,7 @@ function decisionFor(a: PolicyAnswer, country: string): string {
   return evaluate(a.compiled, facts({ geo: { country } }), T0).decision;
 }
 
-beforeEach(async () => {
-  await env.POLICY.delete(ACTIVE_POLICY_KEY);
-  await env.POLICY.delete(LAST_GOOD_POLICY_KEY);
-});
+beforeEach(clearPolicyKeys);
 
 describe('review: the embedded default must not replace a policy that existed', () => {
   it('fixed: policy:active absent and policy:last-good UNREADABLE (KV fault) -> the built-in default answers as "ok"', async () => {

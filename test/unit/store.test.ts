@@ -2,23 +2,25 @@
 // oversized reads): sources in order, fail modes, bounded work, coalesced loads, last good copy.
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { defaultPolicy } from '../../src/policy/default';
 import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../../src/policy/keys';
 import { MAX_POLICY_ENTRIES } from '../../src/policy/limits';
-import { PolicyStore, type GetOptions, type PolicyAnswer } from '../../src/store/policy-store';
+import type { PolicyAnswer } from '../../src/store/policy-store';
 import { kvTextStore, type TextStore } from '../../src/store/text-store';
 import { defaultDocument, policyWith } from '../helpers';
+import {
+  clearPolicyKeys,
+  newPolicyStore as newStore,
+  putPolicy as put,
+  STORE_T0,
+  STORE_TIMINGS,
+  storeRequest as request,
+  testClock,
+} from '../policy-store-helpers';
 
-const TTL = 30_000;
-const RETRY = 5_000;
-const BUDGET = 200;
-const T0 = Date.parse('2026-11-26T12:00:00Z');
+const { ttlMs: TTL, retryMs: RETRY, loadBudgetMs: BUDGET } = STORE_TIMINGS;
+const T0 = STORE_T0;
 
 /** A clock the test moves by hand. */
-function testClock(start = T0) {
-  let now = start;
-  return { now: () => now, set: (t: number) => (now = t) };
-}
 
 interface Faults {
   /** Every read throws this. */
@@ -55,38 +57,10 @@ function faultyStore(faults: Faults = {}) {
   return { store, calls, faults };
 }
 
-function newStore(clock = testClock(), logs: string[] = [], maxBytes = 4 * 1024 * 1024) {
-  const store = new PolicyStore({
-    activeKey: ACTIVE_POLICY_KEY,
-    lastGoodKey: LAST_GOOD_POLICY_KEY,
-    ttlMs: TTL,
-    retryMs: RETRY,
-    maxStaleMs: 10 * TTL,
-    loadBudgetMs: BUDGET,
-    loadTimeoutMs: 10_000,
-    maxBytes,
-    fallback: defaultPolicy,
-    log: (m) => logs.push(m),
-    clock: clock.now,
-  });
-  return { store, clock, logs };
-}
-
-/** Background work the store hands to waitUntil, so tests can await it. */
-function request(failMode: GetOptions['failMode'] = 'closed') {
-  const pending: Promise<unknown>[] = [];
-  const options: GetOptions = { waitUntil: (p) => pending.push(p), failMode };
-  return { options, drain: () => Promise.all(pending) };
-}
-
-const put = (key: string, value: unknown) => env.POLICY.put(key, typeof value === 'string' ? value : JSON.stringify(value));
 
 const versionOf = (a: PolicyAnswer) => (a.kind === 'policy' ? a.compiled.version : `fail-mode:${a.failMode}`);
 
-beforeEach(async () => {
-  await env.POLICY.delete(ACTIVE_POLICY_KEY);
-  await env.POLICY.delete(LAST_GOOD_POLICY_KEY);
-});
+beforeEach(clearPolicyKeys);
 
 describe('sources', () => {
   it('serves the embedded default when storage holds no policy and never did (a fresh deployment)', async () => {
