@@ -19,5 +19,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    // Property tests take ~2 s on an idle 2-core machine and more on a busy one; vitest's 5 s
+    // default would fail them for the machine, not for the code.
+    testTimeout: 30_000,
   },
 });

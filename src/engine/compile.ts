@@ -5,9 +5,11 @@
 import { TOR_COUNTRY } from './countries';
 import { matchAccount, matchOwnerCountry } from './detectors/account';
 import { matchCountry, matchCountryNotAllowed, matchRegion, type RequestView, type RuleHit } from './detectors/geo';
-import { matchAsn, matchCidr, NetworkSet } from './detectors/network';
+import { matchAsn, matchCidr, NetworkSet, type NamedAsns, type SourcedCidrs } from './detectors/network';
+import type { OrgOwners } from './detectors/account';
 import type { TimezoneSettings } from './detectors/timezone';
 import { CidrSet } from './ip';
+import { isBuiltinList, NO_LISTS, type BuiltinListName, type ResolvedList, type ResolvedLists } from './lists';
 import type { FailMode, PolicySpec, RuleSpec } from './policy';
 import { SIGNAL_NAMES, type Action, type SignalName } from './types';
 
@@ -47,9 +49,26 @@ export interface CompiledPolicy {
   readonly missingGeo: Action;
   readonly challengeKinds: readonly string[];
   readonly failMode: FailMode;
+  /** The version of each named list this policy was compiled with (a snapshot's one consistent set). */
+  readonly lists: Readonly<Record<string, number>>;
 }
 
-function compileRule(rule: RuleSpec): CompiledRule {
+/** The named list `name` of one of `kinds`; the policy was validated against these lists, so a miss is a bug. */
+function listOf<K extends ResolvedList['kind']>(lists: ResolvedLists, name: string, kinds: readonly K[]): Extract<ResolvedList, { kind: K }> {
+  const list = lists.get(name);
+  if (!list || !(kinds as readonly string[]).includes(list.kind)) throw new Error(`policy names list "${name}", which is not a ${kinds.join(' or ')} list here`);
+  return list as Extract<ResolvedList, { kind: K }>;
+}
+
+/** Ids written in the policy ("policy") and those of the named lists, each with where it is listed. */
+function sourcedIds(inline: readonly string[], lists: readonly { name: string; ids: ReadonlySet<string> }[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of lists) for (const id of l.ids) out.set(id, l.name);
+  for (const id of inline) out.set(id, 'policy');
+  return out;
+}
+
+function compileRule(rule: RuleSpec, lists: ResolvedLists): CompiledRule {
   const base = {
     id: rule.id,
     type: rule.type,
@@ -73,19 +92,34 @@ function compileRule(rule: RuleSpec): CompiledRule {
     }
     case 'owner-country': {
       const set = new Set(rule.countries);
-      return { ...base, match: (v) => matchOwnerCountry(v, set, rule.id) };
+      const owners: OrgOwners[] = [...new Set(rule.lists)].map((name) => ({ name, owners: listOf(lists, name, ['org-owner']).owners }));
+      return { ...base, match: (v) => matchOwnerCountry(v, set, owners, rule.id) };
     }
     case 'asn': {
-      const set = new NetworkSet({ asns: rule.asns, lists: rule.lists });
+      const builtin: BuiltinListName[] = [];
+      const named: NamedAsns[] = [];
+      for (const name of new Set(rule.lists)) {
+        if (isBuiltinList(name)) builtin.push(name);
+        else named.push({ name, asns: listOf(lists, name, ['asn']).asns });
+      }
+      const set = new NetworkSet({ asns: rule.asns, lists: builtin, named });
       return { ...base, match: (v) => matchAsn(v, set, rule.id, allow) };
     }
     case 'cidr': {
-      const set = CidrSet.from(rule.cidrs);
-      return { ...base, match: (v) => matchCidr(v, set, rule.id, allow) };
+      const sets: SourcedCidrs[] = [];
+      if (rule.cidrs.length > 0) sets.push({ set: CidrSet.from(rule.cidrs), source: 'policy' });
+      for (const name of new Set(rule.lists)) sets.push({ set: listOf(lists, name, ['cidr']).set, source: name });
+      return { ...base, match: (v) => matchCidr(v, sets, rule.id, allow) };
     }
     case 'account': {
-      const accounts = new Set(rule.accounts);
-      const orgs = new Set(rule.orgs);
+      const accountLists: { name: string; ids: ReadonlySet<string> }[] = [];
+      const orgLists: { name: string; ids: ReadonlySet<string> }[] = [];
+      for (const name of new Set(rule.lists)) {
+        const list = listOf(lists, name, ['account', 'org']);
+        (list.kind === 'account' ? accountLists : orgLists).push({ name, ids: list.ids });
+      }
+      const accounts = sourcedIds(rule.accounts, accountLists);
+      const orgs = sourcedIds(rule.orgs, orgLists);
       return { ...base, match: (v) => matchAccount(v, accounts, orgs, rule.id, allow) };
     }
   }
@@ -110,8 +144,11 @@ function restrictedCountriesOf(spec: PolicySpec): Set<string> {
   return out;
 }
 
-/** Compiles a validated policy. Pure and deterministic; cost is paid once per policy version. */
-export function compilePolicy(spec: PolicySpec): CompiledPolicy {
+/**
+ * Compiles a validated policy with the named lists it references (one consistent version of
+ * each; see src/policy/snapshot.ts). Pure and deterministic; cost is paid once per snapshot.
+ */
+export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS): CompiledPolicy {
   const restrictedRegions = new Set<string>();
   for (const r of spec.rules) if (r.type === 'region' && r.action === 'deny') for (const g of r.regions) restrictedRegions.add(g);
   const score: ScoreSettings = {
@@ -132,7 +169,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
   return {
     version: spec.version,
     spec,
-    rules: spec.rules.map(compileRule).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    rules: spec.rules.map((r) => compileRule(r, lists)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     timezone: {
       restricted: { countries: restrictedCountriesOf(spec), regions: restrictedRegions },
       clockSkewToleranceMs: spec.clockSkewToleranceSeconds * 1000,
@@ -144,5 +181,6 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
     missingGeo: spec.missingGeo,
     challengeKinds: spec.challenge.kinds,
     failMode: spec.failMode,
+    lists: Object.fromEntries([...lists].map(([name, l]) => [name, l.version])),
   };
 }

@@ -522,6 +522,49 @@ function buildV6(w: Uint32Array, bits: Uint8Array, n: number): V6Table {
   return { starts: starts.slice(0, 4 * m), ends: ends.slice(0, 4 * m), bits: outBits.slice(0, m), count: m };
 }
 
+/**
+ * A CidrSet's range tables, as stored in a compiled snapshot (see {@link CidrSet.toTables}).
+ * IPv6 bounds take four 32-bit words per range, most significant first.
+ */
+export interface CidrTables {
+  /** Number of blocks the set was built from (before nested blocks were merged). */
+  readonly size: number;
+  readonly v4: { readonly starts: Uint32Array; readonly ends: Uint32Array; readonly bits: Uint8Array };
+  readonly v6: { readonly starts: Uint32Array; readonly ends: Uint32Array; readonly bits: Uint8Array };
+}
+
+/** Whether stored IPv4 tables are what buildV4 makes: aligned blocks, sorted and disjoint. */
+function validV4(t: CidrTables['v4']): boolean {
+  const n = t.bits.length;
+  if (t.starts.length !== n || t.ends.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const b = t.bits[i] ?? 0;
+    const start = t.starts[i] ?? 0;
+    const end = t.ends[i] ?? 0;
+    if (b > 32 || ((start & ~wordMask(b)) >>> 0) !== 0 || end !== (start | ~wordMask(b)) >>> 0) return false;
+    if (i > 0 && start <= (t.ends[i - 1] ?? 0)) return false;
+  }
+  return true;
+}
+
+/** Whether stored IPv6 tables are what buildV6 makes: aligned blocks, sorted and disjoint. */
+function validV6(t: CidrTables['v6']): boolean {
+  const n = t.bits.length;
+  if (t.starts.length !== 4 * n || t.ends.length !== 4 * n) return false;
+  for (let i = 0; i < n; i++) {
+    const b = t.bits[i] ?? 0;
+    if (b > 128) return false;
+    for (let k = 0; k < 4; k++) {
+      const mask = wordMask(b - 32 * k);
+      const s = t.starts[4 * i + k] ?? 0;
+      if (((s & ~mask) >>> 0) !== 0 || (t.ends[4 * i + k] ?? 0) !== (s | ~mask) >>> 0) return false;
+    }
+    const s = t.starts;
+    if (i > 0 && cmpWords(t.ends, i - 1, s[4 * i] ?? 0, s[4 * i + 1] ?? 0, s[4 * i + 2] ?? 0, s[4 * i + 3] ?? 0) >= 0) return false;
+  }
+  return true;
+}
+
 /** Outcome of {@link CidrSet.tryFrom}: the set, or the indices of the texts that are not CIDRs. */
 export type CidrSetResult = { readonly ok: true; readonly set: CidrSet } | { readonly ok: false; readonly invalid: readonly number[] };
 
@@ -586,6 +629,26 @@ export class CidrSet {
     const r = CidrSet.tryFrom(texts);
     if (!r.ok) throw new Error(`invalid CIDR ${texts[r.invalid[0] ?? 0]}`);
     return r.set;
+  }
+
+  /** The range tables, for a compiled snapshot; {@link CidrSet.fromTables} rebuilds the set in O(n). */
+  toTables(): CidrTables {
+    return {
+      size: this.size,
+      v4: { starts: this.#v4.starts, ends: this.#v4.ends, bits: this.#v4.bits },
+      v6: { starts: this.#v6.starts, ends: this.#v6.ends, bits: this.#v6.bits },
+    };
+  }
+
+  /**
+   * Rebuilds a set from stored tables without parsing a CIDR text: undefined unless the tables
+   * are exactly what building a set produces (aligned blocks, sorted, disjoint), so a corrupt
+   * snapshot is rejected instead of answering wrong lookups.
+   */
+  static fromTables(t: CidrTables): CidrSet | undefined {
+    if (!Number.isSafeInteger(t.size) || t.size < t.v4.bits.length + t.v6.bits.length) return undefined;
+    if (!validV4(t.v4) || !validV6(t.v6)) return undefined;
+    return new CidrSet(t.size, t.v4, { ...t.v6, count: t.v6.bits.length });
   }
 
   /**

@@ -49,19 +49,24 @@ export interface OwnerCountryRuleSpec extends RuleBaseSpec {
   type: 'owner-country';
   action: 'deny' | 'challenge';
   countries: string[];
+  /** Named `org-owner` lists: an organisation's owner country when the origin does not send one. */
+  lists: string[];
 }
 /** An `asn` rule (or allow-exception). */
 export interface AsnRuleSpec extends RuleBaseSpec, Lifting {
   type: 'asn';
   action: Action;
   asns: number[];
-  lists: BuiltinListName[];
+  /** Built-in ASN lists and named `asn` lists. */
+  lists: string[];
 }
 /** A `cidr` rule (or allow-exception). */
 export interface CidrRuleSpec extends RuleBaseSpec, Lifting {
   type: 'cidr';
   action: Action;
   cidrs: string[];
+  /** Named `cidr` lists. */
+  lists: string[];
 }
 /** An `account` rule (or allow-exception) on account or organisation ids. */
 export interface AccountRuleSpec extends RuleBaseSpec, Lifting {
@@ -69,6 +74,8 @@ export interface AccountRuleSpec extends RuleBaseSpec, Lifting {
   action: Action;
   accounts: string[];
   orgs: string[];
+  /** Named `account` and `org` lists. */
+  lists: string[];
 }
 
 /** One validated hard rule. */

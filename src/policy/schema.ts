@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { isIsoCountry, isRegionCode, TOR_COUNTRY } from '../engine/countries';
 import { CidrSet } from '../engine/ip';
-import { BUILTIN_LIST_NAMES } from '../engine/lists';
+import { BUILTIN_LIST_NAMES, isBuiltinList, RULE_LIST_KINDS, type ListKind } from '../engine/lists';
 import { FAIL_MODES, type PolicySpec } from '../engine/policy';
 import { SIGNAL_NAMES } from '../engine/types';
 import { checkPolicySize, type SizeProblem } from './limits';
@@ -45,6 +45,12 @@ const listName = z.enum(BUILTIN_LIST_NAMES);
 const ruleId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use 1-64 lower-case letters, digits, ".", "_" or "-"');
+/** A named list's name (also the last segment of its admin URL, /v1/lists/{name}). */
+export const ListNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use 1-64 lower-case letters, digits, ".", "_" or "-"');
+/** Lists a rule names: checked against the stored lists by {@link parsePolicy}. */
+const listRefs = z.array(ListNameSchema).max(100).default([]);
 /** Surface names are lower-case words such as "web" or "api". */
 export const surfaceName = z
   .string()
@@ -86,20 +92,25 @@ const ownerCountryRule = z.strictObject({
   type: z.literal('owner-country'),
   action: restrictiveAction,
   countries: z.array(countryCode),
+  /** Named `org-owner` lists. */
+  lists: listRefs,
 });
 const asnRule = z.strictObject({
   ...ruleBase,
   type: z.literal('asn'),
   action: anyAction,
   asns: z.array(asn).default([]),
-  lists: z.array(listName).default([]),
+  /** Built-in lists (x4b-vpn, x4b-datacenter) and named `asn` lists. */
+  lists: listRefs,
   liftDeny,
 });
 const cidrRule = z.strictObject({
   ...ruleBase,
   type: z.literal('cidr'),
   action: anyAction,
-  cidrs: cidrList,
+  cidrs: cidrList.default([]),
+  /** Named `cidr` lists. */
+  lists: listRefs,
   liftDeny,
 });
 const accountRule = z.strictObject({
@@ -108,6 +119,8 @@ const accountRule = z.strictObject({
   action: anyAction,
   accounts: z.array(z.string().min(1).max(256)).default([]),
   orgs: z.array(z.string().min(1).max(256)).default([]),
+  /** Named `account` and `org` lists. */
+  lists: listRefs,
   liftDeny,
 });
 
@@ -244,11 +257,48 @@ function rejected(message: string, tooLarge?: SizeProblem): PolicyParseResult {
   return { ok: false, error: new z.ZodError([{ code: 'custom', path: [], message, input: undefined }]), ...(tooLarge ? { tooLarge } : {}) };
 }
 
+/** The named lists a policy may reference: name -> kind. */
+export type ListCatalog = ReadonlyMap<string, ListKind>;
+
+/** Options of {@link parsePolicy}. */
+export interface ParsePolicyOptions {
+  /**
+   * The stored named lists. Without it (a document written straight to KV) a policy may name
+   * only built-in lists: named lists are resolved into a snapshot by the admin API.
+   */
+  lists?: ListCatalog | undefined;
+}
+
+/** Issues for list references that do not resolve to a list of a kind the rule can use. */
+function listReferenceIssues(policy: PolicySpec, catalog: ListCatalog | undefined): z.core.$ZodIssue[] {
+  const issues: z.core.$ZodIssue[] = [];
+  policy.rules.forEach((r, i) => {
+    if (!('lists' in r)) return;
+    const kinds: readonly ListKind[] = RULE_LIST_KINDS[r.type];
+    r.lists.forEach((name, j) => {
+      const path = ['rules', i, 'lists', j];
+      if (isBuiltinList(name)) {
+        if (r.type !== 'asn') issues.push({ code: 'custom', path, message: `"${name}" is a built-in ASN list; a ${r.type} rule takes ${kinds.join(' or ')} lists`, input: name });
+        return;
+      }
+      const kind = catalog?.get(name);
+      if (kind === undefined) {
+        const hint = catalog ? '' : ' (a policy written straight to KV may name only the built-in lists; named lists need the admin API)';
+        issues.push({ code: 'custom', path, message: `no list named "${name}"${hint}`, input: name });
+      } else if (!kinds.includes(kind)) {
+        issues.push({ code: 'custom', path, message: `list "${name}" holds ${kind} items; a ${r.type} rule takes ${kinds.join(' or ')} lists`, input: name });
+      }
+    });
+  });
+  return issues;
+}
+
 /**
  * Validates an already-parsed JSON value as a policy. The entry bound is checked first, by a
- * cheap count, so an oversized document never reaches the (much slower) schema.
+ * cheap count, so an oversized document never reaches the (much slower) schema. References to
+ * named lists are checked against `options.lists`.
  */
-export function parsePolicy(value: unknown): PolicyParseResult {
+export function parsePolicy(value: unknown, options: ParsePolicyOptions = {}): PolicyParseResult {
   const size = checkPolicySize(value);
   if (size) return rejected(size.message, size);
   let r;
@@ -259,11 +309,13 @@ export function parsePolicy(value: unknown): PolicyParseResult {
     // call stack while it gathers one issue per entry. That text is invalid, not a crash.
     return rejected(`the policy could not be validated (${e instanceof Error ? e.name : 'error'}); a list with very many invalid entries does this`);
   }
-  return r.success ? { ok: true, policy: r.data } : { ok: false, error: r.error };
+  if (!r.success) return { ok: false, error: r.error };
+  const refs = listReferenceIssues(r.data, options.lists);
+  return refs.length === 0 ? { ok: true, policy: r.data } : { ok: false, error: new z.ZodError(refs) };
 }
 
 /** Parses policy JSON text; malformed JSON or text over the byte bound is reported as an issue at the root. */
-export function parsePolicyText(text: string): PolicyParseResult {
+export function parsePolicyText(text: string, options: ParsePolicyOptions = {}): PolicyParseResult {
   const size = checkPolicySize(text);
   if (size) return rejected(size.message, size);
   let value: unknown;
@@ -272,5 +324,5 @@ export function parsePolicyText(text: string): PolicyParseResult {
   } catch (e) {
     return rejected(`not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return parsePolicy(value);
+  return parsePolicy(value, options);
 }

@@ -75,25 +75,25 @@ describe('hard rules', () => {
       "the owner's country, without account ids",
       { id: 'r', type: 'owner-country', action: 'deny', countries: ['CN'] },
       facts({ account: { ownerCountry: 'CN' } }),
-      { code: 'OWNER_RESTRICTED', message: "The account's ultimate owner is in CN, restricted by rule r.", evidence: { ownerCountry: 'CN', accountId: null, orgId: null } },
+      { code: 'OWNER_RESTRICTED', message: "The account's ultimate owner is in CN, restricted by rule r.", evidence: { ownerCountry: 'CN', source: 'origin', accountId: null, orgId: null } },
     ],
     [
       "the owner's country, with account ids",
       { id: 'r', type: 'owner-country', action: 'deny', countries: ['CN'] },
       facts({ account: { id: 'a1', orgId: 'o1', ownerCountry: 'CN' } }),
-      { code: 'OWNER_RESTRICTED', message: "The account's ultimate owner is in CN, restricted by rule r.", evidence: { ownerCountry: 'CN', accountId: 'a1', orgId: 'o1' } },
+      { code: 'OWNER_RESTRICTED', message: "The account's ultimate owner is in CN, restricted by rule r.", evidence: { ownerCountry: 'CN', source: 'origin', accountId: 'a1', orgId: 'o1' } },
     ],
     [
       'an account',
       { id: 'r', type: 'account', action: 'deny', accounts: ['a1'], orgs: ['o1'] },
       facts({ account: { id: 'a1', orgId: 'o1' } }),
-      { code: 'ACCOUNT_DENIED', message: 'The account a1 is listed by rule r.', evidence: { accountId: 'a1' } },
+      { code: 'ACCOUNT_DENIED', message: 'The account a1 is listed by rule r.', evidence: { accountId: 'a1', source: 'policy' } },
     ],
     [
       'an organisation',
       { id: 'r', type: 'account', action: 'deny', accounts: ['a1'], orgs: ['o1'] },
       facts({ account: { id: 'a2', orgId: 'o1' } }),
-      { code: 'ACCOUNT_DENIED', message: 'The organisation o1 is listed by rule r.', evidence: { orgId: 'o1' } },
+      { code: 'ACCOUNT_DENIED', message: 'The organisation o1 is listed by rule r.', evidence: { orgId: 'o1', source: 'policy' } },
     ],
     [
       'an ASN written in the policy',
@@ -114,7 +114,7 @@ describe('hard rules', () => {
       {
         code: 'IP_DENIED',
         message: 'The IP 198.51.100.1 is in 198.51.100.0/24, listed by rule r.',
-        evidence: { ip: '198.51.100.1', cidr: '198.51.100.0/24', via: 'address', matchedIp: '198.51.100.1' },
+        evidence: { ip: '198.51.100.1', cidr: '198.51.100.0/24', via: 'address', matchedIp: '198.51.100.1', source: 'policy' },
       },
     ],
     [
@@ -124,7 +124,7 @@ describe('hard rules', () => {
       {
         code: 'IP_DENIED',
         message: 'The IP 2002:c633:6401::1 (embedding 198.51.100.1, 6to4) is in 198.51.100.0/24, listed by rule r.',
-        evidence: { ip: '2002:c633:6401::1', cidr: '198.51.100.0/24', via: '6to4', matchedIp: '198.51.100.1' },
+        evidence: { ip: '2002:c633:6401::1', cidr: '198.51.100.0/24', via: '6to4', matchedIp: '198.51.100.1', source: 'policy' },
       },
     ],
   ])('explains %s', (_name, rule, f, want) => {

@@ -204,7 +204,7 @@ describe('asymmetry: an embedded IPv4 never lifts anything', () => {
 
 describe('network detectors use the right mode', () => {
   const view = (s: string) => new RequestView(facts({ ip: s, geo: { country: 'US' } }));
-  const blocked = CidrSet.from(['198.51.100.0/24']);
+  const blocked = [{ set: CidrSet.from(['198.51.100.0/24']), source: 'policy' }];
   const sixToFour = '2002:c633:6407::1'; // 198.51.100.7
 
   it('a deny/challenge cidr rule matches an embedded IPv4, with via and matchedIp as evidence', () => {
@@ -212,13 +212,13 @@ describe('network detectors use the right mode', () => {
     expect(hit).toEqual({
       code: 'IP_DENIED',
       message: `The IP ${sixToFour} (embedding 198.51.100.7, 6to4) is in 198.51.100.0/24, listed by rule blocked-ips.`,
-      evidence: { ip: sixToFour, cidr: '198.51.100.0/24', via: '6to4', matchedIp: '198.51.100.7' },
+      evidence: { ip: sixToFour, cidr: '198.51.100.0/24', via: '6to4', matchedIp: '198.51.100.7', source: 'policy' },
     });
   });
 
   it('an allow cidr rule does not', () => {
     expect(matchCidr(view(sixToFour), blocked, 'hq', true)).toBeUndefined();
-    expect(matchCidr(view('198.51.100.7'), blocked, 'hq', true)?.evidence).toEqual({ ip: '198.51.100.7', cidr: '198.51.100.0/24', via: 'address', matchedIp: '198.51.100.7' });
+    expect(matchCidr(view('198.51.100.7'), blocked, 'hq', true)?.evidence).toEqual({ ip: '198.51.100.7', cidr: '198.51.100.0/24', via: 'address', matchedIp: '198.51.100.7', source: 'policy' });
   });
 
   it('VPN and hosting sets match an embedded IPv4', () => {
