@@ -1,5 +1,8 @@
 // PolicySpec -> CompiledPolicy, once per policy version: list fields become Sets, CIDR lists
 // become range tables, named lists are expanded, per-surface score settings are merged.
+// Dry-run rules are left out of the compiled policy, which decides as if they were absent; a
+// policy that has some also carries, in `dryRun`, the policy with every rule enforced (sharing
+// the compiled rules, networks and score settings, so the lists are compiled once).
 // Input must already be validated (src/policy/schema.ts produces a PolicySpec); compile never
 // sees raw JSON.
 import { TOR_COUNTRY } from './countries';
@@ -22,6 +25,8 @@ export interface CompiledRule {
   readonly surfaces: ReadonlySet<string> | undefined;
   /** For allow-exceptions: ids of deny rules (or "score") whose denies this rule lifts. */
   readonly liftDeny: ReadonlySet<string>;
+  /** A dry-run rule: only the policy's `dryRun` variant runs it. */
+  readonly dryRun: boolean;
   match(view: RequestView): RuleHit | undefined;
 }
 
@@ -51,6 +56,20 @@ export interface CompiledPolicy {
   readonly failMode: FailMode;
   /** The version of each named list this policy was compiled with (a snapshot's one consistent set). */
   readonly lists: Readonly<Record<string, number>>;
+  /**
+   * Present only when the policy has dry-run rules: the same policy with every rule enforced
+   * (what `Decision.dryRun` reports), and the ids of its dry-run rules. `rules` above holds the
+   * enforced rules alone.
+   */
+  readonly dryRun?: CompiledDryRun | undefined;
+}
+
+/** The dry-run variant of a compiled policy. */
+export interface CompiledDryRun {
+  /** The policy with every rule enforced; it has no `dryRun` of its own. */
+  readonly policy: CompiledPolicy;
+  /** Ids of the rules whose mode is `dry-run`. */
+  readonly ruleIds: ReadonlySet<string>;
 }
 
 /** The named list `name` of one of `kinds`; the policy was validated against these lists, so a miss is a bug. */
@@ -75,6 +94,7 @@ function compileRule(rule: RuleSpec, lists: ResolvedLists): CompiledRule {
     action: rule.action,
     surfaces: rule.surfaces ? new Set(rule.surfaces) : undefined,
     liftDeny: new Set('liftDeny' in rule ? (rule.liftDeny ?? []) : []),
+    dryRun: rule.mode === 'dry-run',
   };
   const allow = rule.action === 'allow';
   switch (rule.type) {
@@ -133,24 +153,34 @@ function fullWeights(weights: Partial<Record<SignalName, number | undefined>>, b
 
 /**
  * Countries whose zones and locales count as restricted: the policy's explicit list, else every
- * country denied by a `country` rule (Tor's T1 is not a country with a time zone).
+ * country denied by one of `rules` of type `country` (Tor's T1 is not a country with a time zone).
  */
-function restrictedCountriesOf(spec: PolicySpec): Set<string> {
+function restrictedCountriesOf(spec: PolicySpec, rules: readonly RuleSpec[]): Set<string> {
   if (spec.restrictedCountries) return new Set(spec.restrictedCountries);
   const out = new Set<string>();
-  for (const r of spec.rules) {
+  for (const r of rules) {
     if (r.type === 'country' && r.action === 'deny') for (const c of r.countries) if (c !== TOR_COUNTRY) out.add(c);
   }
   return out;
 }
+
+/** Time-zone settings for a set of rules (a dry-run deny rule widens the restricted places only in the dry-run variant). */
+function timezoneOf(spec: PolicySpec, rules: readonly RuleSpec[]): TimezoneSettings {
+  const regions = new Set<string>();
+  for (const r of rules) if (r.type === 'region' && r.action === 'deny') for (const g of r.regions) regions.add(g);
+  return {
+    restricted: { countries: restrictedCountriesOf(spec, rules), regions },
+    clockSkewToleranceMs: spec.clockSkewToleranceSeconds * 1000,
+  };
+}
+
+const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
 
 /**
  * Compiles a validated policy with the named lists it references (one consistent version of
  * each; see src/policy/snapshot.ts). Pure and deterministic; cost is paid once per snapshot.
  */
 export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS): CompiledPolicy {
-  const restrictedRegions = new Set<string>();
-  for (const r of spec.rules) if (r.type === 'region' && r.action === 'deny') for (const g of r.regions) restrictedRegions.add(g);
   const score: ScoreSettings = {
     weights: fullWeights(spec.score.weights),
     challengeAt: spec.score.challengeAt,
@@ -166,14 +196,13 @@ export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS)
       denyRequiresLocation: score.denyRequiresLocation,
     });
   }
-  return {
+  const all = spec.rules.map((r) => compileRule(r, lists)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const enforcedSpecs = spec.rules.filter((r) => r.mode !== 'dry-run');
+  const enforced: CompiledPolicy = {
     version: spec.version,
     spec,
-    rules: spec.rules.map((r) => compileRule(r, lists)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    timezone: {
-      restricted: { countries: restrictedCountriesOf(spec), regions: restrictedRegions },
-      clockSkewToleranceMs: spec.clockSkewToleranceSeconds * 1000,
-    },
+    rules: enforcedSpecs.length === spec.rules.length ? all : all.filter((r) => !r.dryRun),
+    timezone: timezoneOf(spec, enforcedSpecs),
     vpn: new NetworkSet(spec.network.vpn ?? {}),
     hosting: new NetworkSet(spec.network.hosting ?? {}),
     score,
@@ -183,4 +212,13 @@ export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS)
     failMode: spec.failMode,
     lists: Object.fromEntries([...lists].map(([name, l]) => [name, l.version])),
   };
+  if (enforcedSpecs.length === spec.rules.length) return enforced;
+  // Every rule enforced. The time-zone settings object is shared when the dry-run rules leave the
+  // restricted places unchanged, which tells evaluate() it may reuse the request's signals.
+  const widened = timezoneOf(spec, spec.rules);
+  const unchanged =
+    sameSet(widened.restricted.countries, enforced.timezone.restricted.countries) &&
+    sameSet(widened.restricted.regions, enforced.timezone.restricted.regions);
+  const policy: CompiledPolicy = { ...enforced, rules: all, timezone: unchanged ? enforced.timezone : widened };
+  return { ...enforced, dryRun: { policy, ruleIds: new Set(all.filter((r) => r.dryRun).map((r) => r.id)) } };
 }

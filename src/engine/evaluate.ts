@@ -10,7 +10,9 @@
 //    needs location evidence (see SIGNAL_CLASS); without it, the score only challenges.
 // 4. Matching allow-exceptions lift every challenge, and the denies their `liftDeny` names.
 // 5. The most severe reason left standing is the decision (deny > challenge > allow).
-import type { CompiledPolicy, ScoreSettings } from './compile';
+// Dry-run rules take no part in those steps. When the policy has some, the same steps run again
+// with every rule enforced, and their outcome is reported as `dryRun` beside the decision.
+import type { CompiledDryRun, CompiledPolicy, ScoreSettings } from './compile';
 import { explain } from './explain';
 import { RequestView } from './detectors/geo';
 import { detectLocale } from './detectors/locale';
@@ -23,6 +25,7 @@ import {
   SIGNAL_NAMES,
   type Action,
   type Decision,
+  type DryRunOutcome,
   type Facts,
   type Reason,
   type Signal,
@@ -111,6 +114,24 @@ function hasLocationEvidence(contributions: readonly Contribution[]): boolean {
 export function evaluate(policy: CompiledPolicy, facts: Facts, now: number): Decision {
   const view = new RequestView(facts);
   const signals = detectSignals(policy, view, now);
+  const result = decideOn(policy, view, signals);
+  // A policy without dry-run rules pays one property read for them.
+  if (policy.dryRun !== undefined) result.dryRun = dryRunOf(policy.dryRun, policy, view, signals, now, result.decision);
+  return result;
+}
+
+/** The decision with every rule enforced, and which dry-run rules matched. */
+function dryRunOf(dry: CompiledDryRun, policy: CompiledPolicy, view: RequestView, signals: Signals, now: number, real: Action): DryRunOutcome {
+  // Same restricted places (the settings object is shared, see compilePolicy): same signals.
+  const all = dry.policy.timezone === policy.timezone ? signals : detectSignals(dry.policy, view, now);
+  const d = decideOn(dry.policy, view, all);
+  const matched = [...new Set(d.reasons.filter((r) => dry.ruleIds.has(r.rule)).map((r) => r.rule))].sort();
+  return { decision: d.decision, changed: d.decision !== real, reasons: d.reasons, score: d.score, summary: d.summary, matched };
+}
+
+/** Steps 2-5 for one compiled policy, given the request's signals under that policy. */
+function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals): Decision {
+  const facts = view.facts;
   const surface = facts.surface;
 
   // Reasons whose action can decide (rules, GEO_MISSING, SCORE_*), and the allow-exceptions.

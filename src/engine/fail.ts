@@ -33,7 +33,7 @@ export type FailModeOrigin = 'policy' | 'deployment';
 
 const VERB = { deny: 'Denied', challenge: 'Challenged', allow: 'Allowed' } as const;
 
-/** The decision when no policy can be used: the fail mode's action, and why. */
+/** The decision when no policy can be used: the fail mode's action, and why. No policy, so no `dryRun`. */
 export function failModeDecision(mode: FailMode, origin: FailModeOrigin, failure: PolicyFailure): Decision {
   const action = FAIL_MODE_ACTION[mode];
   const reason: Reason = {
@@ -60,7 +60,8 @@ export function failModeDecision(mode: FailMode, origin: FailModeOrigin, failure
 /**
  * Marks a decision taken under a fallback policy (the last good copy) instead of the current one:
  * `failed: true`, and POLICY_UNAVAILABLE (informational: action `allow`, it decides nothing)
- * right after the decisive reason.
+ * right after the decisive reason. A `dryRun` is kept as the fallback policy reported it: it
+ * shows that policy's dry-run rules, and POLICY_UNAVAILABLE is not added to it.
  */
 export function underFallback(decision: Decision, failure: PolicyFailure, fallback: string): Decision {
   const reason: Reason = {

@@ -13,12 +13,23 @@ export const FAIL_MODES = ['closed', 'challenge', 'open'] as const satisfies rea
 /** The action each fail mode answers with. */
 export const FAIL_MODE_ACTION: Readonly<Record<FailMode, Action>> = { closed: 'deny', challenge: 'challenge', open: 'allow' };
 
+/**
+ * Whether a rule decides (`enforce`) or is only watched (`dry-run`: evaluated and reported in the
+ * decision's `dryRun`, never changing the decision itself).
+ */
+export type RuleMode = 'enforce' | 'dry-run';
+
+/** Every rule mode; the first is the default. */
+export const RULE_MODES = ['enforce', 'dry-run'] as const satisfies readonly RuleMode[];
+
 /** Fields every rule has. */
 export interface RuleBaseSpec {
   id: string;
   description?: string | undefined;
   /** When present, the rule applies only to requests whose `surface` is listed. */
   surfaces?: string[] | undefined;
+  /** Absent means `enforce`. A `dry-run` rule is as if absent from the decision (see DryRunOutcome). */
+  mode?: RuleMode | undefined;
 }
 
 /** Only allow-exceptions may name the denies they lift. */

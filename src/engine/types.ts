@@ -209,4 +209,29 @@ export interface Decision {
   failed: boolean;
   /** Present when the decision is `challenge`: the kinds the origin may present. */
   challenge?: { kinds: string[] };
+  /**
+   * Present whenever the deciding policy has dry-run rules (even when none matched): what the
+   * decision would be with every rule enforced. Never present under the fail mode.
+   */
+  dryRun?: DryRunOutcome;
+}
+
+/**
+ * What a policy's dry-run rules would have done to one request: the decision the same policy
+ * gives with every rule enforced, read like any decision (decisive reason first). The real
+ * decision is the one the policy gives without its dry-run rules.
+ */
+export interface DryRunOutcome {
+  /** The decision with every rule enforced. */
+  decision: Action;
+  /** True when `decision` differs from the real decision (reasons or score may differ either way). */
+  changed: boolean;
+  /** That decision's reasons, in the same reading order as a decision's. */
+  reasons: Reason[];
+  /** That decision's risk score (a dry-run deny rule may also widen the restricted countries). */
+  score: number;
+  /** That decision's one-line summary. */
+  summary: string;
+  /** Ids of the dry-run rules that matched the request, sorted; empty when none did. */
+  matched: string[];
 }

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { isIsoCountry, isRegionCode, TOR_COUNTRY } from '../engine/countries';
 import { CidrSet } from '../engine/ip';
 import { BUILTIN_LIST_NAMES, isBuiltinList, RULE_LIST_KINDS, type ListKind } from '../engine/lists';
-import { FAIL_MODES, type PolicySpec } from '../engine/policy';
+import { FAIL_MODES, RULE_MODES, type PolicySpec } from '../engine/policy';
 import { SIGNAL_NAMES } from '../engine/types';
 import { checkPolicySize, type SizeProblem } from './limits';
 
@@ -64,6 +64,8 @@ const ruleBase = {
   description: z.string().max(500).optional(),
   /** When present, the rule applies only to requests whose `surface` is listed. */
   surfaces: z.array(surfaceName).optional(),
+  /** `dry-run`: evaluated and reported in `dryRun`, never deciding. Absent means `enforce`. */
+  mode: z.enum(RULE_MODES).optional(),
 };
 /** Only allow-exceptions may say which denies they lift; challenges are always lifted. */
 const liftDeny = z.array(z.string()).optional();

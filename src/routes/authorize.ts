@@ -3,7 +3,8 @@
 // 403 deny, 401 challenge) so that nginx auth_request, Caddy forward_auth, Traefik ForwardAuth
 // and Envoy ext_authz act on it. Every other outcome is an error status proxies do NOT read as a
 // decision: a refused token is 500 (401 would challenge every user after a token rotation),
-// bad origin-side headers 400, a missing configuration 503.
+// bad origin-side headers 400, a missing configuration 503. Dry-run outcomes travel in headers
+// and the body only: they never change the status.
 import { Hono, type Context } from 'hono';
 import type { Action } from '../engine/types';
 import type { AppEnv } from '../env';
@@ -30,6 +31,10 @@ const authorize = async (c: Context<AppEnv>): Promise<Response> => {
   c.header('Geogate-Policy-Version', body.policyVersion);
   c.header('Geogate-Request-Id', body.requestId);
   if (body.failed) c.header('Geogate-Failed', 'true');
+  if (body.dryRun) {
+    c.header('Geogate-Dry-Run-Decision', body.dryRun.decision);
+    c.header('Geogate-Dry-Run-Rules', body.dryRun.matched.join(','));
+  }
   c.header('Cache-Control', 'no-store');
   return c.json(body, AUTHORIZE_STATUS[body.decision]);
 };

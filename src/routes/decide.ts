@@ -29,6 +29,12 @@ export interface DecisionBody {
   geoSource: GeoSource;
   signals: Decision['signals'];
   challenge?: Decision['challenge'];
+  /**
+   * What the policy's dry-run rules would have done (the decision with every rule enforced).
+   * Present whenever the policy that decided has dry-run rules, a last-known-good fallback
+   * included; never under the fail mode. It never changes `decision`.
+   */
+  dryRun?: Decision['dryRun'];
 }
 
 /** The request's ExecutionContext.waitUntil, when there is one. */
@@ -78,5 +84,6 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
     geoSource: facts.geoSource,
     signals: d.signals,
     ...(d.challenge ? { challenge: d.challenge } : {}),
+    ...(d.dryRun ? { dryRun: d.dryRun } : {}),
   };
 }

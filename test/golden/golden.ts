@@ -1,17 +1,28 @@
 // Golden cases: a policy, an instant, and check requests with the whole decision they must get
-// (decision, the ordered reasons with their rules and liftedBy, score, failed). The test suite and
+// (decision, the ordered reasons with their rules and liftedBy, score, and what the policy's dry-run
+// rules would have done when it has some). The test suite and
 // `npm run bench` run the same files (test/fixtures/golden/*.json), as Cerbos' case files drive
 // both its tests and its benchmarks.
 import * as z from 'zod';
 import type { CompiledPolicy } from '../../src/engine/compile';
 import { evaluate } from '../../src/engine/evaluate';
-import type { Action, Decision } from '../../src/engine/types';
+import type { Action, Decision, Reason } from '../../src/engine/types';
 import { factsFromCheckRequest, parseCheckRequest } from '../../src/facts/check-request';
 
 const ACTIONS = ['allow', 'challenge', 'deny'] as const;
 
 /** One reason as golden cases pin it: what, which rule, lifted by what. */
 const WantReason = z.strictObject({ code: z.string(), rule: z.string(), liftedBy: z.string().optional() });
+
+/** What a case pins of `dryRun`: required exactly when the policy has dry-run rules. */
+const WantDryRun = z.strictObject({
+  decision: z.enum(ACTIONS),
+  changed: z.boolean(),
+  reasons: z.array(WantReason),
+  score: z.number(),
+  /** The dry-run rules that matched, sorted. */
+  matched: z.array(z.string()),
+});
 
 /** One golden case: a /v1/check body and the decision it must get. */
 export const GoldenCaseSchema = z.strictObject({
@@ -26,6 +37,8 @@ export const GoldenCaseSchema = z.strictObject({
     /** Every reason, in the order the decision lists them. */
     reasons: z.array(WantReason),
     score: z.number(),
+    /** Present exactly when the decision has one (the policy has dry-run rules). */
+    dryRun: WantDryRun.optional(),
   }),
 });
 
@@ -45,16 +58,29 @@ export type GoldenCase = z.output<typeof GoldenCaseSchema>;
 /** What a golden case pins of a decision. */
 export interface GoldenOutcome {
   decision: Action;
-  reasons: { code: string; rule: string; liftedBy?: string }[];
+  reasons: GoldenReason[];
   score: number;
+  dryRun?: { decision: Action; changed: boolean; reasons: GoldenReason[]; score: number; matched: string[] };
 }
+
+/** One reason as golden cases pin it. */
+export interface GoldenReason {
+  code: string;
+  rule: string;
+  liftedBy?: string;
+}
+
+const pinned = (reasons: readonly Reason[]): GoldenReason[] =>
+  reasons.map((r) => ({ code: r.code, rule: r.rule, ...(r.liftedBy !== undefined ? { liftedBy: r.liftedBy } : {}) }));
 
 /** The part of a decision golden cases compare. */
 export function outcomeOf(d: Decision): GoldenOutcome {
+  const dry = d.dryRun;
   return {
     decision: d.decision,
-    reasons: d.reasons.map((r) => ({ code: r.code, rule: r.rule, ...(r.liftedBy !== undefined ? { liftedBy: r.liftedBy } : {}) })),
+    reasons: pinned(d.reasons),
     score: d.score,
+    ...(dry ? { dryRun: { decision: dry.decision, changed: dry.changed, reasons: pinned(dry.reasons), score: dry.score, matched: dry.matched } } : {}),
   };
 }
 

@@ -1,8 +1,10 @@
 // Golden cases (test/fixtures/golden): the whole decision each scenario must get, in order
-// (decision, reasons with their rules and liftedBy, score). `npm run bench` replays the same files.
+// (decision, reasons with their rules and liftedBy, score, and dryRun when the policy has dry-run
+// rules). `npm run bench` replays the default-policy files.
 import { describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../../src/policy/default';
 import defaultGolden from '../fixtures/golden/default-policy.json';
+import dryRunGolden from '../fixtures/golden/dry-run.json';
 import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
 import familiesGolden from '../fixtures/golden/families.json';
 import trafficGolden from '../fixtures/golden/traffic.json';
@@ -14,6 +16,7 @@ const FILES = {
   'exceptions-policy.json': exceptionsGolden,
   'families.json': familiesGolden,
   'traffic.json': trafficGolden,
+  'dry-run.json': dryRunGolden,
 };
 
 describe.each(Object.entries(FILES))('golden %s', (_file, raw) => {
@@ -42,6 +45,7 @@ describe('golden coverage', () => {
     'malformed-claims',
     'country-codes',
     'embedded-ipv4',
+    'dry-run',
   ])('covers the %s family', (family) => {
     expect(families.has(family)).toBe(true);
   });
