@@ -24,6 +24,11 @@ export interface DecisionBody {
   policyVersion: string;
   /** Where that policy came from; "none" when the fail mode decided. */
   policySource: PolicySource | 'none';
+  /**
+   * The snapshot that decided (policy and list versions, by content): its id, the SHA-256 of a
+   * policy document written straight to KV, "default", or "none" under the fail mode.
+   */
+  snapshot: string;
   requestId: string;
   evaluatedAt: string;
   geoSource: GeoSource;
@@ -63,11 +68,13 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
   let d: Decision;
   let policyVersion = 'none';
   let policySource: DecisionBody['policySource'] = 'none';
+  let snapshot = 'none';
   if (answer.kind === 'policy') {
     d = evaluate(answer.compiled, facts, now);
     if (answer.failure) d = underFallback(d, answer.failure, answer.source);
     policyVersion = answer.compiled.version;
     policySource = answer.source;
+    snapshot = answer.snapshot;
   } else {
     d = failModeDecision(answer.failMode, answer.failModeFrom, answer.failure);
   }
@@ -79,6 +86,7 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
     failed: d.failed,
     policyVersion,
     policySource,
+    snapshot,
     requestId: input.requestId ?? crypto.randomUUID(),
     evaluatedAt: new Date(now).toISOString(),
     geoSource: facts.geoSource,

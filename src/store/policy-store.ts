@@ -17,6 +17,7 @@ import type { FailModeOrigin, PolicyFailure, PolicyFailureKind } from '../engine
 import type { FailMode } from '../engine/policy';
 import { checkPolicySize } from '../policy/limits';
 import { FailModeSchema, parsePolicy } from '../policy/schema';
+import { decodeSnapshot, MAX_SNAPSHOT_BYTES, readPointer, sha256Hex, snapshotKey } from '../policy/snapshot';
 import type { TextStore } from './text-store';
 
 /** Schedules work that may outlive the response (the Worker's `ctx.waitUntil`). */
@@ -31,6 +32,11 @@ export type PolicyAnswer =
       readonly kind: 'policy';
       readonly compiled: CompiledPolicy;
       readonly source: PolicySource;
+      /**
+       * What decided, by content: the snapshot id a pointer names, or the SHA-256 of a policy
+       * document written straight to KV; "default" for the built-in default.
+       */
+      readonly snapshot: string;
       /** Epoch ms when this policy was first loaded in this isolate. */
       readonly loadedAt: number;
       /** Set when this is a fallback: why the current policy is not the one answering. */
@@ -47,7 +53,14 @@ export type PolicyAnswer =
 export interface PolicyStatus {
   readonly status: 'ok' | 'degraded';
   /** The policy answering requests, or null when the fail mode answers. */
-  readonly policy: { readonly version: string; readonly source: PolicySource; readonly loadedAt: string } | null;
+  readonly policy: {
+    readonly version: string;
+    readonly source: PolicySource;
+    readonly snapshot: string;
+    /** The version of each named list in force. */
+    readonly lists: Readonly<Record<string, number>>;
+    readonly loadedAt: string;
+  } | null;
   /** Why the current policy is not in force (never the stored text or storage internals). */
   readonly cause?: { readonly kind: PolicyFailureKind; readonly message: string; readonly since: string };
   /** Present when no policy answers: the fail mode in force and where it came from. */
@@ -91,7 +104,10 @@ export interface GetOptions {
 /** A policy this isolate accepted from storage. */
 interface Good {
   readonly compiled: CompiledPolicy;
+  /** SHA-256 of the text read at the key (a pointer or a document). */
   readonly hash: string;
+  /** The snapshot id (pointer) or the document's hash. */
+  readonly snapshot: string;
   readonly loadedAt: number;
   readonly source: 'kv' | 'default';
 }
@@ -103,6 +119,18 @@ interface Rejected {
   readonly failMode: FailMode | undefined;
 }
 
+/** The outcome of checking a stored text. */
+type Checked =
+  | { readonly ok: true; readonly compiled: CompiledPolicy; readonly snapshot: string }
+  | {
+      readonly ok: false;
+      readonly failure: PolicyFailure;
+      readonly failMode: FailMode | undefined;
+      readonly detail: string;
+      /** A failure of storage rather than of the text (a snapshot read threw): not remembered, retried. */
+      readonly transient?: boolean;
+    };
+
 /** Rejected texts remembered per isolate (a few operators' mistakes, not an unbounded log). */
 const MAX_REJECTED = 16;
 
@@ -112,12 +140,8 @@ const FAIL_MODE_STRICTNESS: Readonly<Record<FailMode, number>> = { open: 0, chal
 function isGood(x: Good | 'absent' | PolicyFailure): x is Good {
   return typeof x === 'object' && 'compiled' in x;
 }
-const DEFAULT_HASH = 'embedded-default';
+const DEFAULT_HASH = 'default';
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** Resolves true when `p` settles within `ms`, false otherwise (never rejects). */
 function within(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -202,7 +226,13 @@ export class PolicyStore {
     }
     return {
       status: state.failure ? 'degraded' : 'ok',
-      policy: { version: state.compiled.version, source: state.source, loadedAt: new Date(state.loadedAt).toISOString() },
+      policy: {
+        version: state.compiled.version,
+        source: state.source,
+        snapshot: state.snapshot,
+        lists: state.compiled.lists,
+        loadedAt: new Date(state.loadedAt).toISOString(),
+      },
       ...(state.failure ? { cause: { kind: state.failure.kind, message: state.failure.message, since } } : {}),
     };
   }
@@ -300,13 +330,14 @@ export class PolicyStore {
     const known = this.#rejected.get(hash);
     if (known) return this.#fallBack(store, options, current, known.failure, known.failMode);
 
-    const checked = this.#check(read.text);
+    const checked = await this.#check(store, read.text, hash);
+    if (!current()) return this.#superseded();
     if (!checked.ok) {
       this.#o.log(`geogate: stored policy rejected: ${checked.detail}`);
-      this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
+      if (!checked.transient) this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
       return this.#fallBack(store, options, current, checked.failure, checked.failMode);
     }
-    const good: Good = { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
+    const good: Good = { compiled: checked.compiled, hash, snapshot: checked.snapshot, loadedAt: this.#o.clock(), source: 'kv' };
     this.#good = good;
     this.#serve(good, 'kv');
     const write = this.#mirror(store, read.text, hash, checked.compiled.version).finally(() => this.#writes.delete(write));
@@ -320,12 +351,14 @@ export class PolicyStore {
     this.#rejected.set(hash, rejected);
   }
 
-  /** Validates and compiles a stored text; on failure, reads its `failMode` alone if it can. */
-  #check(text: string):
-    | { ok: true; compiled: CompiledPolicy }
-    | { ok: false; failure: PolicyFailure; failMode: FailMode | undefined; detail: string } {
+  /**
+   * Checks a stored text: a pointer loads and checks the snapshot it names; a policy document
+   * (written straight to KV) is validated and compiled. On failure, reads a document's own
+   * `failMode` alone if it can.
+   */
+  async #check(store: TextStore, text: string, hash: string): Promise<Checked> {
     try {
-      return this.#checkUnguarded(text);
+      return await this.#checkUnguarded(store, text, hash);
     } catch (e) {
       // Whatever throws while checking a text (a validator's own limits, a bug) makes the text
       // unusable, recorded by hash like any rejected text: never a crash, never re-checked.
@@ -334,9 +367,7 @@ export class PolicyStore {
     }
   }
 
-  #checkUnguarded(text: string):
-    | { ok: true; compiled: CompiledPolicy }
-    | { ok: false; failure: PolicyFailure; failMode: FailMode | undefined; detail: string } {
+  async #checkUnguarded(store: TextStore, text: string, hash: string): Promise<Checked> {
     const bytes = checkPolicySize(text);
     if (bytes) return { ok: false, failure: { kind: 'too-large', message: bytes.message }, failMode: undefined, detail: bytes.message };
     let value: unknown;
@@ -346,6 +377,11 @@ export class PolicyStore {
       const detail = `not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
       return { ok: false, failure: { kind: 'invalid', message: 'the stored policy is not valid JSON' }, failMode: undefined, detail };
     }
+    const pointer = readPointer(value);
+    if (pointer === 'malformed') {
+      return { ok: false, failure: { kind: 'invalid', message: 'the stored policy pointer is malformed' }, failMode: undefined, detail: 'malformed pointer' };
+    }
+    if (pointer) return this.#checkSnapshot(store, pointer.snapshot);
     const ownMode =
       typeof value === 'object' && value !== null && 'failMode' in value ? FailModeSchema.safeParse(value.failMode) : undefined;
     const failMode = ownMode?.success ? ownMode.data : undefined;
@@ -362,11 +398,32 @@ export class PolicyStore {
       return { ok: false, failure, failMode, detail };
     }
     try {
-      return { ok: true, compiled: compilePolicy(parsed.policy) };
+      return { ok: true, compiled: compilePolicy(parsed.policy), snapshot: hash };
     } catch (e) {
       const detail = `failed to compile: ${e instanceof Error ? e.message : String(e)}`;
       return { ok: false, failure: { kind: 'invalid', message: 'the stored policy fails to compile' }, failMode, detail };
     }
+  }
+
+  /** Reads and checks the snapshot a pointer names (see src/policy/snapshot.ts). */
+  async #checkSnapshot(store: TextStore, id: string): Promise<Checked> {
+    let read;
+    try {
+      read = await store.read(snapshotKey(id), MAX_SNAPSHOT_BYTES);
+    } catch (e) {
+      const detail = `snapshot ${id} unreadable: ${e instanceof Error ? e.message : String(e)}`;
+      return { ok: false, failure: { kind: 'storage-unavailable', message: 'policy storage is unavailable' }, failMode: undefined, detail, transient: true };
+    }
+    if (read.kind === 'absent') {
+      // Written before the pointer, so absent means deleted, or not yet visible here: retried.
+      return { ok: false, failure: { kind: 'invalid', message: 'the snapshot the policy pointer names is missing' }, failMode: undefined, detail: `snapshot ${id} absent`, transient: true };
+    }
+    if (read.kind === 'too-large') {
+      return { ok: false, failure: { kind: 'too-large', message: `the snapshot is over ${MAX_SNAPSHOT_BYTES} bytes` }, failMode: undefined, detail: 'snapshot too large' };
+    }
+    const decoded = await decodeSnapshot(read.text, id);
+    if (!decoded.ok) return { ok: false, failure: { kind: 'invalid', message: 'the policy snapshot is unusable' }, failMode: undefined, detail: decoded.message };
+    return { ok: true, compiled: decoded.compiled, snapshot: id };
   }
 
   /** Storage holds no current policy: a fresh deployment gets the default, one that had a policy fails. */
@@ -382,7 +439,7 @@ export class PolicyStore {
       const failure: PolicyFailure = isGood(copy) || copy.kind !== 'storage-unavailable' ? { kind: 'missing', message: 'no policy is stored, but one was before' } : copy;
       return this.#fallBack(store, options, current, failure);
     }
-    if (this.#good?.source !== 'default') this.#good = { compiled: this.#o.fallback(), hash: DEFAULT_HASH, loadedAt: this.#o.clock(), source: 'default' };
+    if (this.#good?.source !== 'default') this.#good = { compiled: this.#o.fallback(), hash: DEFAULT_HASH, snapshot: DEFAULT_HASH, loadedAt: this.#o.clock(), source: 'default' };
     this.#serve(this.#good, 'default');
   }
 
@@ -404,7 +461,7 @@ export class PolicyStore {
   }
 
   #serve(good: Good, source: 'kv' | 'default'): void {
-    this.#state = { kind: 'policy', compiled: good.compiled, source, loadedAt: good.loadedAt };
+    this.#state = { kind: 'policy', compiled: good.compiled, source, snapshot: good.snapshot, loadedAt: good.loadedAt };
     this.#checkedAt = this.#o.clock();
     this.#failureSince = undefined;
   }
@@ -421,7 +478,7 @@ export class PolicyStore {
     this.#checkedAt = this.#o.clock();
     if (good) {
       this.#good = good;
-      this.#state = { kind: 'policy', compiled: good.compiled, source: 'last-known-good', loadedAt: good.loadedAt, failure };
+      this.#state = { kind: 'policy', compiled: good.compiled, source: 'last-known-good', snapshot: good.snapshot, loadedAt: good.loadedAt, failure };
       return;
     }
     // A broken document may tighten the deployment's fail mode, never loosen it.
@@ -451,13 +508,13 @@ export class PolicyStore {
     if (hash === this.#good?.hash) return this.#good;
     const known = this.#rejected.get(hash);
     if (known) return known.failure;
-    const checked = this.#check(read.text);
+    const checked = await this.#check(store, read.text, hash);
     if (!checked.ok) {
       this.#o.log(`geogate: the last good policy copy is itself unusable: ${checked.detail}`);
-      this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
+      if (!checked.transient) this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
       return checked.failure;
     }
-    return { compiled: checked.compiled, hash, loadedAt: this.#o.clock(), source: 'kv' };
+    return { compiled: checked.compiled, hash, snapshot: checked.snapshot, loadedAt: this.#o.clock(), source: 'kv' };
   }
 
   /** Keeps storage's last good copy equal to the policy just accepted (background; one write per change). */

@@ -1,0 +1,402 @@
+// Snapshots: one policy and the versions of the named lists it references, validated and
+// compiled once, at write time, into one immutable artifact an isolate loads with cheap checks.
+//
+// - Content-addressed: a snapshot's id is the SHA-256 of its text, so an isolate that reads
+//   `snapshot:<id>` checks integrity by hashing what it read, and a snapshot never changes.
+// - One consistent set: the artifact carries each list at one version, so a policy is never
+//   evaluated with a mix of two versions of a list.
+// - Cheap to load: CIDR lists are stored as their compiled range tables (base64 of 32-bit words),
+//   rebuilt in O(n) with structural checks instead of parsing every block; the policy itself
+//   (the bulk lives in lists) is re-validated, which costs little.
+// Documented in docs/storage-schema.md.
+import { compilePolicy, type CompiledPolicy } from '../engine/compile';
+import { isIsoCountry } from '../engine/countries';
+import { CidrSet, parseCidr, parseIp, type CidrTables } from '../engine/ip';
+import { LIST_KINDS, type ListKind, type ResolvedList, type ResolvedLists } from '../engine/lists';
+import type { PolicySpec, RuleSpec } from '../engine/policy';
+import type { ListItems } from './lists';
+import { parsePolicy, type ListCatalog } from './schema';
+
+/** Version of the snapshot format; an isolate refuses another (a deploy and a write disagree). */
+export const SNAPSHOT_SCHEMA = 1;
+
+/** KV key of the snapshot with id `id`. */
+export const snapshotKey = (id: string): string => `snapshot:${id}`;
+
+/** Largest snapshot text an isolate reads, in UTF-8 bytes (KV values go up to 25 MiB). */
+export const MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024;
+
+/** A named list at one version, as the admin store hands it to {@link buildSnapshot}. */
+export type StoredList = ListItems & { readonly version: number };
+
+/** A problem found while building or loading, with its JSON path. */
+export interface SnapshotIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** What {@link buildSnapshot} produces. */
+export type BuildResult =
+  | {
+      readonly ok: true;
+      /** The artifact's text, stored under `snapshot:<id>`. */
+      readonly text: string;
+      /** SHA-256 (hex) of `text`. */
+      readonly id: string;
+      readonly spec: PolicySpec;
+      readonly compiled: CompiledPolicy;
+      /** The version of each list the snapshot holds. */
+      readonly lists: Readonly<Record<string, number>>;
+      readonly warnings: readonly SnapshotIssue[];
+    }
+  | { readonly ok: false; readonly issues: readonly SnapshotIssue[] };
+
+/** What {@link decodeSnapshot} produces. */
+export type DecodeResult = { readonly ok: true; readonly compiled: CompiledPolicy } | { readonly ok: false; readonly message: string };
+
+/** SHA-256 of a text, as lower-case hex. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// --- typed arrays <-> base64 (little-endian words, whatever the platform) ----------------------
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let out = '';
+  // In chunks: String.fromCharCode takes its bytes as arguments.
+  for (let i = 0; i < bytes.length; i += 0x8000) out += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(out);
+}
+
+function base64ToBytes(b64: string): Uint8Array | undefined {
+  let bin: string;
+  try {
+    bin = atob(b64);
+  } catch {
+    return undefined;
+  }
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function wordsToBase64(words: Uint32Array): string {
+  const bytes = new Uint8Array(words.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i] ?? 0, true);
+  return bytesToBase64(bytes);
+}
+
+function base64ToWords(b64: unknown): Uint32Array | undefined {
+  if (typeof b64 !== 'string') return undefined;
+  const bytes = base64ToBytes(b64);
+  if (!bytes || bytes.length % 4 !== 0) return undefined;
+  const view = new DataView(bytes.buffer);
+  const out = new Uint32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(4 * i, true);
+  return out;
+}
+
+interface EncodedTable {
+  starts: string;
+  ends: string;
+  bits: string;
+}
+
+function encodeTables(t: CidrTables): { size: number; v4: EncodedTable; v6: EncodedTable } {
+  const enc = (x: CidrTables['v4']): EncodedTable => ({ starts: wordsToBase64(x.starts), ends: wordsToBase64(x.ends), bits: bytesToBase64(x.bits) });
+  return { size: t.size, v4: enc(t.v4), v6: enc(t.v6) };
+}
+
+function decodeTables(value: unknown): CidrSet | undefined {
+  if (!isRecord(value) || typeof value.size !== 'number') return undefined;
+  const dec = (x: unknown): CidrTables['v4'] | undefined => {
+    if (!isRecord(x) || typeof x.bits !== 'string') return undefined;
+    const starts = base64ToWords(x.starts);
+    const ends = base64ToWords(x.ends);
+    const bits = base64ToBytes(x.bits);
+    return starts && ends && bits ? { starts, ends, bits } : undefined;
+  };
+  const v4 = dec(value.v4);
+  const v6 = dec(value.v6);
+  return v4 && v6 ? CidrSet.fromTables({ size: value.size, v4, v6 }) : undefined;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+// --- lists ------------------------------------------------------------------------------------
+
+/** A stored list, indexed for the engine. Items were validated when the list was written. */
+function resolve(list: StoredList): ResolvedList {
+  switch (list.kind) {
+    case 'cidr':
+      return { kind: 'cidr', version: list.version, set: CidrSet.from(list.items) };
+    case 'asn':
+      return { kind: 'asn', version: list.version, asns: list.items };
+    case 'account':
+    case 'org':
+      return { kind: list.kind, version: list.version, ids: new Set(list.items) };
+    case 'org-owner':
+      return { kind: 'org-owner', version: list.version, owners: new Map(list.items.map((i) => [i.org, i.country])) };
+  }
+}
+
+/** A resolved list in the artifact's form. */
+function encodeList(list: ResolvedList): Record<string, unknown> {
+  switch (list.kind) {
+    case 'cidr':
+      return { kind: 'cidr', version: list.version, ...encodeTables(list.set.toTables()) };
+    case 'asn':
+      return { kind: 'asn', version: list.version, asns: list.asns };
+    case 'account':
+    case 'org':
+      return { kind: list.kind, version: list.version, ids: [...list.ids] };
+    case 'org-owner':
+      return { kind: 'org-owner', version: list.version, owners: [...list.owners] };
+  }
+}
+
+const isId = (x: unknown): x is string => typeof x === 'string' && x.length >= 1 && x.length <= 256;
+const isAsn = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 4_294_967_295;
+
+/** An artifact's list, checked item by item (cheap checks; CIDR tables structurally). */
+function decodeList(value: unknown): ResolvedList | undefined {
+  if (!isRecord(value) || !Number.isSafeInteger(value.version) || !(LIST_KINDS as readonly unknown[]).includes(value.kind)) return undefined;
+  const version = value.version as number;
+  const kind = value.kind as ListKind;
+  switch (kind) {
+    case 'cidr': {
+      const set = decodeTables(value);
+      return set && { kind, version, set };
+    }
+    case 'asn':
+      return Array.isArray(value.asns) && value.asns.every(isAsn) ? { kind, version, asns: value.asns } : undefined;
+    case 'account':
+    case 'org':
+      return Array.isArray(value.ids) && value.ids.every(isId) ? { kind, version, ids: new Set(value.ids) } : undefined;
+    case 'org-owner': {
+      const owners = value.owners;
+      const ok = Array.isArray(owners) && owners.every((p) => Array.isArray(p) && p.length === 2 && isId(p[0]) && typeof p[1] === 'string' && isIsoCountry(p[1]));
+      return ok ? { kind, version, owners: new Map(owners as [string, string][]) } : undefined;
+    }
+  }
+}
+
+// --- warnings ---------------------------------------------------------------------------------
+
+/** Items a rule matches on: empty means the rule can never match. */
+function ruleItemCount(rule: RuleSpec, lists: ResolvedLists): number {
+  const fromLists = (names: readonly string[]) =>
+    names.reduce((n, name) => {
+      const l = lists.get(name);
+      if (!l) return n + 1; // a built-in list
+      return n + (l.kind === 'cidr' ? l.set.size : l.kind === 'asn' ? l.asns.length : l.kind === 'org-owner' ? l.owners.size : l.ids.size);
+    }, 0);
+  switch (rule.type) {
+    case 'country':
+    case 'owner-country':
+      return rule.countries.length + ('lists' in rule ? fromLists(rule.lists) : 0);
+    case 'country-allowlist':
+      return 1;
+    case 'region':
+      return rule.regions.length;
+    case 'asn':
+      return rule.asns.length + fromLists(rule.lists);
+    case 'cidr':
+      return rule.cidrs.length + fromLists(rule.lists);
+    case 'account':
+      return rule.accounts.length + rule.orgs.length + fromLists(rule.lists);
+  }
+}
+
+/** The CIDR texts a cidr rule lists, inline and from its lists (lists: their items as stored). */
+function cidrTextsOf(rule: Extract<RuleSpec, { type: 'cidr' }>, stored: ReadonlyMap<string, StoredList>): string[] {
+  const out = [...rule.cidrs];
+  for (const name of rule.lists) {
+    const l = stored.get(name);
+    if (l?.kind === 'cidr') out.push(...l.items);
+  }
+  return out;
+}
+
+/**
+ * What an operator should look at before pushing: rules that can never match, a country
+ * allow-list that allows nothing, empty lists, allow-exceptions that cover a whole deny.
+ */
+export function policyWarnings(spec: PolicySpec, lists: ResolvedLists, stored: ReadonlyMap<string, StoredList>): SnapshotIssue[] {
+  const warnings: SnapshotIssue[] = [];
+  const byId = new Map(spec.rules.map((r) => [r.id, r]));
+  spec.rules.forEach((rule, i) => {
+    if (rule.type === 'country-allowlist' && rule.countries.length === 0) {
+      warnings.push({ path: ['rules', i, 'countries'], message: `rule ${rule.id} allows no country: every request with a known country is hit` });
+    } else if (ruleItemCount(rule, lists) === 0) {
+      warnings.push({ path: ['rules', i], message: `rule ${rule.id} lists nothing, so it can never match` });
+    }
+    if ('lists' in rule) {
+      rule.lists.forEach((name, j) => {
+        const l = stored.get(name);
+        if (l && l.items.length === 0) warnings.push({ path: ['rules', i, 'lists', j], message: `list ${name} is empty` });
+      });
+    }
+    if (rule.action !== 'allow' || !('liftDeny' in rule) || !rule.liftDeny) return;
+    if (rule.type === 'cidr') {
+      const allow = CidrSet.from(cidrTextsOf(rule, stored));
+      if (['0.0.0.0', '::'].some((a) => { const ip = parseIp(a); return ip !== undefined && allow.match(ip, 'exact')?.cidr.endsWith('/0'); })) {
+        warnings.push({ path: ['rules', i], message: `allow-exception ${rule.id} covers a whole address family: it lifts ${rule.liftDeny.join(', ')} for everyone` });
+        return;
+      }
+      for (const target of rule.liftDeny) {
+        const deny = byId.get(target);
+        if (deny?.type !== 'cidr') continue;
+        const blocks = cidrTextsOf(deny, stored).map(parseCidr);
+        const covered = blocks.length > 0 && blocks.every((b) => b !== undefined && coversBlock(allow, b));
+        if (covered) warnings.push({ path: ['rules', i, 'liftDeny'], message: `allow-exception ${rule.id} covers every block of deny rule ${target}, which then never denies` });
+      }
+    }
+    if (rule.type === 'account' || rule.type === 'asn') {
+      for (const target of rule.liftDeny) {
+        const deny = byId.get(target);
+        if (!deny || deny.type !== rule.type) continue;
+        const ids = (r: RuleSpec): string[] =>
+          r.type === 'account' ? [...r.accounts.map((a) => `a:${a}`), ...r.orgs.map((o) => `o:${o}`)] : r.type === 'asn' ? r.asns.map(String) : [];
+        const allowIds = new Set(ids(rule));
+        const denyIds = ids(deny);
+        if (denyIds.length > 0 && denyIds.every((x) => allowIds.has(x)) && !('lists' in deny && deny.lists.length > 0)) {
+          warnings.push({ path: ['rules', i, 'liftDeny'], message: `allow-exception ${rule.id} lists everything deny rule ${target} lists, which then never denies` });
+        }
+      }
+    }
+  });
+  return warnings;
+}
+
+function formatV4Start(start: number | bigint): string {
+  const n = Number(start);
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+function formatV6Start(start: number | bigint): string {
+  const v = BigInt(start);
+  const groups: string[] = [];
+  for (let k = 7; k >= 0; k--) groups.push(((v >> BigInt(16 * k)) & 0xffffn).toString(16));
+  return groups.join(':');
+}
+
+/** Whether one block of `set` holds the whole of block `b` (its first and last address). */
+function coversBlock(set: CidrSet, b: NonNullable<ReturnType<typeof parseCidr>>): boolean {
+  const fmt = b.version === 4 ? formatV4Start : formatV6Start;
+  const first = parseIp(fmt(b.start));
+  const last = parseIp(fmt(b.end));
+  if (!first || !last) return false;
+  const a = set.match(first, 'exact');
+  const z = set.match(last, 'exact');
+  return a !== undefined && z !== undefined && a.cidr === z.cidr;
+}
+
+// --- build and decode -------------------------------------------------------------------------
+
+/**
+ * Validates a policy against the stored lists, compiles it with the lists it references, and
+ * produces the artifact. Pure but for hashing; the admin store calls it on every write.
+ */
+export async function buildSnapshot(policy: unknown, stored: ReadonlyMap<string, StoredList>): Promise<BuildResult> {
+  const catalog: ListCatalog = new Map([...stored].map(([name, l]) => [name, l.kind]));
+  const parsed = parsePolicy(policy, { lists: catalog });
+  if (!parsed.ok) return { ok: false, issues: parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })) };
+  const spec = parsed.policy;
+  const referenced = new Set<string>();
+  for (const r of spec.rules) if ('lists' in r) for (const name of r.lists) if (stored.has(name)) referenced.add(name);
+  const resolved = new Map<string, ResolvedList>();
+  for (const name of [...referenced].sort()) {
+    const l = stored.get(name);
+    if (l) resolved.set(name, resolve(l));
+  }
+  let compiled: CompiledPolicy;
+  try {
+    compiled = compilePolicy(spec, resolved);
+  } catch (e) {
+    return { ok: false, issues: [{ path: [], message: `the policy fails to compile: ${e instanceof Error ? e.message : String(e)}` }] };
+  }
+  const artifact = {
+    geogate: 'snapshot',
+    schema: SNAPSHOT_SCHEMA,
+    policy: spec,
+    lists: Object.fromEntries([...resolved].map(([name, l]) => [name, encodeList(l)])),
+  };
+  const text = JSON.stringify(artifact);
+  return {
+    ok: true,
+    text,
+    id: await sha256Hex(text),
+    spec,
+    compiled,
+    lists: compiled.lists,
+    warnings: policyWarnings(spec, resolved, stored),
+  };
+}
+
+/**
+ * Loads an artifact read from `snapshot:<id>`: integrity (its SHA-256 must be `id`), format
+ * version, each list's items and tables, then the policy against those lists; compiles it.
+ */
+export async function decodeSnapshot(text: string, id: string): Promise<DecodeResult> {
+  if ((await sha256Hex(text)) !== id) return { ok: false, message: 'the snapshot does not match its id (corrupt or altered)' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, message: 'the snapshot is not valid JSON' };
+  }
+  if (!isRecord(value) || value.geogate !== 'snapshot') return { ok: false, message: 'not a geogate snapshot' };
+  if (value.schema !== SNAPSHOT_SCHEMA) return { ok: false, message: `snapshot format ${String(value.schema)} is not ${SNAPSHOT_SCHEMA} (deploy the code that wrote it)` };
+  if (!isRecord(value.lists)) return { ok: false, message: 'the snapshot has no lists table' };
+  const lists = new Map<string, ResolvedList>();
+  for (const [name, raw] of Object.entries(value.lists)) {
+    const l = decodeList(raw);
+    if (!l) return { ok: false, message: `list ${name} in the snapshot is malformed` };
+    lists.set(name, l);
+  }
+  const parsed = parsePolicy(value.policy, { lists: new Map([...lists].map(([n, l]) => [n, l.kind])) });
+  if (!parsed.ok) return { ok: false, message: `the snapshot's policy fails validation (${parsed.error.issues.length} issue(s))` };
+  try {
+    return { ok: true, compiled: compilePolicy(parsed.policy, lists) };
+  } catch (e) {
+    return { ok: false, message: `the snapshot's policy fails to compile: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+// --- the pointer ------------------------------------------------------------------------------
+
+/** What `policy:active` holds once the admin API manages the policy: a pointer to one snapshot. */
+export interface SnapshotPointer {
+  readonly geogate: 'pointer';
+  readonly schema: typeof SNAPSHOT_SCHEMA;
+  /** The snapshot's id (SHA-256 of its text); the artifact lives at `snapshot:<id>`. */
+  readonly snapshot: string;
+  /** The policy's own `version`. */
+  readonly policyVersion: string;
+  /** The version of each named list in the snapshot. */
+  readonly lists: Readonly<Record<string, number>>;
+  /** Admin store revision that wrote this pointer (increases with every write). */
+  readonly revision: number;
+  readonly storedAt: string;
+  readonly storedBy: string;
+}
+
+/** The pointer a text holds, undefined when it is something else (a policy document written by hand). */
+export function readPointer(value: unknown): SnapshotPointer | 'malformed' | undefined {
+  if (!isRecord(value) || value.geogate !== 'pointer') return undefined;
+  const ok =
+    value.schema === SNAPSHOT_SCHEMA &&
+    typeof value.snapshot === 'string' &&
+    /^[0-9a-f]{64}$/.test(value.snapshot) &&
+    typeof value.policyVersion === 'string' &&
+    isRecord(value.lists) &&
+    Number.isSafeInteger(value.revision) &&
+    typeof value.storedAt === 'string' &&
+    typeof value.storedBy === 'string';
+  return ok ? (value as unknown as SnapshotPointer) : 'malformed';
+}
