@@ -24,7 +24,16 @@ export interface RejectedPolicy {
   source: string;
   /** Human-readable issues, one "✖ message\n  → at path" block each. */
   report: string;
+  /** The same issues as data: the JSON path (`rules[0].countries[1]`, "" for the root) and message. */
+  issues: { path: string; message: string }[];
   issueCount: number;
+}
+
+/** A zod issue path as JavaScript-style JSON path: rules[0].countries[1]. */
+function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
+  return out;
 }
 
 /** Reads a file, turning a read failure into a usage error (exit 2). */
@@ -63,7 +72,8 @@ export async function checkPolicyFile(io: CliIo, path: string): Promise<{ ok: tr
     const notJson = parsed.error.issues.length === 1 && parsed.error.issues[0]?.message.startsWith('not valid JSON');
     const where = notJson ? jsonPosition(text, parsed.error.issues[0]?.message ?? '') : undefined;
     if (where) report += `\n  → at ${where}`;
-    return { ok: false, rejected: { source: path, report, issueCount: parsed.error.issues.length } };
+    const issues = parsed.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
+    return { ok: false, rejected: { source: path, report, issues, issueCount: issues.length } };
   }
   return { ok: true, policy: { source: path, text, spec: parsed.policy, compiled: compilePolicy(parsed.policy) } };
 }

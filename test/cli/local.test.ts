@@ -65,9 +65,14 @@ describe('policy validate', () => {
     expect(r.stdout).toContain('→ at rules[6].liftDeny[0]');
   });
 
-  it('--json reports the outcome as data', async () => {
+  it('--json reports the outcome as data, issues with their paths', async () => {
     const r = await runCli(['policy', 'validate', DEFAULT_FILE, '--json']);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, rules: 4, warnings: [] });
+    const doc = clone();
+    (doc.rules[0] as { countries: string[] }).countries = ['CN', 'ZZ'];
+    const bad = await runCli(['policy', 'validate', file('bad-json.json', doc), '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, issues: [{ path: 'rules[0].countries[1]', message: 'not an ISO 3166-1 alpha-2 country code (or T1 for Tor)' }] });
   });
 
   it('an unreadable file is a usage error (exit 2)', async () => {

@@ -16,7 +16,7 @@ export async function validateCommand(ctx: CliContext, file: string, options: Va
   const r = await checkPolicyFile(ctx.io, file);
   if (!r.ok) {
     if (options.json) {
-      printJson(ctx, { ok: false, file, issues: r.rejected.report });
+      printJson(ctx, { ok: false, file, issues: r.rejected.issues });
     } else {
       ctx.err(`${ctx.paintErr('red', 'invalid')} ${file}: ${r.rejected.issueCount} issue${r.rejected.issueCount === 1 ? '' : 's'}`);
       ctx.err(r.rejected.report);
