@@ -1,26 +1,43 @@
-// Tests run inside workerd through the Workers pool, against real local KV.
+// Two projects, one run (`npm test`): "workers" runs inside workerd through the Workers pool,
+// against real local KV; "cli" runs the CLI's tests in plain Node (the CLI is Node code: it
+// spawns, reads files and talks to a stub admin server on 127.0.0.1).
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      main: './src/index.ts',
-      wrangler: { configPath: './wrangler.toml' },
-      miniflare: {
-        // Test-only secrets; the suite never reads .dev.vars.
-        bindings: {
-          CHECK_TOKEN: 'test-check-token-0123456789',
-          ADMIN_TOKEN: 'test-admin-token-0123456789',
-          GEO_FROM_CF: 'false',
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            main: './src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              // Test-only secrets; the suite never reads .dev.vars.
+              bindings: {
+                CHECK_TOKEN: 'test-check-token-0123456789',
+                ADMIN_TOKEN: 'test-admin-token-0123456789',
+                GEO_FROM_CF: 'false',
+              },
+            },
+          }),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/cli/**'],
+          // Property tests take ~2 s on an idle 2-core machine and more on a busy one; vitest's
+          // 5 s default would fail them for the machine, not for the code.
+          testTimeout: 30_000,
         },
       },
-    }),
-  ],
-  test: {
-    include: ['test/**/*.test.ts'],
-    // Property tests take ~2 s on an idle 2-core machine and more on a busy one; vitest's 5 s
-    // default would fail them for the machine, not for the code.
-    testTimeout: 30_000,
+      {
+        test: {
+          name: 'cli',
+          include: ['test/cli/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+    ],
   },
 });

@@ -1,10 +1,10 @@
-// `npm run bench`: the engine benchmark, the policy-load benchmark (cold paths), then the HTTP
-// benchmark, then a summary of all three.
+// `npm run bench`: the engine benchmark, the simulate benchmark (offline throughput), the
+// policy-load benchmark (cold paths), then the HTTP benchmark, then a summary of them all.
 // See bench/README.md for the method and how to read the numbers.
 //
 // Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP run), BENCH_WARMUP_SECONDS (3),
 // BENCH_CONCURRENCY (1,4: the levels measured), BENCH_ENGINE_SAMPLES (200000), BENCH_ENGINE_WARMUP (20000),
-// BENCH_LOAD_SAMPLES (3), BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|load|http, BENCH_STRICT=1 (exit 1 when a
+// BENCH_LOAD_SAMPLES (3), BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|http, BENCH_STRICT=1 (exit 1 when a
 // target is missed).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { ENGINE_TARGET_US, runEngineBench } from './engine.mjs';
 import { HTTP_TARGETS, runHttpBench } from './http.mjs';
 import { LOAD_TARGETS, runPolicyLoadBench } from './policy-load.mjs';
+import { runSimulateBench } from './simulate.mjs';
 import { fmt } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,11 +30,15 @@ const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 async function main() {
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && !['engine', 'load', 'http'].includes(only)) throw new Error('BENCH_ONLY must be "engine", "load" or "http"');
+  if (only !== undefined && !['engine', 'simulate', 'load', 'http'].includes(only)) {
+    throw new Error('BENCH_ONLY must be "engine", "simulate", "load" or "http"');
+  }
   const started = Date.now();
   console.log(`geogate benchmark (npm run bench), ${new Date(started).toISOString()}\n`);
 
   const engine = only === undefined || only === 'engine' ? await runEngineBench() : undefined;
+  if (!only) console.log('');
+  const simulate = only === undefined || only === 'simulate' ? await runSimulateBench() : undefined;
   if (!only) console.log('');
   const load = only === undefined || only === 'load' ? await runPolicyLoadBench() : undefined;
   if (!only) console.log('');
@@ -50,6 +55,12 @@ async function main() {
       `engine  median ${fmt(engine.p50, 3)} µs/decision, p99 ${fmt(engine.p99, 3)} µs, batch mean ${fmt(engine.batchMean, 3)} µs ` +
         `(default policy, ${engine.cases} cases, median of ${engine.runs} x ${engine.samples})`,
       `        median < ${ENGINE_TARGET_US} µs: ${verdict(engine.pass)}`,
+    );
+  }
+  if (simulate) {
+    lines.push(
+      `simulate ${Math.round(simulate.aloneRps)} requests/s current policy only, ${Math.round(simulate.againstRps)} requests/s against a candidate ` +
+        `(offline, ${simulate.requests} requests per call, median of ${simulate.runs})`,
     );
   }
   if (load) {

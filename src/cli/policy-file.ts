@@ -1,0 +1,86 @@
+// Reading policy files for the CLI: the same size bounds, JSON parse and zod schema the Worker
+// applies (parsePolicyText), with errors printed as zod's prettified issues and their JSON paths.
+import * as z from 'zod';
+import { compilePolicy, type CompiledPolicy } from '../engine/compile';
+import { DEFAULT_POLICY_DOCUMENT, defaultPolicy } from '../policy/default';
+import { parsePolicyText, type PolicySpec } from '../policy/schema';
+import { CliError, EXIT, type CliIo } from './io';
+
+/** The name that stands for the built-in default policy (src/policy/default-policy.json). */
+export const DEFAULT_POLICY_NAME = 'default';
+
+/** A policy file that validated. */
+export interface LoadedPolicy {
+  /** The path given, or "default". */
+  source: string;
+  /** The file's text as read (what `policy push` sends). */
+  text: string;
+  spec: PolicySpec;
+  compiled: CompiledPolicy;
+}
+
+/** A policy file that did not validate. */
+export interface RejectedPolicy {
+  source: string;
+  /** Human-readable issues, one "✖ message\n  → at path" block each. */
+  report: string;
+  /** The same issues as data: the JSON path (`rules[0].countries[1]`, "" for the root) and message. */
+  issues: { path: string; message: string }[];
+  issueCount: number;
+}
+
+/** A zod issue path as JavaScript-style JSON path: rules[0].countries[1]. */
+function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
+  return out;
+}
+
+/** Reads a file, turning a read failure into a usage error (exit 2). */
+export async function readTextFile(io: CliIo, path: string): Promise<string> {
+  try {
+    return await io.readFile(path);
+  } catch (e) {
+    throw new CliError(EXIT.USAGE, `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** "line L, column C" for a JSON.parse message that names a position in `text`. */
+function jsonPosition(text: string, message: string): string | undefined {
+  const m = /position (\d+)/.exec(message);
+  if (!m) return undefined;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}`;
+}
+
+/**
+ * Validates a policy file (or "default") as the Worker would.
+ * @returns the compiled policy, or the prettified issues
+ */
+export async function checkPolicyFile(io: CliIo, path: string): Promise<{ ok: true; policy: LoadedPolicy } | { ok: false; rejected: RejectedPolicy }> {
+  if (path === DEFAULT_POLICY_NAME) {
+    const compiled = defaultPolicy();
+    return { ok: true, policy: { source: path, text: JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2), spec: compiled.spec, compiled } };
+  }
+  const text = await readTextFile(io, path);
+  const parsed = parsePolicyText(text);
+  if (!parsed.ok) {
+    let report = z.prettifyError(parsed.error);
+    const notJson = parsed.error.issues.length === 1 && parsed.error.issues[0]?.message.startsWith('not valid JSON');
+    const where = notJson ? jsonPosition(text, parsed.error.issues[0]?.message ?? '') : undefined;
+    if (where) report += `\n  → at ${where}`;
+    const issues = parsed.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
+    return { ok: false, rejected: { source: path, report, issues, issueCount: issues.length } };
+  }
+  return { ok: true, policy: { source: path, text, spec: parsed.policy, compiled: compilePolicy(parsed.policy) } };
+}
+
+/** Loads a policy file or "default"; an invalid one ends the command with exit 1 and its issues. */
+export async function loadPolicyFile(io: CliIo, path: string): Promise<LoadedPolicy> {
+  const r = await checkPolicyFile(io, path);
+  if (!r.ok) throw new CliError(EXIT.INVALID, `${path} is not a valid policy:\n${r.rejected.report}`);
+  return r.policy;
+}
