@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
 import { apiError, echo } from './http/errors';
+import { adminRoutes } from './routes/admin';
 import { authorizeRoutes } from './routes/authorize';
 import { checkRoutes } from './routes/check';
 import { healthRoutes } from './routes/health';
@@ -19,6 +20,7 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', healthRoutes);
   app.route('/', checkRoutes);
   app.route('/', authorizeRoutes);
+  app.route('/', adminRoutes);
   app.notFound((c) => apiError(c, 404, 'NOT_FOUND', `Nothing at ${echo(c.req.method)} ${echo(c.req.path)}.`));
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {

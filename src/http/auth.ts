@@ -122,6 +122,12 @@ export function requireToken(token: TokenName, options: RequireTokenOptions = {}
     const fromHeader = options.tokenHeader ? c.req.header(TOKEN_HEADER)?.trim() || undefined : undefined;
     const authorization = c.req.header('authorization');
     const presented = fromHeader ?? bearerToken(authorization);
+    // The other audience's token: a known caller at the wrong door (a leaked check token must
+    // never read or change policy), told so with 403 rather than "who are you".
+    const other = c.env[token === 'ADMIN_TOKEN' ? 'CHECK_TOKEN' : 'ADMIN_TOKEN'];
+    if (token === 'ADMIN_TOKEN' && presented && other && tokenEquals(presented, other) && !tokenEquals(presented, secret)) {
+      return apiError(c, 403, 'FORBIDDEN', 'The check token cannot administer geogate; use the admin token.');
+    }
     if (presented === undefined || presented === '' || !tokenEquals(presented, secret)) {
       if (refusedStatus === 401) c.header('WWW-Authenticate', 'Bearer realm="geogate"');
       const sent = fromHeader !== undefined || authorization !== undefined;

@@ -4,6 +4,7 @@
 // characters before it is written into a message.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AdminErrorCode } from '../admin/policy-admin';
 import type { InputIssue } from '../facts/check-request';
 
 /** Stable error codes. */
@@ -17,7 +18,9 @@ export type ErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_CONFIGURED'
   | 'MISROUTED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'FORBIDDEN'
+  | AdminErrorCode;
 
 /** The JSON body of an error response. */
 export interface ApiErrorBody {

@@ -1,0 +1,475 @@
+// The policy's write side: one Durable Object (binding POLICY_ADMIN, one instance named
+// "global") holds every policy version, every list version and the audit log in its SQLite
+// storage, serialises admin writes, and publishes each change to KV as an immutable snapshot plus
+// the `policy:active` pointer that isolates read.
+//
+// Why a Durable Object: KV is eventually consistent and allows one write per second per key, so
+// it cannot decide which of two concurrent PUTs with the same ETag wins. The object can: its
+// storage is strongly consistent and it runs one write at a time (a lock below, because awaiting
+// KV lets other requests in), so exactly one wins and the other gets 412. KV stays the read path
+// (fast at every edge); pointer writes are spaced at least 1 s apart.
+// Documented in docs/storage-schema.md and docs/admin-api.md.
+import { DurableObject } from 'cloudflare:workers';
+import { ACTIVE_POLICY_KEY } from '../policy/keys';
+import { parseListDocument, patchList, type ListDocument, type ListItems } from '../policy/lists';
+import { buildSnapshot, sha256Hex, snapshotKey, type SnapshotIssue, type SnapshotPointer, type StoredList } from '../policy/snapshot';
+
+/** An admin operation's failure, as the route turns it into an HTTP error. */
+export interface AdminFailure {
+  readonly ok: false;
+  readonly status: 400 | 404 | 409 | 412 | 428 | 503;
+  readonly code: AdminErrorCode;
+  readonly message: string;
+  readonly issues?: readonly SnapshotIssue[];
+  /** With 412: the current ETag. */
+  readonly etag?: string;
+}
+
+/** Error codes of the admin API. */
+export type AdminErrorCode =
+  | 'NOT_FOUND'
+  | 'INVALID_POLICY'
+  | 'INVALID_LIST'
+  | 'VERSION_EXISTS'
+  | 'LIST_IN_USE'
+  | 'PRECONDITION_FAILED'
+  | 'PRECONDITION_REQUIRED'
+  | 'STORAGE_UNAVAILABLE';
+
+/** An admin operation's outcome. */
+export type AdminResult<T> = { readonly ok: true; readonly value: T } | AdminFailure;
+
+/** The conditional headers of a write (RFC 9110 section 13.1). */
+export interface Precondition {
+  /** `If-Match`: the ETag the writer last read. */
+  readonly ifMatch?: string | undefined;
+  /** `If-None-Match: *`: create only (nothing stored yet). */
+  readonly ifNoneMatch?: string | undefined;
+}
+
+/** `GET /v1/policy`. */
+export interface PolicyView {
+  readonly policy: unknown;
+  readonly version: string;
+  readonly etag: string;
+  readonly storedAt: string;
+  readonly storedBy: string;
+  readonly snapshot: string | null;
+}
+
+/** What a policy or list write answers. */
+export interface WriteView {
+  readonly version: string;
+  readonly etag: string;
+  readonly storedAt: string;
+  readonly storedBy: string;
+  /** The snapshot now in `policy:active` (null when no policy is stored yet: lists alone publish nothing). */
+  readonly snapshot: string | null;
+  readonly warnings: readonly SnapshotIssue[];
+}
+
+/** One entry of `GET /v1/policy/versions`. */
+export interface VersionEntry {
+  readonly version: string;
+  readonly sha256: string;
+  readonly storedAt: string;
+  readonly storedBy: string;
+  readonly current: boolean;
+}
+
+/** `GET /v1/lists/{name}`. */
+export type ListView = ListItems & {
+  readonly name: string;
+  readonly description?: string;
+  readonly version: number;
+  readonly etag: string;
+  readonly storedAt: string;
+  readonly storedBy: string;
+};
+
+/** One entry of `GET /v1/audit`. */
+export interface AuditEntry {
+  readonly seq: number;
+  readonly at: string;
+  readonly who: string;
+  readonly action: 'policy.put' | 'policy.rollback' | 'list.put' | 'list.patch' | 'list.delete';
+  readonly target: string;
+  readonly previous: string | null;
+  readonly next: string | null;
+  readonly snapshot: string | null;
+}
+
+/** One page of a listing, newest first; `cursor` fetches the next. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly cursor?: string;
+}
+
+/** The one instance's name. */
+export const POLICY_ADMIN_NAME = 'global';
+
+/** KV allows one write per second to a key: pointer writes are spaced by at least this. */
+const POINTER_SPACING_MS = 1_050;
+
+const ETAG_POLICY_NONE = 'none';
+
+const fail = (status: AdminFailure['status'], code: AdminErrorCode, message: string, extra: Partial<AdminFailure> = {}): AdminFailure => ({
+  ok: false,
+  status,
+  code,
+  message,
+  ...extra,
+});
+
+function policyEtag(rev: number): string {
+  return rev === 0 ? ETAG_POLICY_NONE : `policy-${rev}`;
+}
+
+function listEtag(name: string, version: number): string {
+  return `list-${name}-${version}`;
+}
+
+/** Whether a write's preconditions hold against the current ETag (`none`: nothing stored). */
+function checkPrecondition(pre: Precondition, current: string): AdminFailure | undefined {
+  if (pre.ifNoneMatch !== undefined) {
+    if (pre.ifNoneMatch.trim() !== '*') return fail(400, 'PRECONDITION_FAILED', 'If-None-Match supports only "*" (create when nothing is stored).');
+    return current === ETAG_POLICY_NONE ? undefined : fail(412, 'PRECONDITION_FAILED', 'Something is already stored here; send If-Match with its ETag.', { etag: current });
+  }
+  if (pre.ifMatch === undefined) {
+    return fail(428, 'PRECONDITION_REQUIRED', `Send If-Match with the ETag you read (or If-None-Match: * to create), so that two writers cannot overwrite each other.`, { etag: current });
+  }
+  const tags = pre.ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1'));
+  if (tags.includes('*') ? current !== ETAG_POLICY_NONE : tags.includes(current)) return undefined;
+  return fail(412, 'PRECONDITION_FAILED', 'The stored value changed since you read it; read it again and retry.', { etag: current });
+}
+
+type PolicyRow = {
+  seq: number;
+  version: string;
+  doc: string;
+  sha256: string;
+  stored_at: string;
+  stored_by: string;
+};
+
+type ListRow = {
+  name: string;
+  version: number;
+  kind: string;
+  doc: string | null;
+  stored_at: string;
+  stored_by: string;
+};
+
+/** The admin store: policy and list versions, audit log, and publication to KV. */
+export class PolicyAdmin extends DurableObject<Env> {
+  readonly #sql: SqlStorage;
+  /** Admin writes, one at a time (awaiting KV opens the object to other requests). */
+  #queue: Promise<unknown> = Promise.resolve();
+  #lastPointerWrite = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS policy_versions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL UNIQUE, doc TEXT NOT NULL,
+        sha256 TEXT NOT NULL, stored_at TEXT NOT NULL, stored_by TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS list_versions (
+        name TEXT NOT NULL, version INTEGER NOT NULL, kind TEXT NOT NULL, doc TEXT,
+        stored_at TEXT NOT NULL, stored_by TEXT NOT NULL, PRIMARY KEY (name, version));
+      CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+        target TEXT NOT NULL, previous TEXT, next TEXT, snapshot TEXT);
+      CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+  }
+
+  // --- state ---------------------------------------------------------------------------------
+
+  #state(key: string): string | undefined {
+    const row = this.#sql.exec<{ value: string }>('SELECT value FROM state WHERE key = ?', key).toArray()[0];
+    return row?.value;
+  }
+
+  #setState(key: string, value: string): void {
+    this.#sql.exec('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+  }
+
+  /** Revision of the policy resource: +1 on every PUT or rollback (0: never written). */
+  #policyRev(): number {
+    return Number(this.#state('policy_rev') ?? 0);
+  }
+
+  #currentPolicy(): PolicyRow | undefined {
+    const seq = this.#state('policy_seq');
+    if (seq === undefined) return undefined;
+    return this.#sql.exec<PolicyRow>('SELECT * FROM policy_versions WHERE seq = ?', Number(seq)).toArray()[0];
+  }
+
+  #currentList(name: string): ListRow | undefined {
+    return this.#sql.exec<ListRow>('SELECT * FROM list_versions WHERE name = ? ORDER BY version DESC LIMIT 1', name).toArray()[0];
+  }
+
+  /** Every list that exists now (not deleted), at its latest version. */
+  #currentLists(): Map<string, StoredList> {
+    const rows = this.#sql
+      .exec<ListRow>('SELECT l.* FROM list_versions l JOIN (SELECT name, MAX(version) AS v FROM list_versions GROUP BY name) m ON l.name = m.name AND l.version = m.v')
+      .toArray();
+    const out = new Map<string, StoredList>();
+    for (const r of rows) if (r.doc !== null) out.set(r.name, { ...(JSON.parse(r.doc) as ListItems), version: r.version });
+    return out;
+  }
+
+  #audit(at: string, who: string, action: AuditEntry['action'], target: string, previous: string | null, next: string | null, snapshot: string | null): void {
+    this.#sql.exec('INSERT INTO audit (at, who, action, target, previous, next, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)', at, who, action, target, previous, next, snapshot);
+  }
+
+  /** Runs admin writes one at a time. */
+  #serialised<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Builds the snapshot of `policy` with `lists` and publishes it: the artifact first (a new,
+   * immutable key), then the pointer, at least POINTER_SPACING_MS after the previous one.
+   */
+  async #publish(
+    policy: { doc: string; version: string },
+    lists: ReadonlyMap<string, StoredList>,
+    meta: { at: string; who: string; revision: number },
+  ): Promise<AdminResult<{ snapshot: string; warnings: readonly SnapshotIssue[] }>> {
+    const built = await buildSnapshot(JSON.parse(policy.doc), lists);
+    if (!built.ok) return fail(400, 'INVALID_POLICY', 'The policy does not validate against the stored lists.', { issues: built.issues });
+    const pointer: SnapshotPointer = {
+      geogate: 'pointer',
+      schema: 1,
+      snapshot: built.id,
+      policyVersion: built.spec.version,
+      lists: built.lists,
+      revision: meta.revision,
+      storedAt: meta.at,
+      storedBy: meta.who,
+    };
+    try {
+      await this.env.POLICY.put(snapshotKey(built.id), built.text, { metadata: { sha256: built.id, policyVersion: built.spec.version, storedAt: meta.at } });
+      const wait = this.#lastPointerWrite + POINTER_SPACING_MS - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const text = JSON.stringify(pointer);
+      await this.env.POLICY.put(ACTIVE_POLICY_KEY, text, { metadata: { sha256: await sha256Hex(text), version: built.spec.version, storedAt: meta.at } });
+      this.#lastPointerWrite = Date.now();
+    } catch (e) {
+      console.error(`geogate: publishing snapshot ${built.id} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return fail(503, 'STORAGE_UNAVAILABLE', 'Policy storage (KV) did not accept the write; nothing changed. Retry.');
+    }
+    return { ok: true, value: { snapshot: built.id, warnings: built.warnings } };
+  }
+
+  // --- policy ---------------------------------------------------------------------------------
+
+  /** The current policy document as written, with its ETag. */
+  getPolicy(): AdminResult<PolicyView> {
+    const row = this.#currentPolicy();
+    if (!row) return fail(404, 'NOT_FOUND', 'No policy was ever stored through the admin API.');
+    return {
+      ok: true,
+      value: {
+        policy: JSON.parse(row.doc),
+        version: row.version,
+        etag: policyEtag(this.#policyRev()),
+        storedAt: row.stored_at,
+        storedBy: row.stored_by,
+        snapshot: this.#state('snapshot') ?? null,
+      },
+    };
+  }
+
+  /** Validates and compiles a policy against the stored lists; stores nothing. */
+  async validatePolicy(policy: unknown): Promise<{ ok: boolean; issues: readonly SnapshotIssue[]; warnings: readonly SnapshotIssue[] }> {
+    const built = await buildSnapshot(policy, this.#currentLists());
+    return built.ok ? { ok: true, issues: [], warnings: built.warnings } : { ok: false, issues: built.issues, warnings: [] };
+  }
+
+  /** A candidate's snapshot text (for simulate), built against the stored lists; stores nothing. */
+  async candidateSnapshot(policy: unknown): Promise<AdminResult<{ text: string; id: string }>> {
+    const built = await buildSnapshot(policy, this.#currentLists());
+    if (!built.ok) return fail(400, 'INVALID_POLICY', 'The candidate policy is invalid.', { issues: built.issues });
+    return { ok: true, value: { text: built.text, id: built.id } };
+  }
+
+  /** Stores a new policy version and makes it current (If-Match of the current ETag). */
+  putPolicy(policy: unknown, pre: Precondition, who: string): Promise<AdminResult<WriteView>> {
+    return this.#serialised(async () => {
+      const rev = this.#policyRev();
+      const refused = checkPrecondition(pre, policyEtag(rev));
+      if (refused) return refused;
+      const doc = JSON.stringify(policy);
+      const version = typeof policy === 'object' && policy !== null && 'version' in policy && typeof policy.version === 'string' ? policy.version : '';
+      if (version !== '' && this.#sql.exec('SELECT 1 FROM policy_versions WHERE version = ?', version).toArray().length > 0) {
+        return fail(409, 'VERSION_EXISTS', `Policy version "${version}" was stored before. Give the document a new version, or roll back to it (POST /v1/policy/rollback).`);
+      }
+      const at = new Date().toISOString();
+      const published = await this.#publish({ doc, version }, this.#currentLists(), { at, who, revision: rev + 1 });
+      if (!published.ok) return published;
+      const sha = await sha256Hex(doc);
+      const before = this.#currentPolicy();
+      this.ctx.storage.transactionSync(() => {
+        this.#sql.exec('INSERT INTO policy_versions (version, doc, sha256, stored_at, stored_by) VALUES (?, ?, ?, ?, ?)', version, doc, sha, at, who);
+        const seq = this.#sql.exec<{ seq: number }>('SELECT seq FROM policy_versions WHERE version = ?', version).one().seq;
+        this.#setState('policy_seq', String(seq));
+        this.#setState('policy_rev', String(rev + 1));
+        this.#setState('snapshot', published.value.snapshot);
+        this.#audit(at, who, 'policy.put', version, before?.version ?? null, version, published.value.snapshot);
+      });
+      return { ok: true, value: { version, etag: policyEtag(rev + 1), storedAt: at, storedBy: who, snapshot: published.value.snapshot, warnings: published.value.warnings } };
+    });
+  }
+
+  /** Makes an earlier version current again (If-Match of the current ETag). */
+  rollback(version: string, pre: Precondition, who: string): Promise<AdminResult<WriteView>> {
+    return this.#serialised(async () => {
+      const rev = this.#policyRev();
+      const refused = checkPrecondition(pre, policyEtag(rev));
+      if (refused) return refused;
+      const row = this.#sql.exec<PolicyRow>('SELECT * FROM policy_versions WHERE version = ?', version).toArray()[0];
+      if (!row) return fail(404, 'NOT_FOUND', `No stored policy version "${version}".`);
+      const at = new Date().toISOString();
+      // Validated again against today's lists: a list it names may have gone or changed kind.
+      const published = await this.#publish({ doc: row.doc, version }, this.#currentLists(), { at, who, revision: rev + 1 });
+      if (!published.ok) return published;
+      const before = this.#currentPolicy();
+      this.ctx.storage.transactionSync(() => {
+        this.#setState('policy_seq', String(row.seq));
+        this.#setState('policy_rev', String(rev + 1));
+        this.#setState('snapshot', published.value.snapshot);
+        this.#audit(at, who, 'policy.rollback', version, before?.version ?? null, version, published.value.snapshot);
+      });
+      return { ok: true, value: { version, etag: policyEtag(rev + 1), storedAt: at, storedBy: who, snapshot: published.value.snapshot, warnings: published.value.warnings } };
+    });
+  }
+
+  /** Stored policy versions, newest first. */
+  versions(limit: number, cursor?: string): Page<VersionEntry> {
+    const current = Number(this.#state('policy_seq') ?? -1);
+    const before = cursor !== undefined && /^\d+$/.test(cursor) ? Number(cursor) : Number.MAX_SAFE_INTEGER;
+    const rows = this.#sql.exec<PolicyRow>('SELECT * FROM policy_versions WHERE seq < ? ORDER BY seq DESC LIMIT ?', before, limit + 1).toArray();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({ version: r.version, sha256: r.sha256, storedAt: r.stored_at, storedBy: r.stored_by, current: r.seq === current })),
+      ...(rows.length > limit && last ? { cursor: String(last.seq) } : {}),
+    };
+  }
+
+  // --- lists ----------------------------------------------------------------------------------
+
+  #listView(name: string, row: ListRow): ListView | undefined {
+    if (row.doc === null) return undefined;
+    const doc = JSON.parse(row.doc) as ListDocument;
+    return { ...doc, name, version: row.version, etag: listEtag(name, row.version), storedAt: row.stored_at, storedBy: row.stored_by };
+  }
+
+  /** A list at its current version. */
+  getList(name: string): AdminResult<ListView> {
+    const row = this.#currentList(name);
+    const view = row && this.#listView(name, row);
+    return view ? { ok: true, value: view } : fail(404, 'NOT_FOUND', `No list named "${name}".`);
+  }
+
+  /** Every list (without items). */
+  listLists(): { name: string; kind: string; version: number; etag: string; size: number }[] {
+    return [...this.#currentLists()].map(([name, l]) => ({ name, kind: l.kind, version: l.version, etag: listEtag(name, l.version), size: l.items.length }));
+  }
+
+  /**
+   * Stores a new version of a list (`null`: deletes it) and, when a policy is current,
+   * republishes its snapshot; a change the current policy cannot compile with is refused whole.
+   */
+  async #writeList(name: string, next: ListDocument | null, pre: Precondition | undefined, who: string, action: AuditEntry['action']): Promise<AdminResult<WriteView>> {
+    const row = this.#currentList(name);
+    const exists = row !== undefined && row.doc !== null;
+    const currentEtag = exists ? listEtag(name, row.version) : ETAG_POLICY_NONE;
+    if (pre) {
+      const refused = checkPrecondition(pre, currentEtag);
+      if (refused) return refused;
+    }
+    if (!exists && next === null) return fail(404, 'NOT_FOUND', `No list named "${name}".`);
+    const version = (row?.version ?? 0) + 1;
+    const lists = this.#currentLists();
+    if (next === null) lists.delete(name);
+    else lists.set(name, { ...next, version });
+    const policy = this.#currentPolicy();
+    const at = new Date().toISOString();
+    let snapshot: string | null = this.#state('snapshot') ?? null;
+    let warnings: readonly SnapshotIssue[] = [];
+    const referenced = policy ? (JSON.parse(policy.doc) as { rules?: { lists?: unknown }[] }).rules?.some((r) => Array.isArray(r.lists) && r.lists.includes(name)) === true : false;
+    if (policy && referenced) {
+      if (next === null) return fail(409, 'LIST_IN_USE', `The current policy (${policy.version}) references list "${name}"; remove the reference first.`);
+      const rev = this.#policyRev();
+      const published = await this.#publish({ doc: policy.doc, version: policy.version }, lists, { at, who, revision: rev });
+      if (!published.ok && published.code === 'STORAGE_UNAVAILABLE') return published;
+      if (!published.ok) {
+        return fail(400, 'INVALID_LIST', `The current policy (${policy.version}) cannot use this list.`, { issues: published.issues ?? [{ path: [], message: published.message }] });
+      }
+      snapshot = published.value.snapshot;
+      warnings = published.value.warnings;
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec(
+        'INSERT INTO list_versions (name, version, kind, doc, stored_at, stored_by) VALUES (?, ?, ?, ?, ?, ?)',
+        name,
+        version,
+        next?.kind ?? row?.kind ?? 'deleted',
+        next === null ? null : JSON.stringify(next),
+        at,
+        who,
+      );
+      if (snapshot !== null) this.#setState('snapshot', snapshot);
+      this.#audit(at, who, action, name, exists ? listEtag(name, row.version) : null, next === null ? null : listEtag(name, version), referenced ? snapshot : null);
+    });
+    return { ok: true, value: { version: String(version), etag: next === null ? ETAG_POLICY_NONE : listEtag(name, version), storedAt: at, storedBy: who, snapshot, warnings } };
+  }
+
+  /** Replaces (or creates) a list. */
+  putList(name: string, body: unknown, pre: Precondition, who: string): Promise<AdminResult<WriteView>> {
+    return this.#serialised(async () => {
+      const parsed = parseListDocument(body);
+      if (!parsed.ok) return fail(400, 'INVALID_LIST', 'The list is invalid.', { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) });
+      return this.#writeList(name, parsed.list, pre, who, 'list.put');
+    });
+  }
+
+  /** Adds and removes items; If-Match optional (a patch does not depend on what else the list holds). */
+  patchList(name: string, body: unknown, pre: Precondition | undefined, who: string): Promise<AdminResult<WriteView>> {
+    return this.#serialised(async () => {
+      const row = this.#currentList(name);
+      const current = row && this.#listView(name, row);
+      if (!current) return fail(404, 'NOT_FOUND', `No list named "${name}"; create it with PUT.`);
+      const patched = patchList(current, body);
+      if (!patched.ok) return fail(400, 'INVALID_LIST', 'The patch is invalid.', { issues: patched.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) });
+      return this.#writeList(name, patched.list, pre, who, 'list.patch');
+    });
+  }
+
+  /** Deletes a list no current policy references. */
+  deleteList(name: string, pre: Precondition | undefined, who: string): Promise<AdminResult<WriteView>> {
+    return this.#serialised(() => this.#writeList(name, null, pre, who, 'list.delete'));
+  }
+
+  // --- audit ----------------------------------------------------------------------------------
+
+  /** The audit log, newest first. */
+  audit(limit: number, cursor?: string): Page<AuditEntry> {
+    const before = cursor !== undefined && /^\d+$/.test(cursor) ? Number(cursor) : Number.MAX_SAFE_INTEGER;
+    const rows = this.#sql.exec<{ seq: number; at: string; who: string; action: AuditEntry['action']; target: string; previous: string | null; next: string | null; snapshot: string | null }>(
+      'SELECT * FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?',
+      before,
+      limit + 1,
+    ).toArray();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { items: page.map((r) => ({ ...r })), ...(rows.length > limit && last ? { cursor: String(last.seq) } : {}) };
+  }
+}
