@@ -1,10 +1,11 @@
 // `npm run bench`: the engine benchmark, the simulate benchmark (offline throughput), the
-// policy-load benchmark (cold paths), then the HTTP benchmark, then a summary of them all.
+// policy-load and snapshot benchmarks (write time and cold paths), then the HTTP benchmark, then
+// a summary of them all.
 // See bench/README.md for the method and how to read the numbers.
 //
 // Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP run), BENCH_WARMUP_SECONDS (3),
 // BENCH_CONCURRENCY (1,4: the levels measured), BENCH_ENGINE_SAMPLES (200000), BENCH_ENGINE_WARMUP (20000),
-// BENCH_LOAD_SAMPLES (3), BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|http, BENCH_STRICT=1 (exit 1 when a
+// BENCH_LOAD_SAMPLES (3), BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|http, BENCH_STRICT=1 (exit 1 when a
 // target is missed).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
@@ -14,6 +15,7 @@ import { ENGINE_TARGET_US, runEngineBench } from './engine.mjs';
 import { HTTP_TARGETS, runHttpBench } from './http.mjs';
 import { LOAD_TARGETS, runPolicyLoadBench } from './policy-load.mjs';
 import { runSimulateBench } from './simulate.mjs';
+import { runSnapshotBench, SNAPSHOT_TARGETS } from './snapshot.mjs';
 import { fmt } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,8 +32,8 @@ const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 async function main() {
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && !['engine', 'simulate', 'load', 'http'].includes(only)) {
-    throw new Error('BENCH_ONLY must be "engine", "simulate", "load" or "http"');
+  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'http'].includes(only)) {
+    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot" or "http"');
   }
   const started = Date.now();
   console.log(`geogate benchmark (npm run bench), ${new Date(started).toISOString()}\n`);
@@ -41,6 +43,8 @@ async function main() {
   const simulate = only === undefined || only === 'simulate' ? await runSimulateBench() : undefined;
   if (!only) console.log('');
   const load = only === undefined || only === 'load' ? await runPolicyLoadBench() : undefined;
+  if (!only) console.log('');
+  const snapshot = only === undefined || only === 'snapshot' ? await runSnapshotBench() : undefined;
   if (!only) console.log('');
   const http = only === undefined || only === 'http' ? await runHttpBench() : undefined;
 
@@ -72,6 +76,14 @@ async function main() {
     }
     lines.push(`        intel-inline cold load in workerd <= ${LOAD_TARGETS.maxIntelColdWorkerdMs} ms (the load budget): ${verdict(load.pass)}`);
   }
+  if (snapshot) {
+    lines.push(
+      `snapshot lists of 50,000 CIDRs + 10,000 account ids: write time (validate + compile + encode + hash) Node cold ${fmt(snapshot.buildColdMs, 1)} ms / warm ${fmt(snapshot.buildWarmMs, 1)} ms ` +
+        `(lists validated in ${fmt(snapshot.listValidateMs, 1)} ms); artifact ${(snapshot.snapshotBytes / 1024).toFixed(0)} KiB`,
+      `        workerd cold load ${fmt(snapshot.coldLoadMs, 1)} ms (first check ${fmt(snapshot.coldWithListsMs, 1)} ms vs ${fmt(snapshot.coldNothingMs, 1)} ms with nothing stored); warm check ${fmt(snapshot.warmWithListsMs, 1)} ms`,
+      `        write time <= ${SNAPSHOT_TARGETS.maxBuildMs} ms: ${verdict(snapshot.buildPass)}; cold load <= ${SNAPSHOT_TARGETS.maxColdLoadMs} ms: ${verdict(snapshot.loadPass)}`,
+    );
+  }
   if (http) {
     for (const l of http.levels) {
       lines.push(
@@ -88,7 +100,7 @@ async function main() {
   }
   console.log(lines.join('\n'));
 
-  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (http?.pass ?? true);
+  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (snapshot ? snapshot.buildPass && snapshot.loadPass : true) && (http?.pass ?? true);
   if (process.env.BENCH_STRICT === '1' && !allPass) process.exitCode = 1;
 }
 

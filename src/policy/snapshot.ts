@@ -69,16 +69,22 @@ function bytesToBase64(bytes: Uint8Array): string {
   return btoa(out);
 }
 
+/** The runtime's native base64 decoder (workerd has it; Node 20 does not), if any. */
+const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+
+/** Whether this platform stores a Uint32Array little-endian (then words are read in place). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 function base64ToBytes(b64: string): Uint8Array | undefined {
-  let bin: string;
   try {
-    bin = atob(b64);
+    if (fromBase64) return fromBase64(b64);
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
   } catch {
     return undefined;
   }
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }
 
 function wordsToBase64(words: Uint32Array): string {
@@ -92,7 +98,8 @@ function base64ToWords(b64: unknown): Uint32Array | undefined {
   if (typeof b64 !== 'string') return undefined;
   const bytes = base64ToBytes(b64);
   if (!bytes || bytes.length % 4 !== 0) return undefined;
-  const view = new DataView(bytes.buffer);
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Uint32Array(bytes.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = view.getUint32(4 * i, true);
   return out;
