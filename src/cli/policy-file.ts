@@ -3,6 +3,7 @@
 import * as z from 'zod';
 import { compilePolicy, type CompiledPolicy } from '../engine/compile';
 import { DEFAULT_POLICY_DOCUMENT, defaultPolicy } from '../policy/default';
+import { isBuiltinList } from '../engine/lists';
 import { parsePolicyText, type PolicySpec } from '../policy/schema';
 import { CliError, EXIT, type CliIo } from './io';
 
@@ -16,7 +17,38 @@ export interface LoadedPolicy {
   /** The file's text as read (what `policy push` sends). */
   text: string;
   spec: PolicySpec;
-  compiled: CompiledPolicy;
+  /** Named lists the policy references: the server resolves them; offline commands cannot. */
+  namedLists: readonly string[];
+  /** The compiled policy; reading it fails (usage error) when the policy references named lists. */
+  readonly compiled: CompiledPolicy;
+}
+
+/** Names of the named (not built-in) lists a policy references. */
+function namedListsOf(spec: PolicySpec): string[] {
+  const out = new Set<string>();
+  for (const r of spec.rules) if ('lists' in r) for (const name of r.lists) if (!isBuiltinList(name)) out.add(name);
+  return [...out].sort();
+}
+
+function loaded(source: string, text: string, spec: PolicySpec, compiled?: CompiledPolicy): LoadedPolicy {
+  const namedLists = namedListsOf(spec);
+  let memo = compiled;
+  return {
+    source,
+    text,
+    spec,
+    namedLists,
+    get compiled() {
+      if (namedLists.length > 0) {
+        throw new CliError(
+          EXIT.USAGE,
+          `${source} references named lists (${namedLists.join(', ')}), which live on the server: offline commands cannot evaluate it. Use POST /v1/simulate, or a copy without them.`,
+        );
+      }
+      memo ??= compilePolicy(spec);
+      return memo;
+    },
+  };
 }
 
 /** A policy file that did not validate. */
@@ -63,10 +95,11 @@ function jsonPosition(text: string, message: string): string | undefined {
 export async function checkPolicyFile(io: CliIo, path: string): Promise<{ ok: true; policy: LoadedPolicy } | { ok: false; rejected: RejectedPolicy }> {
   if (path === DEFAULT_POLICY_NAME) {
     const compiled = defaultPolicy();
-    return { ok: true, policy: { source: path, text: JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2), spec: compiled.spec, compiled } };
+    return { ok: true, policy: loaded(path, JSON.stringify(DEFAULT_POLICY_DOCUMENT, null, 2), compiled.spec, compiled) };
   }
   const text = await readTextFile(io, path);
-  const parsed = parsePolicyText(text);
+  // Named lists live on the server, which checks the references when the policy is pushed.
+  const parsed = parsePolicyText(text, { lists: 'unchecked' });
   if (!parsed.ok) {
     let report = z.prettifyError(parsed.error);
     const notJson = parsed.error.issues.length === 1 && parsed.error.issues[0]?.message.startsWith('not valid JSON');
@@ -75,7 +108,7 @@ export async function checkPolicyFile(io: CliIo, path: string): Promise<{ ok: tr
     const issues = parsed.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
     return { ok: false, rejected: { source: path, report, issues, issueCount: issues.length } };
   }
-  return { ok: true, policy: { source: path, text, spec: parsed.policy, compiled: compilePolicy(parsed.policy) } };
+  return { ok: true, policy: loaded(path, text, parsed.policy) };
 }
 
 /** Loads a policy file or "default"; an invalid one ends the command with exit 1 and its issues. */

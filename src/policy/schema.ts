@@ -266,13 +266,14 @@ export type ListCatalog = ReadonlyMap<string, ListKind>;
 export interface ParsePolicyOptions {
   /**
    * The stored named lists. Without it (a document written straight to KV) a policy may name
-   * only built-in lists: named lists are resolved into a snapshot by the admin API.
+   * only built-in lists: named lists are resolved into a snapshot by the admin API. `unchecked`
+   * accepts any well-formed name (the CLI's local validation: the server checks the names).
    */
-  lists?: ListCatalog | undefined;
+  lists?: ListCatalog | 'unchecked' | undefined;
 }
 
 /** Issues for list references that do not resolve to a list of a kind the rule can use. */
-function listReferenceIssues(policy: PolicySpec, catalog: ListCatalog | undefined): z.core.$ZodIssue[] {
+function listReferenceIssues(policy: PolicySpec, catalog: ListCatalog | 'unchecked' | undefined): z.core.$ZodIssue[] {
   const issues: z.core.$ZodIssue[] = [];
   policy.rules.forEach((r, i) => {
     if (!('lists' in r)) return;
@@ -283,6 +284,7 @@ function listReferenceIssues(policy: PolicySpec, catalog: ListCatalog | undefine
         if (r.type !== 'asn') issues.push({ code: 'custom', path, message: `"${name}" is a built-in ASN list; a ${r.type} rule takes ${kinds.join(' or ')} lists`, input: name });
         return;
       }
+      if (catalog === 'unchecked') return;
       const kind = catalog?.get(name);
       if (kind === undefined) {
         const hint = catalog ? '' : ' (a policy written straight to KV may name only the built-in lists; named lists need the admin API)';

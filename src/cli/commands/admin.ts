@@ -115,7 +115,7 @@ export async function rollbackCommand(ctx: CliContext, version: string, o: Admin
 }
 
 const listPath = (name: string) => {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new CliError(EXIT.USAGE, `list name ${JSON.stringify(name)}: use letters, digits, ".", "_" or "-"`);
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) throw new CliError(EXIT.USAGE, `list name ${JSON.stringify(name)}: use 1-64 lower-case letters, digits, ".", "_" or "-"`);
   return `/v1/lists/${encodeURIComponent(name)}`;
 };
 

@@ -1,0 +1,149 @@
+// The CLI against the real Worker: `wrangler dev` on 127.0.0.1 (an ephemeral port, a throwaway
+// state directory, test-only tokens, no telemetry, nothing off loopback). An operator's session:
+// push a first policy, put a list, push a policy that uses it, patch the list, roll back, read
+// versions; checks follow each step. wrangler is stopped by its process group at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './harness';
+
+const ADMIN = 'cli-e2e-admin-token-0123456789';
+const CHECK = 'cli-e2e-check-token-0123456789';
+const dir = mkdtempSync(join(tmpdir(), 'geogate-cli-e2e-'));
+let url = '';
+let dev: ChildProcess | undefined;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  dev = spawn(
+    process.execPath,
+    [
+      'node_modules/wrangler/bin/wrangler.js',
+      'dev',
+      '--ip', '127.0.0.1',
+      '--port', String(port),
+      '--persist-to', join(dir, 'state'),
+      '--show-interactive-dev-session=false',
+      '--var', `ADMIN_TOKEN:${ADMIN}`,
+      '--var', `CHECK_TOKEN:${CHECK}`,
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', XDG_CONFIG_HOME: join(dir, 'xdg'), CI: 'true' },
+    },
+  );
+  let output = '';
+  dev.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  dev.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not become ready:\n${output.slice(-2000)}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      await res.body?.cancel();
+      if (res.status === 200 || res.status === 503) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}, 120_000);
+
+afterAll(() => {
+  if (dev?.pid !== undefined) {
+    try {
+      process.kill(-dev.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+function file(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(content, null, 2));
+  return path;
+}
+
+const cli = (argv: string[]) => runCli([...argv, '--url', url], { env: { GEOGATE_ADMIN_TOKEN: ADMIN }, fetch: (u, i) => fetch(u, i) });
+
+async function check(body: unknown): Promise<{ decision: string; policyVersion: string; snapshot: string }> {
+  const res = await fetch(`${url}/v1/check`, { method: 'POST', headers: { authorization: `Bearer ${CHECK}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer: unknown = await res.json();
+  return answer as { decision: string; policyVersion: string; snapshot: string };
+}
+
+/** Checks until the decision names `version` (this isolate re-reads the policy after a write). */
+async function checkUnder(version: string, body: unknown) {
+  for (let i = 0; i < 40; i++) {
+    const d = await check(body);
+    if (d.policyVersion === version) return d;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`policy ${version} never came into force`);
+}
+
+const base = (version: string, rules: unknown[]) => ({
+  version,
+  rules,
+  score: { weights: {}, challengeAt: 50, denyAt: 100 },
+});
+
+describe('geogate CLI against wrangler dev', () => {
+  it('an operator session: push, list put, push with the list, list patch, rollback, versions', async () => {
+    const first = await cli(['policy', 'push', file('p1.json', base('e2e-1', [{ id: 'markets', type: 'country-allowlist', action: 'deny', countries: ['US'] }]))]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect((await checkUnder('e2e-1', { geo: { country: 'BR' } })).decision).toBe('deny');
+
+    const list = await cli(['lists', 'put', 'relays', file('relays.json', ['203.0.113.0/24']), '--kind', 'cidr']);
+    expect(list.code, list.stderr).toBe(0);
+
+    const second = await cli(['policy', 'push', file('p2.json', base('e2e-2', [{ id: 'relays', type: 'cidr', action: 'deny', lists: ['relays'] }]))]);
+    expect(second.code, second.stderr).toBe(0);
+    expect((await checkUnder('e2e-2', { ip: '203.0.113.5', geo: { country: 'US' } })).decision).toBe('deny');
+    expect((await check({ ip: '192.0.2.5', geo: { country: 'US' } })).decision).toBe('allow');
+
+    const patch = await cli(['lists', 'patch', 'relays', '--add', '192.0.2.0/24']);
+    expect(patch.code, patch.stderr).toBe(0);
+    let d = await check({ ip: '192.0.2.5', geo: { country: 'US' } });
+    for (let i = 0; i < 40 && d.decision !== 'deny'; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      d = await check({ ip: '192.0.2.5', geo: { country: 'US' } });
+    }
+    expect(d.decision).toBe('deny');
+
+    const bad = await cli(['policy', 'push', file('p3.json', base('e2e-3', [{ id: 'x', type: 'cidr', action: 'deny', lists: ['missing'] }]))]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout + bad.stderr).toMatch(/missing/);
+
+    const rollback = await cli(['policy', 'rollback', 'e2e-1']);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect((await checkUnder('e2e-1', { geo: { country: 'BR' } })).decision).toBe('deny');
+
+    const versions = await cli(['policy', 'versions', '--json']);
+    expect(versions.code, versions.stderr).toBe(0);
+    expect(versions.stdout).toMatch(/e2e-2/);
+    expect(versions.stdout).toMatch(/e2e-1/);
+
+    const wrongToken = await runCli(['policy', 'versions', '--url', url], { env: { GEOGATE_ADMIN_TOKEN: CHECK }, fetch: (u, i) => fetch(u, i) });
+    expect(wrongToken.code).toBe(3);
+    expect(wrongToken.stderr).toMatch(/403|FORBIDDEN|check token/i);
+  }, 120_000);
+});
