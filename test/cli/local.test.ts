@@ -310,3 +310,22 @@ describe('usage', () => {
     expect(await runCli(['--version'])).toMatchObject({ code: 0, stdout: '0.1.0\n' });
   });
 });
+
+describe('named lists offline', () => {
+  const withList = { ...clone(), version: 'with-list', rules: [{ id: 'relays', type: 'cidr', action: 'deny', lists: ['relays'] }] };
+
+  it('validate accepts a reference to a named list (the server checks that it exists)', async () => {
+    const r = await runCli(['policy', 'validate', file('with-list.json', withList)]);
+    expect(r.code).toBe(0);
+  });
+
+  it('check and simulate refuse to guess what a named list holds (usage error, exit 2)', async () => {
+    const path = file('with-list-2.json', withList);
+    const checked = await runCli(['check', '--policy', path, '--country', 'US']);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr).toMatch(/references named lists \(relays\)/);
+    const simulated = await runCli(['simulate', '--policy', path, file('one.ndjson', '{"geo":{"country":"US"}}\n')]);
+    expect(simulated.code).toBe(2);
+    expect(simulated.stderr).toMatch(/POST \/v1\/simulate/);
+  });
+});
