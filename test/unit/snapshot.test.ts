@@ -1,0 +1,260 @@
+// Snapshots and named lists: what the admin store builds at write time and an isolate loads.
+// The invariant that matters: a policy evaluated from its snapshot decides exactly as the same
+// policy with the lists' items written inline; and a snapshot that is not exactly what was built
+// is refused, never served.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compilePolicy } from '../../src/engine/compile';
+import { evaluate } from '../../src/engine/evaluate';
+import { CidrSet, parseIp } from '../../src/engine/ip';
+import { parseListDocument, patchList, type ListDocument } from '../../src/policy/lists';
+import { parsePolicy } from '../../src/policy/schema';
+import { buildSnapshot, decodeSnapshot, readPointer, type StoredList } from '../../src/policy/snapshot';
+import { facts, NOW, policyWith } from '../helpers';
+
+function stored(name: string, doc: unknown, version = 1): [string, StoredList] {
+  const r = parseListDocument(doc);
+  if (!r.ok) throw new Error(`bad list ${name}: ${r.error.message}`);
+  return [name, { ...r.list, version }];
+}
+
+const LISTS = new Map<string, StoredList>([
+  stored('relays', { kind: 'cidr', items: ['203.0.113.0/24', '198.51.100.7', '2001:db8:bad::/48', '10.0.0.0/8', '10.1.0.0/16'] }),
+  stored('bad-asns', { kind: 'asn', items: [64500, 64501] }),
+  stored('banned', { kind: 'account', items: ['acct-1', 'acct-2'] }),
+  stored('orgs', { kind: 'org', items: ['org-9'] }),
+  stored('owners', { kind: 'org-owner', items: [{ org: 'acme-sg', country: 'cn' }] }),
+]);
+
+const WITH_LISTS = policyWith({
+  version: 'lists',
+  rules: [
+    { id: 'relays', type: 'cidr', action: 'deny', lists: ['relays'] },
+    { id: 'asns', type: 'asn', action: 'challenge', lists: ['bad-asns', 'x4b-vpn'] },
+    { id: 'accounts', type: 'account', action: 'deny', lists: ['banned', 'orgs'] },
+    { id: 'owners', type: 'owner-country', action: 'deny', countries: ['CN'], lists: ['owners'] },
+  ],
+});
+
+const INLINE = policyWith({
+  version: 'lists',
+  rules: [
+    { id: 'relays', type: 'cidr', action: 'deny', cidrs: ['203.0.113.0/24', '198.51.100.7/32', '2001:db8:bad::/48', '10.0.0.0/8', '10.1.0.0/16'] },
+    { id: 'asns', type: 'asn', action: 'challenge', asns: [64500, 64501], lists: ['x4b-vpn'] },
+    { id: 'accounts', type: 'account', action: 'deny', accounts: ['acct-1', 'acct-2'], orgs: ['org-9'] },
+    { id: 'owners', type: 'owner-country', action: 'deny', countries: ['CN'] },
+  ],
+});
+
+async function built() {
+  const b = await buildSnapshot(WITH_LISTS, LISTS);
+  if (!b.ok) throw new Error(JSON.stringify(b.issues));
+  return b;
+}
+
+describe('buildSnapshot', () => {
+  it('validates against the lists: a missing list, a wrong kind and a built-in list on a cidr rule are issues at their paths', async () => {
+    const doc = policyWith({
+      rules: [
+        { id: 'a', type: 'cidr', action: 'deny', lists: ['nope'] },
+        { id: 'b', type: 'cidr', action: 'deny', lists: ['banned'] },
+        { id: 'c', type: 'account', action: 'deny', lists: ['x4b-vpn'] },
+        { id: 'd', type: 'owner-country', action: 'deny', countries: ['CN'], lists: ['orgs'] },
+      ],
+    });
+    const r = await buildSnapshot(doc, LISTS);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues).toEqual([
+      { path: ['rules', 0, 'lists', 0], message: 'no list named "nope"' },
+      { path: ['rules', 1, 'lists', 0], message: 'list "banned" holds account items; a cidr rule takes cidr lists' },
+      { path: ['rules', 2, 'lists', 0], message: '"x4b-vpn" is a built-in ASN list; a account rule takes account or org lists' },
+      { path: ['rules', 3, 'lists', 0], message: 'list "orgs" holds org items; a owner-country rule takes org-owner lists' },
+    ]);
+  });
+
+  it('is content-addressed and deterministic: same inputs, same id; a list version change, a new id', async () => {
+    const a = await built();
+    const b = await built();
+    expect(a.id).toBe(b.id);
+    expect(a.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.lists).toEqual({ 'bad-asns': 1, banned: 1, orgs: 1, owners: 1, relays: 1 });
+    const bumped = new Map(LISTS);
+    bumped.set('banned', { ...(LISTS.get('banned') as StoredList), version: 2 });
+    const c = await buildSnapshot(WITH_LISTS, bumped);
+    expect(c.ok && c.id).not.toBe(a.id);
+  });
+
+  it('carries only the lists the policy references', async () => {
+    const r = await buildSnapshot(policyWith({ rules: [{ id: 'a', type: 'account', action: 'deny', lists: ['banned'] }] }), LISTS);
+    expect(r.ok && Object.keys((JSON.parse(r.text) as { lists: object }).lists)).toEqual(['banned']);
+  });
+});
+
+describe('decodeSnapshot', () => {
+  it('decides exactly as the same policy written inline, request by request', async () => {
+    const b = await built();
+    const decoded = await decodeSnapshot(b.text, b.id);
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    const inline = parsePolicy(INLINE);
+    if (!inline.ok) throw new Error('inline policy invalid');
+    const reference = compilePolicy(inline.policy);
+    const ips = ['203.0.113.9', '198.51.100.7', '198.51.100.8', '2001:db8:bad::1', '2002:cb00:7109::1', '10.1.2.3', '8.8.8.8', '::ffff:203.0.113.1'];
+    const accounts = [{}, { id: 'acct-1' }, { id: 'acct-3', orgId: 'org-9' }, { orgId: 'acme-sg' }, { orgId: 'acme-sg', ownerCountry: 'US' }];
+    fc.assert(
+      fc.property(fc.constantFrom(...ips), fc.constantFrom(...accounts), fc.constantFrom(64500, 64502, 9009, undefined), (ip, account, asn) => {
+        const geo = { country: 'US', ...(asn !== undefined ? { asn } : {}) };
+        const got = evaluate(decoded.compiled, facts({ ip, geo, account }), NOW);
+        // An org-owner list has no inline form: the reference gets the owner the list records.
+        const known = 'orgId' in account && account.orgId === 'acme-sg' ? { ...account, ownerCountry: 'CN' } : account;
+        const want = evaluate(reference, facts({ ip, geo, account: known }), NOW);
+        expect(got.decision).toBe(want.decision);
+        expect(got.reasons.map((r) => [r.code, r.rule, r.liftedBy])).toEqual(want.reasons.map((r) => [r.code, r.rule, r.liftedBy]));
+        expect(got.score).toBe(want.score);
+      }),
+      { seed: 20261126, numRuns: 200 },
+    );
+  });
+
+  it('says which list listed what', async () => {
+    const b = await built();
+    const d = await decodeSnapshot(b.text, b.id);
+    if (!d.ok) throw new Error(d.message);
+    const hit = evaluate(d.compiled, facts({ ip: '198.51.100.7', geo: { country: 'US' } }), NOW);
+    expect(hit.reasons[0]).toMatchObject({ code: 'IP_DENIED', rule: 'relays', evidence: { source: 'relays', cidr: '198.51.100.7/32' } });
+    const owner = evaluate(d.compiled, facts({ geo: { country: 'SG' }, account: { orgId: 'acme-sg' } }), NOW);
+    expect(owner.reasons[0]).toMatchObject({ code: 'OWNER_RESTRICTED', evidence: { source: 'owners', ownerCountry: 'CN' } });
+  });
+
+  it.each<[string, (text: string) => string]>([
+    ['one character changed', (t) => t.replace('"deny"', '"allow"')],
+    ['truncated', (t) => t.slice(0, -10)],
+    ['whitespace added', (t) => `${t} `],
+  ])('refuses a text that is not what was built (%s): integrity', async (_name, change) => {
+    const b = await built();
+    const r = await decodeSnapshot(change(b.text), b.id);
+    expect(r).toEqual({ ok: false, message: 'the snapshot does not match its id (corrupt or altered)' });
+  });
+
+  /** The artifact's shape, loosely, for altering it. */
+  type Table = Record<string, unknown>;
+  interface Artifact {
+    geogate: unknown;
+    schema: unknown;
+    policy: Record<string, unknown>;
+    lists: Record<string, Table & { v4: Table; v6: Table }>;
+  }
+  const list = (a: Artifact, name: string) => {
+    const l = a.lists[name];
+    if (!l) throw new Error(`no list ${name}`);
+    return l;
+  };
+
+  /** Re-hashes an altered artifact, as a writer that knows the format could. */
+  async function forged(change: (artifact: Artifact) => void) {
+    const b = await built();
+    const artifact = JSON.parse(b.text) as Artifact;
+    change(artifact);
+    const text = JSON.stringify(artifact);
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+    const id = [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, '0')).join('');
+    return decodeSnapshot(text, id);
+  }
+
+  it.each<[string, (a: Artifact) => void, RegExp]>([
+    ['another format version', (a) => (a.schema = 2), /snapshot format 2 is not 1/],
+    ['not a snapshot', (a) => (a.geogate = 'pointer'), /not a geogate snapshot/],
+    ['CIDR ends before starts', (a) => (list(a, 'relays').v4 = { ...list(a, 'relays').v4, ends: list(a, 'relays').v4.starts }), /list relays .* malformed/],
+    ['CIDR table cut short', (a) => (list(a, 'relays').v4.bits = ''), /list relays .* malformed/],
+    ['CIDR base64 garbage', (a) => (list(a, 'relays').v6.starts = '!!!'), /list relays .* malformed/],
+    ['an ASN out of range', (a) => (list(a, 'bad-asns').asns = [-1]), /list bad-asns .* malformed/],
+    ['an empty account id', (a) => (list(a, 'banned').ids = ['']), /list banned .* malformed/],
+    ['an unassigned owner country', (a) => (list(a, 'owners').owners = [['acme-sg', 'ZZ']]), /list owners .* malformed/],
+    ['a list of an unknown kind', (a) => (list(a, 'banned').kind = 'emails'), /list banned .* malformed/],
+    ['a policy that names a list the snapshot lacks', (a) => delete a.lists.banned, /fails validation/],
+    ['an invalid policy', (a) => (a.policy.missingGeo = 'maybe'), /fails validation/],
+  ])('refuses a well-hashed artifact that is malformed: %s', async (_name, change, message) => {
+    const r = await forged(change);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.message).toMatch(message);
+  });
+});
+
+describe('CidrSet range tables', () => {
+  it('round-trip: the rebuilt set answers every lookup as the original', () => {
+    const texts = ['10.0.0.0/8', '10.1.0.0/16', '192.0.2.0/24', '0.0.0.0/32', '255.255.255.255/32', '2001:db8::/32', '::/128', 'fe80::/10'];
+    const set = CidrSet.from(texts);
+    const copy = CidrSet.fromTables(set.toTables());
+    expect(copy).toBeDefined();
+    for (const a of ['10.200.0.1', '10.1.2.3', '192.0.2.255', '192.0.3.0', '0.0.0.0', '255.255.255.255', '2001:db8:ffff::1', '::', '::1', 'fe80::1', '2002:c000:0201::1']) {
+      const ip = parseIp(a);
+      if (!ip) throw new Error(a);
+      expect(copy?.match(ip, 'with-embedded')).toEqual(set.match(ip, 'with-embedded'));
+    }
+  });
+
+  it('rejects tables that are not aligned, sorted and disjoint', () => {
+    const t = CidrSet.from(['10.0.0.0/8', '192.0.2.0/24']).toTables();
+    const v4 = (starts: number[], ends: number[], bits: number[]) => ({ ...t, v4: { starts: Uint32Array.from(starts), ends: Uint32Array.from(ends), bits: Uint8Array.from(bits) } });
+    expect(CidrSet.fromTables(v4([0x0a000000], [0x0affffff], [8]))).toBeDefined();
+    expect(CidrSet.fromTables(v4([0x0a000001], [0x0affffff], [8]))).toBeUndefined(); // host bits set
+    expect(CidrSet.fromTables(v4([0x0a000000], [0x0afffffe], [8]))).toBeUndefined(); // end not the block's
+    expect(CidrSet.fromTables(v4([0xc0000200, 0x0a000000], [0xc00002ff, 0x0affffff], [24, 8]))).toBeUndefined(); // unsorted
+    expect(CidrSet.fromTables(v4([0x0a000000, 0x0a010000], [0x0affffff, 0x0a01ffff], [8, 16]))).toBeUndefined(); // overlapping
+    expect(CidrSet.fromTables(v4([0x0a000000], [0x0affffff], [33]))).toBeUndefined();
+    expect(CidrSet.fromTables(v4([0x0a000000, 1], [0x0affffff], [8]))).toBeUndefined(); // lengths differ
+    expect(CidrSet.fromTables({ ...t, size: 0 })).toBeUndefined(); // fewer blocks than ranges
+  });
+});
+
+describe('named list documents', () => {
+  it('normalise: addresses become blocks, duplicates go, items sorted, one owner per org', () => {
+    expect(parseListDocument({ kind: 'cidr', items: ['198.51.100.7', '2001:db8::1', '10.1.2.3/8', '10.0.0.0/8'] })).toEqual({
+      ok: true,
+      list: { kind: 'cidr', items: ['10.0.0.0/8', '198.51.100.7/32', '2001:db8::1/128'] },
+    });
+    expect(parseListDocument({ kind: 'asn', items: [3, 1, 3] })).toEqual({ ok: true, list: { kind: 'asn', items: [1, 3] } });
+    expect(parseListDocument({ kind: 'org-owner', items: [{ org: 'b', country: 'cn' }, { org: 'a', country: 'ru' }, { org: 'b', country: 'ir' }], description: 'parents' })).toEqual({
+      ok: true,
+      list: { kind: 'org-owner', items: [{ org: 'a', country: 'RU' }, { org: 'b', country: 'IR' }], description: 'parents' },
+    });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown kind', { kind: 'emails', items: [] }, 'kind'],
+    ['a bad CIDR', { kind: 'cidr', items: ['10.0.0.0/33'] }, 'items.0'],
+    ['an embedded zone id', { kind: 'cidr', items: ['fe80::1%eth0'] }, 'items.0'],
+    ['an ASN as a string', { kind: 'asn', items: ['AS64500'] }, 'items.0'],
+    ['an empty account id', { kind: 'account', items: [''] }, 'items.0'],
+    ['an unknown field', { kind: 'org', items: [], colour: 'red' }, ''],
+  ])('reject %s, at its path', (_name, doc, path) => {
+    const r = parseListDocument(doc);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+
+  it('patch: adds, removes (an item both added and removed ends up removed), validates by the kind', () => {
+    const list: ListDocument = { kind: 'cidr', items: ['10.0.0.0/8', '198.51.100.7/32'] };
+    expect(patchList(list, { add: ['192.0.2.0/24', '203.0.113.1'], remove: ['198.51.100.7', '203.0.113.1'] })).toEqual({
+      ok: true,
+      list: { kind: 'cidr', items: ['10.0.0.0/8', '192.0.2.0/24'] },
+    });
+    const owners: ListDocument = { kind: 'org-owner', items: [{ org: 'a', country: 'CN' }] };
+    expect(patchList(owners, { remove: [{ org: 'a', country: 'RU' }] })).toEqual({ ok: true, list: { kind: 'org-owner', items: [] } });
+    const bad = patchList(list, { add: ['nope'], remove: [42] });
+    expect(!bad.ok && bad.error.issues.map((i) => i.path.join('.'))).toEqual(['add.0', 'remove.0']);
+    expect(patchList(list, {}).ok).toBe(false);
+  });
+});
+
+describe('the pointer', () => {
+  it('reads a pointer, says malformed for a broken one, and leaves documents alone', () => {
+    const ok = { geogate: 'pointer', schema: 1, snapshot: 'a'.repeat(64), policyVersion: 'v', lists: {}, revision: 1, storedAt: 'x', storedBy: 'y' };
+    expect(readPointer(ok)).toEqual(ok);
+    expect(readPointer({ ...ok, snapshot: 'not-a-hash' })).toBe('malformed');
+    expect(readPointer({ ...ok, schema: 2 })).toBe('malformed');
+    expect(readPointer(policyWith())).toBeUndefined();
+    expect(readPointer(null)).toBeUndefined();
+  });
+});
