@@ -12,7 +12,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ACTIVE_POLICY_KEY } from '../policy/keys';
 import { parseListDocument, patchList, type ListDocument, type ListItems } from '../policy/lists';
-import { buildSnapshot, sha256Hex, snapshotKey, type SnapshotIssue, type SnapshotPointer, type StoredList } from '../policy/snapshot';
+import { buildSnapshot, sha256Hex, snapshotKey, type BuildResult, type SnapshotIssue, type SnapshotPointer, type StoredList } from '../policy/snapshot';
 
 /** An admin operation's failure, as the route turns it into an HTTP error. */
 export interface AdminFailure {
@@ -34,6 +34,7 @@ export type AdminErrorCode =
   | 'LIST_IN_USE'
   | 'PRECONDITION_FAILED'
   | 'PRECONDITION_REQUIRED'
+  | 'OUT_OF_BAND_CHANGE'
   | 'STORAGE_UNAVAILABLE';
 
 /** An admin operation's outcome. */
@@ -111,6 +112,12 @@ export const POLICY_ADMIN_NAME = 'global';
 /** KV allows one write per second to a key: pointer writes are spaced by at least this. */
 const POINTER_SPACING_MS = 1_050;
 
+/** Characters per stored chunk: at most 1.5 MB of UTF-8, under SQLite's 2 MB per value in a Durable Object. */
+const BLOB_CHUNK_CHARS = 500_000;
+
+/** How many of its own pointer texts the store remembers, to tell them from hand-written values. */
+const POINTER_HASHES_KEPT = 20;
+
 const ETAG_POLICY_NONE = 'none';
 
 const fail = (status: AdminFailure['status'], code: AdminErrorCode, message: string, extra: Partial<AdminFailure> = {}): AdminFailure => ({
@@ -135,11 +142,13 @@ function checkPrecondition(pre: Precondition, current: string): AdminFailure | u
     if (pre.ifNoneMatch.trim() !== '*') return fail(400, 'PRECONDITION_FAILED', 'If-None-Match supports only "*" (create when nothing is stored).');
     return current === ETAG_POLICY_NONE ? undefined : fail(412, 'PRECONDITION_FAILED', 'Something is already stored here; send If-Match with its ETag.', { etag: current });
   }
-  if (pre.ifMatch === undefined) {
+  const tags = (pre.ifMatch ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (tags.length === 0 || tags.includes('*')) {
+    // "*" would match whatever is stored: the lost update the precondition exists to prevent.
     return fail(428, 'PRECONDITION_REQUIRED', `Send If-Match with the ETag you read (or If-None-Match: * to create), so that two writers cannot overwrite each other.`, { etag: current });
   }
-  const tags = pre.ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1'));
-  if (tags.includes('*') ? current !== ETAG_POLICY_NONE : tags.includes(current)) return undefined;
+  // Strong comparison (RFC 9110 13.1.1): a weak tag never matches.
+  if (tags.some((t) => !t.startsWith('W/') && t.replace(/^"(.*)"$/, '$1') === current)) return undefined;
   return fail(412, 'PRECONDITION_FAILED', 'The stored value changed since you read it; read it again and retry.', { etag: current });
 }
 
@@ -182,7 +191,37 @@ export class PolicyAdmin extends DurableObject<Env> {
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
         target TEXT NOT NULL, previous TEXT, next TEXT, snapshot TEXT);
       CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS blobs (id TEXT NOT NULL, part INTEGER NOT NULL, chunk TEXT NOT NULL, PRIMARY KEY (id, part));
     `);
+  }
+
+  // --- documents ------------------------------------------------------------------------------
+  // A Durable Object's SQLite stores at most 2 MB per value; policies (4 MiB) and lists (8 MiB)
+  // can be larger, so documents live in `blobs`, content-addressed, in chunks, and rows hold
+  // `blob:<sha256>`. Blobs are written before anything refers to them, so a failed write leaves at
+  // most an unreferenced blob, never a row without its document.
+
+  /** Stores `text` (idempotent) and returns the reference rows keep. */
+  async #putBlob(text: string): Promise<string> {
+    const id = await sha256Hex(text);
+    if (this.#sql.exec('SELECT 1 FROM blobs WHERE id = ? AND part = 0', id).toArray().length === 0) {
+      this.ctx.storage.transactionSync(() => {
+        for (let i = 0, part = 0; i === 0 || i < text.length; i += BLOB_CHUNK_CHARS, part++) {
+          this.#sql.exec('INSERT INTO blobs (id, part, chunk) VALUES (?, ?, ?)', id, part, text.slice(i, i + BLOB_CHUNK_CHARS));
+        }
+      });
+    }
+    return `blob:${id}`;
+  }
+
+  /** The text a row's `doc` refers to. */
+  #text(doc: string): string {
+    if (!doc.startsWith('blob:')) return doc;
+    return this.#sql
+      .exec<{ chunk: string }>('SELECT chunk FROM blobs WHERE id = ? ORDER BY part', doc.slice(5))
+      .toArray()
+      .map((r) => r.chunk)
+      .join('');
   }
 
   // --- state ---------------------------------------------------------------------------------
@@ -217,7 +256,7 @@ export class PolicyAdmin extends DurableObject<Env> {
       .exec<ListRow>('SELECT l.* FROM list_versions l JOIN (SELECT name, MAX(version) AS v FROM list_versions GROUP BY name) m ON l.name = m.name AND l.version = m.v')
       .toArray();
     const out = new Map<string, StoredList>();
-    for (const r of rows) if (r.doc !== null) out.set(r.name, { ...(JSON.parse(r.doc) as ListItems), version: r.version });
+    for (const r of rows) if (r.doc !== null) out.set(r.name, { ...(JSON.parse(this.#text(r.doc)) as ListItems), version: r.version });
     return out;
   }
 
@@ -232,17 +271,34 @@ export class PolicyAdmin extends DurableObject<Env> {
     return run;
   }
 
+  /** Hashes of the last pointer texts this store wrote: anything else in `policy:active` was written by hand. */
+  #pointerHashes(): string[] {
+    return JSON.parse(this.#state('pointer_hashes') ?? '[]') as string[];
+  }
+
   /**
-   * Builds the snapshot of `policy` with `lists` and publishes it: the artifact first (a new,
-   * immutable key), then the pointer, at least POINTER_SPACING_MS after the previous one.
+   * Whether `policy:active` holds something this store did not write (an operator's hand-written
+   * emergency policy, a deleted key) since it last published; undefined when the store never
+   * published (a deployment moving under the admin API) or KV holds one of its own pointers.
    */
-  async #publish(
-    policy: { doc: string; version: string },
-    lists: ReadonlyMap<string, StoredList>,
-    meta: { at: string; who: string; revision: number },
-  ): Promise<AdminResult<{ snapshot: string; warnings: readonly SnapshotIssue[] }>> {
-    const built = await buildSnapshot(JSON.parse(policy.doc), lists);
-    if (!built.ok) return fail(400, 'INVALID_POLICY', 'The policy does not validate against the stored lists.', { issues: built.issues });
+  async #outOfBand(): Promise<'changed' | 'unreadable' | undefined> {
+    const known = this.#pointerHashes();
+    if (known.length === 0) return undefined;
+    let text: string | null;
+    try {
+      text = await this.env.POLICY.get(ACTIVE_POLICY_KEY);
+    } catch {
+      return 'unreadable';
+    }
+    if (text === null) return 'changed';
+    return known.includes(await sha256Hex(text)) ? undefined : 'changed';
+  }
+
+  /**
+   * Publishes a built snapshot: the artifact first (a new, immutable key), then the pointer, at
+   * least POINTER_SPACING_MS after the previous one. Returns the pointer's hash to record.
+   */
+  async #publish(built: Extract<BuildResult, { ok: true }>, meta: { at: string; who: string; revision: number }): Promise<AdminResult<{ pointerHash: string }>> {
     const pointer: SnapshotPointer = {
       geogate: 'pointer',
       schema: 1,
@@ -253,18 +309,39 @@ export class PolicyAdmin extends DurableObject<Env> {
       storedAt: meta.at,
       storedBy: meta.who,
     };
+    const text = JSON.stringify(pointer);
+    const pointerHash = await sha256Hex(text);
     try {
       await this.env.POLICY.put(snapshotKey(built.id), built.text, { metadata: { sha256: built.id, policyVersion: built.spec.version, storedAt: meta.at } });
       const wait = this.#lastPointerWrite + POINTER_SPACING_MS - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const text = JSON.stringify(pointer);
-      await this.env.POLICY.put(ACTIVE_POLICY_KEY, text, { metadata: { sha256: await sha256Hex(text), version: built.spec.version, storedAt: meta.at } });
+      await this.env.POLICY.put(ACTIVE_POLICY_KEY, text, { metadata: { sha256: pointerHash, version: built.spec.version, storedAt: meta.at } });
       this.#lastPointerWrite = Date.now();
     } catch (e) {
       console.error(`geogate: publishing snapshot ${built.id} failed: ${e instanceof Error ? e.message : String(e)}`);
       return fail(503, 'STORAGE_UNAVAILABLE', 'Policy storage (KV) did not accept the write; nothing changed. Retry.');
     }
-    return { ok: true, value: { snapshot: built.id, warnings: built.warnings } };
+    return { ok: true, value: { pointerHash } };
+  }
+
+  /** Records the pointer just written (inside the write's transaction). */
+  #recordPointer(hash: string, snapshot: string): void {
+    this.#setState('pointer_hashes', JSON.stringify([hash, ...this.#pointerHashes()].slice(0, POINTER_HASHES_KEPT)));
+    this.#setState('snapshot', snapshot);
+  }
+
+  /** Builds a policy's snapshot with `lists`; a failure is the 400 with every issue. */
+  async #build(policy: unknown, lists: ReadonlyMap<string, StoredList>): Promise<Extract<BuildResult, { ok: true }> | AdminFailure> {
+    const built = await buildSnapshot(policy, lists);
+    return built.ok ? built : fail(400, 'INVALID_POLICY', 'The policy is invalid (nothing was stored).', { issues: built.issues });
+  }
+
+  /** The warning a policy write adds when it replaces a hand-written `policy:active`. */
+  async #replacementWarning(): Promise<SnapshotIssue[]> {
+    const oob = await this.#outOfBand();
+    return oob === 'changed'
+      ? [{ path: [], message: 'policy:active held a value the admin API did not write (written by hand?); this write replaced it' }]
+      : [];
   }
 
   // --- policy ---------------------------------------------------------------------------------
@@ -276,7 +353,7 @@ export class PolicyAdmin extends DurableObject<Env> {
     return {
       ok: true,
       value: {
-        policy: JSON.parse(row.doc),
+        policy: JSON.parse(this.#text(row.doc)),
         version: row.version,
         etag: policyEtag(this.#policyRev()),
         storedAt: row.stored_at,
@@ -305,25 +382,31 @@ export class PolicyAdmin extends DurableObject<Env> {
       const rev = this.#policyRev();
       const refused = checkPrecondition(pre, policyEtag(rev));
       if (refused) return refused;
-      const doc = JSON.stringify(policy);
-      const version = typeof policy === 'object' && policy !== null && 'version' in policy && typeof policy.version === 'string' ? policy.version : '';
-      if (version !== '' && this.#sql.exec('SELECT 1 FROM policy_versions WHERE version = ?', version).toArray().length > 0) {
+      // Validation first: an invalid document is a 400 with every issue, whatever its version.
+      const built = await this.#build(policy, this.#currentLists());
+      if (!built.ok) return built;
+      const version = built.spec.version;
+      if (this.#sql.exec('SELECT 1 FROM policy_versions WHERE version = ?', version).toArray().length > 0) {
         return fail(409, 'VERSION_EXISTS', `Policy version "${version}" was stored before. Give the document a new version, or roll back to it (POST /v1/policy/rollback).`);
       }
+      const doc = JSON.stringify(policy);
+      const warnings = [...(await this.#replacementWarning()), ...built.warnings];
       const at = new Date().toISOString();
-      const published = await this.#publish({ doc, version }, this.#currentLists(), { at, who, revision: rev + 1 });
+      // The document first (an unreferenced blob if what follows fails), then KV, then the rows.
+      const ref = await this.#putBlob(doc);
+      const published = await this.#publish(built, { at, who, revision: rev + 1 });
       if (!published.ok) return published;
       const sha = await sha256Hex(doc);
       const before = this.#currentPolicy();
       this.ctx.storage.transactionSync(() => {
-        this.#sql.exec('INSERT INTO policy_versions (version, doc, sha256, stored_at, stored_by) VALUES (?, ?, ?, ?, ?)', version, doc, sha, at, who);
+        this.#sql.exec('INSERT INTO policy_versions (version, doc, sha256, stored_at, stored_by) VALUES (?, ?, ?, ?, ?)', version, ref, sha, at, who);
         const seq = this.#sql.exec<{ seq: number }>('SELECT seq FROM policy_versions WHERE version = ?', version).one().seq;
         this.#setState('policy_seq', String(seq));
         this.#setState('policy_rev', String(rev + 1));
-        this.#setState('snapshot', published.value.snapshot);
-        this.#audit(at, who, 'policy.put', version, before?.version ?? null, version, published.value.snapshot);
+        this.#recordPointer(published.value.pointerHash, built.id);
+        this.#audit(at, who, 'policy.put', version, before?.version ?? null, version, built.id);
       });
-      return { ok: true, value: { version, etag: policyEtag(rev + 1), storedAt: at, storedBy: who, snapshot: published.value.snapshot, warnings: published.value.warnings } };
+      return { ok: true, value: { version, etag: policyEtag(rev + 1), storedAt: at, storedBy: who, snapshot: built.id, warnings } };
     });
   }
 
@@ -337,16 +420,19 @@ export class PolicyAdmin extends DurableObject<Env> {
       if (!row) return fail(404, 'NOT_FOUND', `No stored policy version "${version}".`);
       const at = new Date().toISOString();
       // Validated again against today's lists: a list it names may have gone or changed kind.
-      const published = await this.#publish({ doc: row.doc, version }, this.#currentLists(), { at, who, revision: rev + 1 });
+      const built = await this.#build(JSON.parse(this.#text(row.doc)), this.#currentLists());
+      if (!built.ok) return built;
+      const warnings = [...(await this.#replacementWarning()), ...built.warnings];
+      const published = await this.#publish(built, { at, who, revision: rev + 1 });
       if (!published.ok) return published;
       const before = this.#currentPolicy();
       this.ctx.storage.transactionSync(() => {
         this.#setState('policy_seq', String(row.seq));
         this.#setState('policy_rev', String(rev + 1));
-        this.#setState('snapshot', published.value.snapshot);
-        this.#audit(at, who, 'policy.rollback', version, before?.version ?? null, version, published.value.snapshot);
+        this.#recordPointer(published.value.pointerHash, built.id);
+        this.#audit(at, who, 'policy.rollback', version, before?.version ?? null, version, built.id);
       });
-      return { ok: true, value: { version, etag: policyEtag(rev + 1), storedAt: at, storedBy: who, snapshot: published.value.snapshot, warnings: published.value.warnings } };
+      return { ok: true, value: { version, etag: policyEtag(rev + 1), storedAt: at, storedBy: who, snapshot: built.id, warnings } };
     });
   }
 
@@ -367,7 +453,7 @@ export class PolicyAdmin extends DurableObject<Env> {
 
   #listView(name: string, row: ListRow): ListView | undefined {
     if (row.doc === null) return undefined;
-    const doc = JSON.parse(row.doc) as ListDocument;
+    const doc = JSON.parse(this.#text(row.doc)) as ListDocument;
     return { ...doc, name, version: row.version, etag: listEtag(name, row.version), storedAt: row.stored_at, storedBy: row.stored_by };
   }
 
@@ -404,17 +490,25 @@ export class PolicyAdmin extends DurableObject<Env> {
     const at = new Date().toISOString();
     let snapshot: string | null = this.#state('snapshot') ?? null;
     let warnings: readonly SnapshotIssue[] = [];
-    const referenced = policy ? (JSON.parse(policy.doc) as { rules?: { lists?: unknown }[] }).rules?.some((r) => Array.isArray(r.lists) && r.lists.includes(name)) === true : false;
+    let pointerHash: string | undefined;
+    const policyDoc = policy ? (JSON.parse(this.#text(policy.doc)) as { rules?: { lists?: unknown }[] }) : undefined;
+    const referenced = policyDoc?.rules?.some((r) => Array.isArray(r.lists) && r.lists.includes(name)) === true;
+    const ref = next === null ? null : await this.#putBlob(JSON.stringify(next));
     if (policy && referenced) {
       if (next === null) return fail(409, 'LIST_IN_USE', `The current policy (${policy.version}) references list "${name}"; remove the reference first.`);
-      const rev = this.#policyRev();
-      const published = await this.#publish({ doc: policy.doc, version: policy.version }, lists, { at, who, revision: rev });
-      if (!published.ok && published.code === 'STORAGE_UNAVAILABLE') return published;
-      if (!published.ok) {
-        return fail(400, 'INVALID_LIST', `The current policy (${policy.version}) cannot use this list.`, { issues: published.issues ?? [{ path: [], message: published.message }] });
+      const built = await buildSnapshot(policyDoc, lists);
+      if (!built.ok) return fail(400, 'INVALID_LIST', `The current policy (${policy.version}) cannot use this list.`, { issues: built.issues });
+      // Republishing would silently replace a policy someone wrote by hand into policy:active.
+      const oob = await this.#outOfBand();
+      if (oob === 'unreadable') return fail(503, 'STORAGE_UNAVAILABLE', 'Policy storage (KV) could not be read; nothing changed. Retry.');
+      if (oob === 'changed') {
+        return fail(409, 'OUT_OF_BAND_CHANGE', `policy:active holds a value the admin API did not write (written by hand?). This list write would replace it; push the policy you want in force (PUT /v1/policy) first.`);
       }
-      snapshot = published.value.snapshot;
-      warnings = published.value.warnings;
+      const published = await this.#publish(built, { at, who, revision: this.#policyRev() });
+      if (!published.ok) return published;
+      snapshot = built.id;
+      warnings = built.warnings;
+      pointerHash = published.value.pointerHash;
     }
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec(
@@ -422,11 +516,11 @@ export class PolicyAdmin extends DurableObject<Env> {
         name,
         version,
         next?.kind ?? row?.kind ?? 'deleted',
-        next === null ? null : JSON.stringify(next),
+        ref,
         at,
         who,
       );
-      if (snapshot !== null) this.#setState('snapshot', snapshot);
+      if (pointerHash !== undefined && snapshot !== null) this.#recordPointer(pointerHash, snapshot);
       this.#audit(at, who, action, name, exists ? listEtag(name, row.version) : null, next === null ? null : listEtag(name, version), referenced ? snapshot : null);
     });
     return { ok: true, value: { version: String(version), etag: next === null ? ETAG_POLICY_NONE : listEtag(name, version), storedAt: at, storedBy: who, snapshot, warnings } };

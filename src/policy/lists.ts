@@ -7,9 +7,13 @@ import * as z from 'zod';
 import { isIsoCountry } from '../engine/countries';
 import { isIpAddress, parseCidr } from '../engine/ip';
 import { LIST_KINDS, type ListKind } from '../engine/lists';
+import { utf8Length } from './limits';
 
 /** Most items one list may hold. */
 export const MAX_LIST_ITEMS = 150_000;
+
+/** Largest list once normalised, in UTF-8 bytes of its JSON (the snapshot that carries it is bounded too). */
+export const MAX_LIST_BYTES = 8 * 1024 * 1024;
 
 /** One `org-owner` item: an organisation and the country of its ultimate parent. */
 export interface OrgOwnerItem {
@@ -95,12 +99,31 @@ export function normaliseItems(list: ListItems): ListItems {
   }
 }
 
+function rejected(message: string, path: (string | number)[] = []): ListParseResult {
+  return { ok: false, error: new z.ZodError([{ code: 'custom', path, message, input: undefined }]) };
+}
+
+/** A normalised list within MAX_LIST_BYTES, or why not. */
+function bounded(list: ListDocument): ListParseResult {
+  const bytes = utf8Length(JSON.stringify(list));
+  return bytes > MAX_LIST_BYTES ? rejected(`the list is ${bytes} bytes once normalised, over ${MAX_LIST_BYTES}`, ['items']) : { ok: true, list };
+}
+
+/** Runs zod on pathological input without letting it throw (a list of ~100k invalid items overflows its stack). */
+function safely<T>(schema: z.ZodType<T>, value: unknown): { success: true; data: T } | { success: false; error: z.ZodError } {
+  try {
+    return schema.safeParse(value);
+  } catch (e) {
+    return { success: false, error: new z.ZodError([{ code: 'custom', path: [], message: `could not be validated (${e instanceof Error ? e.name : 'error'}); a list with very many invalid items does this`, input: undefined }]) };
+  }
+}
+
 /** Validates and normalises a list body. */
 export function parseListDocument(value: unknown): ListParseResult {
-  const r = ListDocumentSchema.safeParse(value);
+  const r = safely(ListDocumentSchema, value);
   if (!r.success) return { ok: false, error: r.error };
   const doc = r.data as ListDocument;
-  return { ok: true, list: { ...normaliseItems(doc), ...(doc.description !== undefined ? { description: doc.description } : {}) } };
+  return bounded({ ...normaliseItems(doc), ...(doc.description !== undefined ? { description: doc.description } : {}) });
 }
 
 /**
@@ -108,11 +131,11 @@ export function parseListDocument(value: unknown): ListParseResult {
  * and removed ends up removed). Removing an item the list does not hold is not an error.
  */
 export function patchList(list: ListDocument, patch: unknown): ListParseResult {
-  const p = ListPatchSchema.safeParse(patch);
+  const p = safely(ListPatchSchema, patch);
   if (!p.success) return { ok: false, error: p.error };
   const items = z.array(ITEM_SCHEMAS[list.kind]);
-  const add = items.safeParse(p.data.add);
-  const remove = items.safeParse(p.data.remove);
+  const add = safely(items, p.data.add);
+  const remove = safely(items, p.data.remove);
   if (!add.success || !remove.success) {
     const issues = [
       ...(add.success ? [] : add.error.issues.map((i) => ({ ...i, path: ['add', ...i.path] }))),
@@ -125,8 +148,6 @@ export function patchList(list: ListDocument, patch: unknown): ListParseResult {
   const key = (item: unknown) => (typeof item === 'object' && item !== null && 'org' in item ? String(item.org) : String(item));
   const gone = new Set((drop.items as unknown[]).map(key));
   const kept = (merged.items as unknown[]).filter((item) => !gone.has(key(item)));
-  if (kept.length > MAX_LIST_ITEMS) {
-    return { ok: false, error: new z.ZodError([{ code: 'custom', path: ['add'], message: `the list would hold more than ${MAX_LIST_ITEMS} items`, input: undefined }]) };
-  }
-  return { ok: true, list: { ...({ kind: list.kind, items: kept } as ListItems), ...(list.description !== undefined ? { description: list.description } : {}) } };
+  if (kept.length > MAX_LIST_ITEMS) return rejected(`the list would hold more than ${MAX_LIST_ITEMS} items`, ['add']);
+  return bounded({ ...({ kind: list.kind, items: kept } as ListItems), ...(list.description !== undefined ? { description: list.description } : {}) });
 }

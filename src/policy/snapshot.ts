@@ -14,6 +14,7 @@ import { isIsoCountry } from '../engine/countries';
 import { CidrSet, parseCidr, parseIp, type CidrTables } from '../engine/ip';
 import { LIST_KINDS, type ListKind, type ResolvedList, type ResolvedLists } from '../engine/lists';
 import type { PolicySpec, RuleSpec } from '../engine/policy';
+import { utf8Length } from './limits';
 import type { ListItems } from './lists';
 import { parsePolicy, type ListCatalog } from './schema';
 
@@ -334,6 +335,10 @@ export async function buildSnapshot(policy: unknown, stored: ReadonlyMap<string,
     lists: Object.fromEntries([...resolved].map(([name, l]) => [name, encodeList(l)])),
   };
   const text = JSON.stringify(artifact);
+  const bytes = utf8Length(text);
+  if (bytes > MAX_SNAPSHOT_BYTES) {
+    return { ok: false, issues: [{ path: [], message: `the policy with the lists it references would be a ${bytes}-byte snapshot, over the ${MAX_SNAPSHOT_BYTES} bytes an isolate loads` }] };
+  }
   return {
     ok: true,
     text,

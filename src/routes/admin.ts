@@ -8,7 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AdminFailure, AdminResult, PolicyView, Precondition } from '../admin/policy-admin';
 import { POLICY_ADMIN_NAME } from '../admin/policy-admin';
 import type { AppEnv } from '../env';
-import { findDuplicateKey } from '../facts/json';
+import { findDuplicateKey, nestsDeeperThan } from '../facts/json';
 import { requireToken } from '../http/auth';
 import { apiError, methodNotAllowed } from '../http/errors';
 import { MAX_POLICY_BYTES } from '../policy/limits';
@@ -25,6 +25,8 @@ import { waitUntilOf } from './decide';
 const MAX_LIST_BYTES = 12 * 1024 * 1024;
 /** Largest simulate body: 10,000 check requests (a few hundred bytes each) and a candidate policy. */
 const MAX_SIMULATE_BYTES = 16 * 1024 * 1024;
+/** Deepest nesting an admin body may have (a policy needs 6 levels). */
+const MAX_JSON_DEPTH = 64;
 /** Page size of the listings, by default and at most. */
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 500;
@@ -67,6 +69,9 @@ async function jsonBody(c: Context<AppEnv>): Promise<{ ok: true; value: unknown 
     value = JSON.parse(text);
   } catch {
     return { ok: false, response: apiError(c, 400, 'INVALID_JSON', 'The body is not valid JSON.') };
+  }
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    return { ok: false, response: apiError(c, 400, 'INVALID_REQUEST', `The body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`) };
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate) {

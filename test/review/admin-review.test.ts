@@ -1,10 +1,10 @@
 // Adversarial review of the admin API (issue 6): PolicyAdmin, the admin routes, snapshots and
-// the isolate's pointer -> snapshot load. "BREAKS: ..." fails against the code as reviewed;
-// "holds: ..." is an attack the code withstood. SELF.fetch against real local KV and the real DO.
+// the isolate's pointer -> snapshot load. "fixed: ..." failed against the code as reviewed (the
+// "Was:" comments say what happened then) and holds now; "holds: ..." is an attack the code
+// withstood. SELF.fetch against real local KV and the real DO.
 import { SELF, env } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ACTIVE_POLICY_KEY } from '../../src/policy/keys';
-import { snapshotKey } from '../../src/policy/snapshot';
 import { activePolicyStore } from '../../src/store/active-policy';
 import { ADMIN_TOKEN, policyWith, postCheck, resetPolicyState } from '../helpers';
 
@@ -50,7 +50,7 @@ async function putList(name: string, body: unknown) {
 }
 
 async function pointer(): Promise<{ snapshot: string; policyVersion: string; lists: Record<string, number> }> {
-  return JSON.parse((await env.POLICY.get(ACTIVE_POLICY_KEY)) ?? '{}');
+  return JSON.parse((await env.POLICY.get(ACTIVE_POLICY_KEY)) ?? '{}') as { snapshot: string; policyVersion: string; lists: Record<string, number> };
 }
 
 const US_ONLY = (version: string) => policyWith({ version, rules: [{ id: 'markets', type: 'country-allowlist', action: 'deny', countries: ['US'] }] });
@@ -69,7 +69,7 @@ async function storeView() {
 }
 
 describe('KV and the admin store never disagree', () => {
-  it('BREAKS: a policy PUT over SQLite\'s 2 MB value limit (under the documented 4 MiB) moves policy:active, then answers 500', async () => {
+  it('fixed: a policy PUT over SQLite\'s 2 MB value limit (under the documented 4 MiB) moves policy:active, then answers 500', async () => {
     const base = fresh('row-base');
     expect((await push(US_ONLY(base))).status).toBe(200);
     const before = await pointer();
@@ -80,7 +80,7 @@ describe('KV and the admin store never disagree', () => {
     await res.body?.cancel();
     const after = await pointer();
     const store = await storeView();
-    // Expected: 200 (stored), or a 4xx that leaves KV alone. Actual: 500 (SQLITE_TOOBIG after the
+    // Expected: 200 (stored), or a 4xx that leaves KV alone. Was: 500 (SQLITE_TOOBIG after the
     // publish), and KV serves the new policy while the store still names the old one.
     console.log('row-policy', { status, before: before.policyVersion, kv: after.policyVersion, store: store?.version });
     expect(after.policyVersion).toBe(store?.version);
@@ -89,7 +89,7 @@ describe('KV and the admin store never disagree', () => {
     expect(status).not.toBe(500);
   }, 120_000);
 
-  it('BREAKS: a write to a referenced list over the 2 MB limit republishes KV with a list version the store never recorded, then 500', async () => {
+  it('fixed: a write to a referenced list over the 2 MB limit republishes KV with a list version the store never recorded, then 500', async () => {
     const name = `row-list-${++n}`;
     expect((await putList(name, { kind: 'account', items: ['acct-seed'] })).status).toBe(200);
     expect((await push(policyWith({ version: fresh('row-list'), rules: [{ id: 'banned', type: 'account', action: 'deny', lists: [name] }] }))).status).toBe(200);
@@ -109,20 +109,20 @@ describe('KV and the admin store never disagree', () => {
     const audit = await (await adminFetch('/v1/audit?limit=1')).json<{ entries: { target: string; next: string | null }[] }>();
     console.log('row-list', { status, pointerList: after.lists[name], storeList: list.version, decision: d.decision, lastAudit: audit.entries[0] });
     // The pointer names the list version the store has, and the snapshot the store has; the
-    // write that changed the gate is in the audit log. Actual: KV list v2, store v1, no audit.
+    // write that changed the gate is in the audit log. Was: KV list v2, store v1, no audit.
     expect(after.lists[name]).toBe(list.version);
     expect(after.snapshot).toBe(store?.snapshot);
     expect(audit.entries[0]?.target).toBe(name);
     expect(status).not.toBe(500);
   }, 120_000);
 
-  it('BREAKS: an unreferenced list of 40,000 60-character account ids (docs: up to 150,000 items) is a 500', async () => {
+  it('fixed: an unreferenced list of 40,000 60-character account ids (docs: up to 150,000 items) is a 500', async () => {
     const res = await putList(`row-plain-${++n}`, { kind: 'account', items: ids('acct-', 40_000) });
     const body = await res.text();
     expect(res.status, body).toBe(200);
   }, 120_000);
 
-  it('BREAKS: a snapshot over the isolate\'s 16 MiB read bound is accepted with 200, then no isolate can load it', async () => {
+  it('fixed: a snapshot over the isolate\'s 16 MiB read bound is accepted with 200, then no isolate can load it', async () => {
     const names: string[] = [];
     for (let k = 0; k < 10; k++) {
       const name = `fat-${n}-${k}`;
@@ -138,7 +138,7 @@ describe('KV and the admin store never disagree', () => {
     activePolicyStore.invalidate();
     const d = await (await postCheck({ geo: { country: 'US' } })).json<{ decision: string; failed?: boolean; policyVersion?: string }>();
     console.log('fat', { status, d });
-    // Expected: the write is refused (4xx, nothing stored) since isolates refuse it. Actual: 200.
+    // Expected: the write is refused (4xx, nothing stored) since isolates refuse it. Was: 200.
     expect(status === 200 ? d.failed !== true : status >= 400 && status < 500).toBe(true);
   }, 300_000);
 });
@@ -150,13 +150,13 @@ describe('caller mistakes are 4xx, never 500', () => {
     ['/v1/policy/validate', 'POST', `{"version":"deep","rules":[],"x":${deep}}`],
     ['/v1/simulate', 'POST', `{"policy":{"version":"deep","rules":[],"x":${deep}},"requests":[{}]}`],
     ['/v1/lists/deep', 'PUT', `{"kind":"asn","items":${deep}}`],
-  ])('BREAKS: a 200 kB body nested 100,000 deep: %s %s is a 500 (stack overflow)', async (path, method, body) => {
+  ])('fixed: a 200 kB body nested 100,000 deep: %s %s is a 500 (stack overflow)', async (path, method, body) => {
     const res = await adminFetch(path, { method, body, headers: { 'if-none-match': '*' } });
     const text = await res.text();
     expect(res.status, text).toBe(400);
   });
 
-  it('BREAKS: a list of 150,000 invalid items (the documented maximum count) is a 500, not 400 INVALID_LIST', async () => {
+  it('fixed: a list of 150,000 invalid items (the documented maximum count) is a 500, not 400 INVALID_LIST', async () => {
     const res = await adminFetch(`/v1/lists/many-bad-${++n}`, { method: 'PUT', body: { kind: 'cidr', items: Array.from({ length: 150_000 }, () => 'x') }, headers: { 'if-none-match': '*' } });
     const text = await res.text();
     expect(res.status, text).toBe(400);
@@ -170,7 +170,7 @@ describe('caller mistakes are 4xx, never 500', () => {
     expect(res.status, text).toBe(400);
   }, 60_000);
 
-  it('BREAKS: an invalid document reusing a stored version gets 409 with no issues instead of 400 with every issue', async () => {
+  it('fixed: an invalid document reusing a stored version gets 409 with no issues instead of 400 with every issue', async () => {
     const v = fresh('dup');
     expect((await push(US_ONLY(v))).status).toBe(200);
     const res = await push({ version: v, rules: 'nope', bogus: 1 });
@@ -210,14 +210,14 @@ describe('caller mistakes are 4xx, never 500', () => {
 });
 
 describe('preconditions', () => {
-  it('BREAKS: If-Match: * overwrites a policy the writer never read (the contract: If-Match of the version it replaces)', async () => {
+  it('fixed: If-Match: * overwrites a policy the writer never read (the contract: If-Match of the version it replaces)', async () => {
     expect((await push(US_ONLY(fresh('star-base')))).status).toBe(200);
     const res = await adminFetch('/v1/policy', { method: 'PUT', body: US_ONLY(fresh('star')), headers: { 'if-match': '*' } });
     await res.body?.cancel();
     expect([412, 428]).toContain(res.status);
   });
 
-  it('BREAKS: a weak tag W/"policy-N" satisfies If-Match (RFC 9110 13.1.1: If-Match uses strong comparison)', async () => {
+  it('fixed: a weak tag W/"policy-N" satisfies If-Match (RFC 9110 13.1.1: If-Match uses strong comparison)', async () => {
     expect((await push(US_ONLY(fresh('weak-base')))).status).toBe(200);
     const etag = (await currentEtag()) ?? '';
     const res = await adminFetch('/v1/policy', { method: 'PUT', body: US_ONLY(fresh('weak')), headers: { 'if-match': `W/${etag}` } });
@@ -325,7 +325,7 @@ describe('the isolate and what KV holds', () => {
     expect(d).toMatchObject({ decision: 'deny', failed: true, policyVersion: version });
   });
 
-  it('BREAKS: a hand-written emergency policy in policy:active is silently reverted by the next list PATCH', async () => {
+  it('fixed: a hand-written emergency policy in policy:active is silently reverted by the next list PATCH', async () => {
     const name = `oob-${++n}`;
     expect((await putList(name, { kind: 'asn', items: [64500] })).status).toBe(200);
     expect((await push(policyWith({ version: fresh('oob'), rules: [{ id: 'bad', type: 'asn', action: 'deny', lists: [name] }] }))).status).toBe(200);
