@@ -8,14 +8,11 @@
 // production reaches within a bucket. The same loop with a no-op in place of evaluate measures
 // what the timer itself costs, and an untimed tight loop (total / N) cross-checks the median.
 // Each run is repeated; the reported figure is the median of the runs.
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
 import { BENCH_NOW, CASES } from './cases.mjs';
+import { importEntry } from './lib/source.mjs';
 import { envInt, fmt, median, prng, quantile, sorted } from './lib/stats.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Target from the issue: median engine time per decision. */
 export const ENGINE_TARGET_US = 5;
@@ -24,19 +21,8 @@ export const ENGINE_TARGET_US = 5;
 const SEQUENCE_LENGTH = 4096;
 const MASK = SEQUENCE_LENGTH - 1;
 
-async function bundleEngine() {
-  const outfile = join(root, 'dist', 'bench', 'engine.mjs');
-  mkdirSync(dirname(outfile), { recursive: true });
-  await build({
-    entryPoints: [join(root, 'bench', 'engine-entry.mjs')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return import(pathToFileURL(outfile).href);
+function bundleEngine() {
+  return importEntry('engine-entry', 'engine');
 }
 
 /** Times `fn(policy, facts, now)` one call at a time; returns the samples in ns. */

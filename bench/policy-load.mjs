@@ -15,12 +15,12 @@
 // shows the warm path.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { buildBundle, wranglerSettings } from './http.mjs';
+import { bundleEntry, readIntelList } from './lib/source.mjs';
 import { envInt, fmt, median } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,18 +29,11 @@ const bundlePath = join(root, 'dist', 'bench', 'policy-load.mjs');
 /** Target of the bound: the policy carrying the shipped intel must still load, and never stall a check. */
 export const LOAD_TARGETS = { maxIntelColdWorkerdMs: 1_500 };
 
-function readList(file) {
-  return readFileSync(join(root, 'data', 'network-intel', file), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-}
-
 /** The policy texts measured. */
 export function policyTexts() {
   const base = JSON.parse(readFileSync(join(root, 'src', 'policy', 'default-policy.json'), 'utf8'));
-  const vpn = [...readList('x4b-vpn-ipv4.txt'), ...readList('x4b-vpn-ipv6.txt')];
-  const hosting = [...readList('x4b-datacenter-ipv4.txt'), ...readList('x4b-datacenter-ipv6.txt')];
+  const vpn = [...readIntelList('x4b-vpn-ipv4.txt'), ...readIntelList('x4b-vpn-ipv6.txt')];
+  const hosting = [...readIntelList('x4b-datacenter-ipv4.txt'), ...readIntelList('x4b-datacenter-ipv6.txt')];
   const intel = {
     ...base,
     version: 'bench-intel-inline',
@@ -57,8 +50,7 @@ export function policyTexts() {
 }
 
 async function bundleLoader() {
-  mkdirSync(dirname(bundlePath), { recursive: true });
-  await build({ entryPoints: [join(root, 'bench', 'policy-entry.mjs')], outfile: bundlePath, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+  await bundleEntry('policy-entry', 'policy-load');
   return import(pathToFileURL(bundlePath).href);
 }
 

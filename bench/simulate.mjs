@@ -3,31 +3,17 @@
 // run times one whole call (validation of every request, evaluation, summary), once with the
 // default policy alone and once against a candidate (two evaluations per request). The figure is
 // the median of the runs. Also runs on its own: `node bench/simulate.mjs`.
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
 import { BENCH_NOW, CASES } from './cases.mjs';
+import { importEntry } from './lib/source.mjs';
 import { envInt, fmt, median } from './lib/stats.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Requests per simulate call (MAX_SIMULATE_REQUESTS). */
 export const SIMULATE_REQUESTS = 10_000;
 
-async function bundle() {
-  const outfile = join(root, 'dist', 'bench', 'simulate.mjs');
-  mkdirSync(dirname(outfile), { recursive: true });
-  await build({
-    entryPoints: [join(root, 'bench', 'simulate-entry.mjs')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return import(pathToFileURL(outfile).href);
+function bundle() {
+  return importEntry('simulate-entry', 'simulate');
 }
 
 /** Wall time (ms) of one simulate call. */

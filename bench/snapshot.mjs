@@ -11,12 +11,12 @@
 // The CIDRs are the shipped X4B lists (data/network-intel), the first 50,000 blocks.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { buildBundle, wranglerSettings } from './http.mjs';
+import { bundleEntry, readIntelList } from './lib/source.mjs';
 import { envInt, fmt, median } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,16 +25,9 @@ const bundlePath = join(root, 'dist', 'bench', 'snapshot.mjs');
 /** The issue's targets. */
 export const SNAPSHOT_TARGETS = { maxBuildMs: 200, maxColdLoadMs: 50 };
 
-function readList(file) {
-  return readFileSync(join(root, 'data', 'network-intel', file), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-}
-
 /** The lists and the two policies measured. */
 export function fixtures() {
-  const cidrs = [...readList('x4b-datacenter-ipv4.txt'), ...readList('x4b-vpn-ipv4.txt'), ...readList('x4b-datacenter-ipv6.txt')].slice(0, 50_000);
+  const cidrs = [...readIntelList('x4b-datacenter-ipv4.txt'), ...readIntelList('x4b-vpn-ipv4.txt'), ...readIntelList('x4b-datacenter-ipv6.txt')].slice(0, 50_000);
   const accounts = Array.from({ length: 10_000 }, (_, i) => `acct_${(i * 7919).toString(36)}_${i}`);
   const base = JSON.parse(readFileSync(join(root, 'src', 'policy', 'default-policy.json'), 'utf8'));
   const withLists = {
@@ -54,8 +47,7 @@ export function fixtures() {
 }
 
 async function bundle() {
-  mkdirSync(dirname(bundlePath), { recursive: true });
-  await build({ entryPoints: [join(root, 'bench', 'snapshot-entry.mjs')], outfile: bundlePath, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+  await bundleEntry('snapshot-entry', 'snapshot');
   return import(pathToFileURL(bundlePath).href);
 }
 

@@ -6,51 +6,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ACTIVE_POLICY_KEY } from '../../src/policy/keys';
 import { snapshotKey } from '../../src/policy/snapshot';
 import { activePolicyStore } from '../../src/store/active-policy';
+import { adminFetch, currentEtag, fresh, preconditionFor, push, type ErrorBody } from '../admin-client';
 import { ADMIN_TOKEN, CHECK_TOKEN, policyWith, postCheck, resetPolicyState } from '../helpers';
 
-interface ErrorBody {
-  error: { code: string; message: string; issues?: { path: string; message: string }[] };
-}
 
 let n = 0;
-/** A policy version no other test uses. */
-const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${++n}`;
 
-function adminFetch(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string | null } = {}) {
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  const token = init.token === undefined ? ADMIN_TOKEN : init.token;
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  return SELF.fetch(`https://geogate.test${path}`, {
-    method: init.method ?? 'GET',
-    headers,
-    ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
-  });
-}
 
-/** The current policy ETag header value to send in If-Match, or undefined when none is stored. */
-async function currentEtag(): Promise<string | undefined> {
-  const res = await adminFetch('/v1/policy');
-  if (res.status === 404) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  await res.body?.cancel();
-  return res.headers.get('etag') ?? undefined;
-}
 
-/** PUTs a policy over whatever is current. */
-async function push(doc: unknown) {
-  const etag = await currentEtag();
-  return adminFetch('/v1/policy', { method: 'PUT', body: doc, headers: etag ? { 'if-match': etag } : { 'if-none-match': '*' } });
-}
 
-async function listEtag(name: string): Promise<Record<string, string>> {
-  const res = await adminFetch(`/v1/lists/${name}`);
-  await res.body?.cancel();
-  const etag = res.headers.get('etag');
-  return etag ? { 'if-match': etag } : { 'if-none-match': '*' };
-}
+const listEtag = (name: string) => preconditionFor(`/v1/lists/${name}`);
 
 const US_ONLY = (version: string, extra: object = {}) =>
   policyWith({ version, rules: [{ id: 'markets', type: 'country-allowlist', action: 'deny', countries: ['US'] }], ...extra });

@@ -2,48 +2,20 @@
 // the isolate's pointer -> snapshot load. "fixed: ..." failed against the code as reviewed (the
 // "Was:" comments say what happened then) and holds now; "holds: ..." is an attack the code
 // withstood. SELF.fetch against real local KV and the real DO.
-import { SELF, env } from 'cloudflare:test';
+import { env } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ACTIVE_POLICY_KEY } from '../../src/policy/keys';
 import { activePolicyStore } from '../../src/store/active-policy';
-import { ADMIN_TOKEN, policyWith, postCheck, resetPolicyState } from '../helpers';
+import { adminFetch, currentEtag, fresh, preconditionFor, push, type ErrorBody } from '../admin-client';
+import { policyWith, postCheck, resetPolicyState } from '../helpers';
 
-interface ErrorBody {
-  error: { code: string; message: string; issues?: { path: string; message: string }[] };
-}
 
 let n = 0;
-const fresh = (label: string) => `${label}-${Date.now().toString(36)}-${++n}`;
 
-function adminFetch(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string | null } = {}) {
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  const token = init.token === undefined ? ADMIN_TOKEN : init.token;
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  return SELF.fetch(`https://geogate.test${path}`, {
-    method: init.method ?? 'GET',
-    headers,
-    ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
-  });
-}
 
-async function currentEtag(): Promise<string | undefined> {
-  const res = await adminFetch('/v1/policy');
-  await res.body?.cancel();
-  return res.status === 404 ? undefined : (res.headers.get('etag') ?? undefined);
-}
 
-async function push(doc: unknown) {
-  const etag = await currentEtag();
-  return adminFetch('/v1/policy', { method: 'PUT', body: doc, headers: etag ? { 'if-match': etag } : { 'if-none-match': '*' } });
-}
 
-async function listPre(name: string): Promise<Record<string, string>> {
-  const res = await adminFetch(`/v1/lists/${name}`);
-  await res.body?.cancel();
-  const etag = res.headers.get('etag');
-  return etag ? { 'if-match': etag } : { 'if-none-match': '*' };
-}
+const listPre = (name: string) => preconditionFor(`/v1/lists/${name}`);
 
 async function putList(name: string, body: unknown) {
   return adminFetch(`/v1/lists/${name}`, { method: 'PUT', body, headers: await listPre(name) });

@@ -1,0 +1,30 @@
+// What the benchmarks share to get at the code and data they measure: the TypeScript sources
+// bundled by esbuild for Node, and the shipped network-intel lists.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+/** The repository root. */
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Bundles bench/<entry>.mjs (and the sources it imports) into dist/bench/<out>.mjs; returns its path. */
+export async function bundleEntry(entry, out) {
+  const outfile = join(root, 'dist', 'bench', `${out}.mjs`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({ entryPoints: [join(root, 'bench', `${entry}.mjs`)], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+  return outfile;
+}
+
+/** Bundles and imports an entry. */
+export async function importEntry(entry, out) {
+  return import(pathToFileURL(await bundleEntry(entry, out)).href);
+}
+
+/** The entries of one data/network-intel list file (comments and blank lines dropped). */
+export function readIntelList(file) {
+  return readFileSync(join(root, 'data', 'network-intel', file), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
