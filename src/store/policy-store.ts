@@ -1,4 +1,6 @@
-// The active policy, per isolate, in front of a TextStore (Workers KV in production).
+// The active policy, per isolate, in front of a TextStore (Workers KV in production): the policy's
+// adapter on an ArtifactCache (./artifact-cache.ts), which owns freshness, coalesced loads, the
+// load budget, superseded loads and background work; this module owns what a policy load means.
 //
 // Promise 1: a broken policy never opens the gate, and loading never stalls a check.
 // - Sources, in order: the current policy (`policy:active`); else the last good copy this isolate
@@ -11,17 +13,18 @@
 // - Bounded work: reads stop at the byte bound; texts are recognised by SHA-256, so a rejected
 //   text is never validated twice and an unchanged one is never recompiled; concurrent loads are
 //   coalesced into one; a warm isolate keeps answering from what it has while a refresh runs in
-//   the background; a cold one waits at most the load budget, then answers under the fail mode.
+//   the background; a cold one waits at most the load budget, then answers under the fail mode
+//   (the last four by the ArtifactCache).
 import { compilePolicy, type CompiledPolicy } from '../engine/compile';
 import type { FailModeOrigin, PolicyFailure, PolicyFailureKind } from '../engine/fail';
 import type { FailMode } from '../engine/policy';
 import { checkPolicySize } from '../policy/limits';
 import { FailModeSchema, parsePolicy } from '../policy/schema';
 import { decodeSnapshot, MAX_SNAPSHOT_BYTES, readPointer, sha256Hex, snapshotKey } from '../policy/snapshot';
+import { ArtifactCache, BoundedMemo, SUPERSEDED, type LoadContext, type WaitUntilLike } from './artifact-cache';
 import type { TextStore } from './text-store';
 
-/** Schedules work that may outlive the response (the Worker's `ctx.waitUntil`). */
-export type WaitUntilLike = (promise: Promise<unknown>) => void;
+export type { WaitUntilLike } from './artifact-cache';
 
 /** Where the policy answering a request came from. */
 export type PolicySource = 'kv' | 'default' | 'last-known-good';
@@ -101,6 +104,11 @@ export interface GetOptions {
   failMode: FailMode;
 }
 
+/** One load's request to the cache: the storage to read, and the context of the request that asked. */
+interface PolicyLoad extends GetOptions {
+  readonly store: TextStore;
+}
+
 /** A policy this isolate accepted from storage. */
 interface Good {
   readonly compiled: CompiledPolicy;
@@ -131,7 +139,7 @@ type Checked =
       readonly transient?: boolean;
     };
 
-/** Rejected texts remembered per isolate (a few operators' mistakes, not an unbounded log). */
+/** Rejected texts remembered per isolate (a few operators' mistakes, not an unbounded log; when full, all are forgotten). */
 const MAX_REJECTED = 16;
 
 /** How much each fail mode refuses: the stored document's own mode counts only when stricter. */
@@ -142,39 +150,32 @@ function isGood(x: Good | 'absent' | PolicyFailure): x is Good {
 }
 const DEFAULT_HASH = 'default';
 
-
-/** Resolves true when `p` settles within `ms`, false otherwise (never rejects). */
-function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([p.then(() => true, () => true), timeout]).finally(() => {
-    if (timer !== null) clearTimeout(timer);
-  });
-}
-
 /** Per-isolate cache of the active policy in front of a {@link TextStore}. */
 export class PolicyStore {
   readonly #o: PolicyStoreOptions;
-  #state: PolicyAnswer | undefined;
-  #checkedAt = Number.NEGATIVE_INFINITY;
-  #failureSince: number | undefined;
+  readonly #cache: ArtifactCache<PolicyAnswer, PolicyLoad>;
   #good: Good | undefined;
-  readonly #rejected = new Map<string, Rejected>();
-  #loading: Promise<void> | undefined;
-  #loadingSince = 0;
-  /**
-   * Counts loads started. A load presumed lost (past loadTimeoutMs) is superseded by a new one but
-   * may still land; only the latest may change what the isolate serves, so that a slow read of an
-   * older text never puts that text back in force nor into the last good copy.
-   */
-  #generation = 0;
-  /** Background writes (the last good copy) not yet settled. */
-  readonly #writes = new Set<Promise<void>>();
+  readonly #rejected = new BoundedMemo<Rejected>(MAX_REJECTED);
 
   constructor(options: PolicyStoreOptions) {
     this.#o = options;
+    this.#cache = new ArtifactCache<PolicyAnswer, PolicyLoad>({
+      adapter: {
+        name: 'policy',
+        load: (request, context) => this.#load(request.store, request, context),
+        healthy: (answer) => answer.kind === 'policy' && !answer.failure,
+        usable: (answer) => answer.kind === 'policy',
+        timedOut: (previous, request) => this.#timedOut(previous, request),
+        crashed: (previous, request) => this.#crashed(previous, request),
+      },
+      ttlMs: options.ttlMs,
+      retryMs: options.retryMs,
+      maxStaleMs: options.maxStaleMs,
+      loadBudgetMs: options.loadBudgetMs,
+      loadTimeoutMs: options.loadTimeoutMs,
+      log: options.log,
+      clock: options.clock,
+    });
   }
 
   /**
@@ -182,19 +183,8 @@ export class PolicyStore {
    * returned at once; a stale one too, while a refresh runs in the background (coalesced with
    * any other); only a cold isolate, or one idle past maxStale, waits, and at most loadBudgetMs.
    */
-  async get(store: TextStore, now: number, options: GetOptions): Promise<PolicyAnswer> {
-    const state = this.#state;
-    const age = now - this.#checkedAt;
-    if (state && age < this.#freshFor(state)) return state;
-    const inFlight = this.#loading;
-    const overBudget = this.#o.clock() - this.#loadingSince >= this.#o.loadBudgetMs;
-    const load = this.#startLoad(store, options);
-    // A usable policy answers while the refresh runs. Otherwise wait for the load, at most the
-    // budget, unless the load in flight has already outlasted it (it said so: no new stall).
-    if (state?.kind === 'policy' && age < this.#o.maxStaleMs) return state;
-    if (state && load === inFlight && overBudget) return state;
-    if (!(await within(load, this.#o.loadBudgetMs))) this.#timedOut(options);
-    return this.#state ?? this.#timeoutAnswer(options);
+  get(store: TextStore, now: number, options: GetOptions): Promise<PolicyAnswer> {
+    return this.#cache.get(now, { store, waitUntil: options.waitUntil, failMode: options.failMode });
   }
 
   /**
@@ -202,20 +192,15 @@ export class PolicyStore {
    * background refresh; a cold isolate starts its first load and waits for it at most the budget.
    */
   async peek(store: TextStore, now: number, options: GetOptions): Promise<PolicyStatus | undefined> {
-    const state = this.#state;
-    if (!state) {
-      if (!(await within(this.#startLoad(store, options), this.#o.loadBudgetMs))) this.#timedOut(options);
-    } else if (now - this.#checkedAt >= this.#freshFor(state)) {
-      void this.#startLoad(store, options);
-    }
+    await this.#cache.peek(now, { store, waitUntil: options.waitUntil, failMode: options.failMode });
     return this.status();
   }
 
   /** Health of the store, or undefined before the first load in this isolate has finished. */
   status(): PolicyStatus | undefined {
-    const state = this.#state;
+    const state = this.#cache.answer;
     if (!state) return undefined;
-    const since = new Date(this.#failureSince ?? this.#o.clock()).toISOString();
+    const since = new Date(this.#cache.failureSince ?? this.#o.clock()).toISOString();
     if (state.kind === 'unavailable') {
       return {
         status: 'degraded',
@@ -239,20 +224,19 @@ export class PolicyStore {
 
   /** Makes the next `get` re-read storage, keeping everything else (tests; operators' tools). */
   invalidate(): void {
-    this.#checkedAt = Number.NEGATIVE_INFINITY;
+    this.#cache.invalidate();
   }
 
   /** Forgets everything (tests; a new isolate behaves the same). */
   reset(): void {
-    this.#state = this.#good = this.#loading = this.#failureSince = undefined;
+    this.#cache.reset();
+    this.#good = undefined;
     this.#rejected.clear();
-    this.#checkedAt = Number.NEGATIVE_INFINITY;
   }
 
   /** Settles when the load in flight and the background writes, if any, have finished (tests). */
-  async settled(): Promise<void> {
-    await this.#loading;
-    await Promise.all([...this.#writes]);
+  settled(): Promise<void> {
+    return this.#cache.settled();
   }
 
   #timeoutAnswer(options: GetOptions): PolicyAnswer {
@@ -265,49 +249,30 @@ export class PolicyStore {
   }
 
   /**
-   * A load outlasted the budget: say so in the state, so that /healthz reports it and the next
-   * requests answer at once (the load goes on in the background and replaces this when it lands).
-   * A cold isolate answers under the fail mode; a warm one keeps its policy, marked as a fallback.
+   * A load outlasted the budget. A cold isolate answers under the fail mode; a warm one keeps its
+   * policy, marked as a fallback; one already under the fail mode keeps it.
    */
-  #timedOut(options: GetOptions): void {
-    const state = this.#state;
+  #timedOut(state: PolicyAnswer | undefined, options: GetOptions): PolicyAnswer {
     const timeout = this.#timeoutAnswer(options);
-    this.#state =
-      state?.kind === 'policy'
-        ? // A fresh deployment's default stays labelled as the default it is.
-          { ...state, source: state.source === 'default' ? 'default' : 'last-known-good', failure: timeout.failure }
-        : state?.kind === 'unavailable'
-          ? state
-          : timeout;
-    this.#failureSince ??= this.#o.clock();
-    this.#checkedAt = this.#o.clock();
+    return state?.kind === 'policy'
+      ? // A fresh deployment's default stays labelled as the default it is.
+        { ...state, source: state.source === 'default' ? 'default' : 'last-known-good', failure: timeout.failure }
+      : state?.kind === 'unavailable'
+        ? state
+        : timeout;
   }
 
-  #freshFor(state: PolicyAnswer): number {
-    return state.kind === 'policy' && !state.failure ? this.#o.ttlMs : this.#o.retryMs;
+  /** A load threw (a bug): keep a policy the isolate has, marked as a fallback, else the fail mode. */
+  #crashed(state: PolicyAnswer | undefined, options: GetOptions): PolicyAnswer {
+    const failure: PolicyFailure = { kind: 'invalid', message: 'the policy could not be loaded (internal error)' };
+    return state?.kind === 'policy'
+      ? { ...state, source: state.source === 'default' ? 'default' : 'last-known-good', failure }
+      : { kind: 'unavailable', failMode: options.failMode, failModeFrom: 'deployment', failure };
   }
 
-  #startLoad(store: TextStore, options: GetOptions): Promise<void> {
-    const started = this.#o.clock();
-    if (this.#loading && started - this.#loadingSince < this.#o.loadTimeoutMs) return this.#loading;
-    this.#loadingSince = started;
-    const generation = ++this.#generation;
-    const current = () => generation === this.#generation;
-    const loading = this.#load(store, options, current).catch((e: unknown) => {
-      // A bug, not a storage failure. Say so in the logs, and record it like any failed load so
-      // that decisions say `failed`, /healthz says degraded, and the retry waits retryMs.
-      this.#o.log(`geogate: policy load failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`);
-      if (current()) this.#failedUnexpectedly(options);
-    });
-    const tracked = loading.finally(() => {
-      if (this.#loading === tracked) this.#loading = undefined;
-    });
-    this.#loading = tracked;
-    options.waitUntil?.(tracked);
-    return tracked;
-  }
-
-  async #load(store: TextStore, options: GetOptions, current: () => boolean): Promise<void> {
+  /** One load: read `policy:active`, check it, and say what answers (the cache records it). */
+  async #load(store: TextStore, options: GetOptions, context: LoadContext): Promise<PolicyAnswer | typeof SUPERSEDED> {
+    const current = () => context.current();
     let read;
     try {
       read = await store.read(this.#o.activeKey, this.#o.maxBytes);
@@ -315,7 +280,7 @@ export class PolicyStore {
       this.#o.log(`geogate: policy storage unavailable: ${e instanceof Error ? e.message : String(e)}`);
       return this.#fallBack(store, options, current, { kind: 'storage-unavailable', message: 'policy storage is unavailable' });
     }
-    if (!current()) return this.#superseded();
+    if (!current()) return SUPERSEDED;
     if (read.kind === 'too-large') {
       return this.#fallBack(store, options, current, {
         kind: 'too-large',
@@ -325,30 +290,23 @@ export class PolicyStore {
     if (read.kind === 'absent') return this.#absent(store, options, current);
 
     const hash = await sha256Hex(read.text);
-    if (!current()) return this.#superseded();
+    if (!current()) return SUPERSEDED;
     if (hash === this.#good?.hash) return this.#serve(this.#good, 'kv');
     const known = this.#rejected.get(hash);
     if (known) return this.#fallBack(store, options, current, known.failure, known.failMode);
 
     const checked = await this.#check(store, read.text, hash);
-    if (!current()) return this.#superseded();
+    if (!current()) return SUPERSEDED;
     if (!checked.ok) {
       this.#o.log(`geogate: stored policy rejected: ${checked.detail}`);
-      if (!checked.transient) this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
+      if (!checked.transient) this.#rejected.set(hash, { failure: checked.failure, failMode: checked.failMode });
       return this.#fallBack(store, options, current, checked.failure, checked.failMode);
     }
     const good: Good = { compiled: checked.compiled, hash, snapshot: checked.snapshot, loadedAt: this.#o.clock(), source: 'kv' };
     this.#good = good;
-    this.#serve(good, 'kv');
-    const write = this.#mirror(store, read.text, hash, checked.compiled.version).finally(() => this.#writes.delete(write));
-    this.#writes.add(write);
-    options.waitUntil?.(write);
-  }
-
-  /** Remembers a rejected text by hash, within MAX_REJECTED (when full, all are forgotten: a few re-validations, never unbounded memory). */
-  #remember(hash: string, rejected: Rejected): void {
-    if (this.#rejected.size >= MAX_REJECTED) this.#rejected.clear();
-    this.#rejected.set(hash, rejected);
+    const answer = this.#serve(good, 'kv');
+    context.background(this.#mirror(store, read.text, hash, checked.compiled.version));
+    return answer;
   }
 
   /**
@@ -427,12 +385,12 @@ export class PolicyStore {
   }
 
   /** Storage holds no current policy: a fresh deployment gets the default, one that had a policy fails. */
-  async #absent(store: TextStore, options: GetOptions, current: () => boolean): Promise<void> {
+  async #absent(store: TextStore, options: GetOptions, current: () => boolean): Promise<PolicyAnswer | typeof SUPERSEDED> {
     if (this.#good?.source === 'kv') {
       return this.#fallBack(store, options, current, { kind: 'missing', message: 'no policy is stored, but one was before' });
     }
     const copy = await this.#readLastGood(store);
-    if (!current()) return this.#superseded();
+    if (!current()) return SUPERSEDED;
     if (copy !== 'absent') {
       // A copy exists (a policy did), or storage cannot say: never the built-in default then.
       if (isGood(copy)) this.#good = copy;
@@ -440,50 +398,35 @@ export class PolicyStore {
       return this.#fallBack(store, options, current, failure);
     }
     if (this.#good?.source !== 'default') this.#good = { compiled: this.#o.fallback(), hash: DEFAULT_HASH, snapshot: DEFAULT_HASH, loadedAt: this.#o.clock(), source: 'default' };
-    this.#serve(this.#good, 'default');
+    return this.#serve(this.#good, 'default');
   }
 
-  /** A load that a newer one replaced: it changes nothing (the newer one decides). */
-  #superseded(): void {
-    this.#o.log('geogate: a policy load outlived its timeout and was superseded; its result is dropped');
-  }
-
-  /** A load threw (a bug): keep a policy the isolate has, marked as a fallback, else the fail mode. */
-  #failedUnexpectedly(options: GetOptions): void {
-    const failure: PolicyFailure = { kind: 'invalid', message: 'the policy could not be loaded (internal error)' };
-    const state = this.#state;
-    this.#state =
-      state?.kind === 'policy'
-        ? { ...state, source: state.source === 'default' ? 'default' : 'last-known-good', failure }
-        : { kind: 'unavailable', failMode: options.failMode, failModeFrom: 'deployment', failure };
-    this.#failureSince ??= this.#o.clock();
-    this.#checkedAt = this.#o.clock();
-  }
-
-  #serve(good: Good, source: 'kv' | 'default'): void {
-    this.#state = { kind: 'policy', compiled: good.compiled, source, snapshot: good.snapshot, loadedAt: good.loadedAt };
-    this.#checkedAt = this.#o.clock();
-    this.#failureSince = undefined;
+  /** The answer of a policy accepted from storage (or the default). */
+  #serve(good: Good, source: 'kv' | 'default'): PolicyAnswer {
+    return { kind: 'policy', compiled: good.compiled, source, snapshot: good.snapshot, loadedAt: good.loadedAt };
   }
 
   /** The current policy is unusable: the last good copy answers, else the fail mode. */
-  async #fallBack(store: TextStore, options: GetOptions, current: () => boolean, failure: PolicyFailure, ownMode?: FailMode): Promise<void> {
+  async #fallBack(
+    store: TextStore,
+    options: GetOptions,
+    current: () => boolean,
+    failure: PolicyFailure,
+    ownMode?: FailMode,
+  ): Promise<PolicyAnswer | typeof SUPERSEDED> {
     let good = this.#good?.source === 'kv' ? this.#good : undefined;
     if (!good) {
       const copy = await this.#readLastGood(store);
-      if (!current()) return this.#superseded();
+      if (!current()) return SUPERSEDED;
       if (isGood(copy)) good = copy;
     }
-    this.#failureSince ??= this.#o.clock();
-    this.#checkedAt = this.#o.clock();
     if (good) {
       this.#good = good;
-      this.#state = { kind: 'policy', compiled: good.compiled, source: 'last-known-good', snapshot: good.snapshot, loadedAt: good.loadedAt, failure };
-      return;
+      return { kind: 'policy', compiled: good.compiled, source: 'last-known-good', snapshot: good.snapshot, loadedAt: good.loadedAt, failure };
     }
     // A broken document may tighten the deployment's fail mode, never loosen it.
     const own = ownMode !== undefined && FAIL_MODE_STRICTNESS[ownMode] > FAIL_MODE_STRICTNESS[options.failMode] ? ownMode : undefined;
-    this.#state = {
+    return {
       kind: 'unavailable',
       failMode: own ?? options.failMode,
       failModeFrom: own ? 'policy' : 'deployment',
@@ -511,7 +454,7 @@ export class PolicyStore {
     const checked = await this.#check(store, read.text, hash);
     if (!checked.ok) {
       this.#o.log(`geogate: the last good policy copy is itself unusable: ${checked.detail}`);
-      if (!checked.transient) this.#remember(hash, { failure: checked.failure, failMode: checked.failMode });
+      if (!checked.transient) this.#rejected.set(hash, { failure: checked.failure, failMode: checked.failMode });
       return checked.failure;
     }
     return { compiled: checked.compiled, hash, snapshot: checked.snapshot, loadedAt: this.#o.clock(), source: 'kv' };
