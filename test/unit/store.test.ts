@@ -225,6 +225,28 @@ describe('storage faults', () => {
     const healthy = faultyStore();
     expect(await store.get(healthy.store, T0 + 10_001, request().options)).toMatchObject({ kind: 'policy', source: 'kv' });
   });
+  it('a load presumed lost whose read then throws changes nothing: the newer load stands, healthy', async () => {
+    await put(ACTIVE_POLICY_KEY, policyWith({ version: 'v1' }));
+    let fail!: (e: Error) => void;
+    const held = new Promise<never>((_resolve, reject) => (fail = reject));
+    const real = kvTextStore(env.POLICY);
+    let activeReads = 0;
+    const kv: TextStore = {
+      read: (key, maxBytes) => (key === ACTIVE_POLICY_KEY && ++activeReads === 1 ? held : real.read(key, maxBytes)),
+      write: (key, text, metadata) => real.write(key, text, metadata),
+      metadata: (key) => real.metadata(key),
+    };
+    const { store, clock } = newStore();
+    const r1 = request();
+    expect((await store.get(kv, T0, r1.options)).kind).toBe('unavailable');
+    clock.set(T0 + 10_001);
+    expect(await store.get(kv, T0 + 10_001, request().options)).toMatchObject({ kind: 'policy', source: 'kv' });
+    fail(new Error('KV down'));
+    await r1.drain();
+    await store.settled();
+    expect(await store.get(kv, T0 + 10_002, request().options)).toMatchObject({ kind: 'policy', source: 'kv', snapshot: expect.any(String) as string });
+    expect(store.status()?.status).toBe('ok');
+  });
 });
 
 describe('bounded work', () => {
