@@ -150,7 +150,12 @@ function isGood(x: Good | 'absent' | PolicyFailure): x is Good {
 }
 const DEFAULT_HASH = 'default';
 
-/** Per-isolate cache of the active policy in front of a {@link TextStore}. */
+/**
+ * Per-isolate cache of the active policy in front of a {@link TextStore}: the policy's adapter on
+ * an {@link ArtifactCache} (which decides when to load and what to answer meanwhile). It supplies
+ * the load (pointer or document, snapshot, checks, the `policy:last-good` mirror), the fallbacks
+ * (last good policy, fail mode, the default of a fresh deployment) and the typed failures.
+ */
 export class PolicyStore {
   readonly #o: PolicyStoreOptions;
   readonly #cache: ArtifactCache<PolicyAnswer, PolicyLoad>;

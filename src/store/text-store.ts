@@ -1,6 +1,7 @@
-// Where stored text lives, behind an interface: the policy store reads and writes through it,
-// the Workers KV adapter below is the production implementation, and tests wrap the real KV
-// binding with faults (throwing, slow, corrupt reads) instead of mocking KV by hand.
+// Where stored text lives, behind an interface: every artifact adapter (the policy store today,
+// on the ArtifactCache of ./artifact-cache.ts) reads and writes through it, the Workers KV adapter
+// below is the production implementation, and tests wrap the real KV binding with faults
+// (throwing, slow, corrupt reads) or use an in-memory store instead of mocking KV by hand.
 
 /** The outcome of a bounded read. Storage failures are thrown, not returned. */
 export type TextRead =
