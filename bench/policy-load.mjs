@@ -14,13 +14,11 @@
 // POST /v1/check of the instance pays the KV read, decode, validation and compile; the second
 // shows the warm path.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Miniflare } from 'miniflare';
 import { buildBundle, wranglerSettings } from './http.mjs';
-import { bundleEntry, readIntelList } from './lib/source.mjs';
+import { bundleEntry, freshIsolate, readIntelList } from './lib/source.mjs';
 import { envInt, fmt, median } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,15 +70,7 @@ function coldNode(file) {
  * `policy:last-good`, may still run) and of a third sent once that work has settled (warm).
  */
 async function coldWorkerd(scriptPath, settings, text) {
-  const checkToken = randomBytes(24).toString('hex');
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath,
-    compatibilityDate: settings.compatibilityDate,
-    compatibilityFlags: settings.compatibilityFlags,
-    kvNamespaces: ['POLICY'],
-    bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', FAIL_MODE: 'closed' },
-  });
+  const { mf, checkToken } = freshIsolate(scriptPath, settings);
   try {
     await mf.ready;
     const kv = await mf.getKVNamespace('POLICY');

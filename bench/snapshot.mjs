@@ -10,13 +10,11 @@
 //   target: that load <= 50 ms. The first check itself (isolate start included) is shown too.
 // The CIDRs are the shipped X4B lists (data/network-intel), the first 50,000 blocks.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Miniflare } from 'miniflare';
 import { buildBundle, wranglerSettings } from './http.mjs';
-import { bundleEntry, readIntelList } from './lib/source.mjs';
+import { bundleEntry, freshIsolate, readIntelList } from './lib/source.mjs';
 import { envInt, fmt, median } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,16 +76,7 @@ function coldBuild(fixtureFile) {
 
 /** One fresh workerd isolate with `pointer` and `snapshot` in KV: ms of its first check, and of a warm one. */
 async function coldWorkerd(scriptPath, settings, snapshot) {
-  const checkToken = randomBytes(24).toString('hex');
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath,
-    compatibilityDate: settings.compatibilityDate,
-    compatibilityFlags: settings.compatibilityFlags,
-    kvNamespaces: ['POLICY'],
-    durableObjects: { POLICY_ADMIN: { className: 'PolicyAdmin', useSQLite: true } },
-    bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', FAIL_MODE: 'closed' },
-  });
+  const { mf, checkToken } = freshIsolate(scriptPath, settings);
   try {
     await mf.ready;
     const kv = await mf.getKVNamespace('POLICY');

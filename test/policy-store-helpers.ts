@@ -4,6 +4,7 @@ import { env } from 'cloudflare:workers';
 import { defaultPolicy } from '../src/policy/default';
 import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../src/policy/keys';
 import { PolicyStore, type GetOptions } from '../src/store/policy-store';
+import { kvTextStore, type TextRead, type TextStore } from '../src/store/text-store';
 
 /** Fresh for 30 s, retried 5 s after a failure, waited on for at most 200 ms (production: 1.5 s). */
 export const STORE_TIMINGS = { ttlMs: 30_000, retryMs: 5_000, maxStaleMs: 300_000, loadBudgetMs: 200, loadTimeoutMs: 10_000 } as const;
@@ -47,4 +48,18 @@ export const putPolicy = (key: string, value: unknown) => env.POLICY.put(key, ty
 export async function clearPolicyKeys(): Promise<void> {
   await env.POLICY.delete(ACTIVE_POLICY_KEY);
   await env.POLICY.delete(LAST_GOOD_POLICY_KEY);
+}
+
+/**
+ * The real KV behind the TextStore interface, except that the first read of `policy:active`
+ * answers with `held` (a promise the test settles when it wants: a slow read landing late).
+ */
+export function holdingFirstActiveRead(held: Promise<TextRead>): TextStore {
+  const real = kvTextStore(env.POLICY);
+  let activeReads = 0;
+  return {
+    read: (key, maxBytes) => (key === ACTIVE_POLICY_KEY && ++activeReads === 1 ? held : real.read(key, maxBytes)),
+    write: (key, text, metadata) => real.write(key, text, metadata),
+    metadata: (key) => real.metadata(key),
+  };
 }

@@ -3,7 +3,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
 
 /** The repository root. */
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,4 +29,22 @@ export function readIntelList(file) {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/**
+ * A fresh workerd isolate running the built Worker (Miniflare API, real local KV and the admin
+ * Durable Object), with random tokens; `await mf.ready` before use and `mf.dispose()` after.
+ */
+export function freshIsolate(scriptPath, settings) {
+  const checkToken = randomBytes(24).toString('hex');
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    compatibilityDate: settings.compatibilityDate,
+    compatibilityFlags: settings.compatibilityFlags,
+    kvNamespaces: ['POLICY'],
+    durableObjects: { POLICY_ADMIN: { className: 'PolicyAdmin', useSQLite: true } },
+    bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', FAIL_MODE: 'closed' },
+  });
+  return { mf, checkToken };
 }

@@ -24,6 +24,7 @@ import {
   STORE_TIMINGS,
   storeRequest as request,
   testClock,
+  holdingFirstActiveRead,
 } from '../policy-store-helpers';
 
 const { ttlMs: TTL, retryMs: RETRY, maxStaleMs: MAX_STALE, loadTimeoutMs: LOAD_TIMEOUT } = STORE_TIMINGS;
@@ -150,13 +151,7 @@ describe('final review: a load presumed lost that lands late', () => {
     // returns the previous text 12 s later; every other read goes to KV.
     let release!: (r: TextRead) => void;
     const held = new Promise<TextRead>((resolve) => (release = resolve));
-    const real = kvTextStore(env.POLICY);
-    let activeReads = 0;
-    const kv: TextStore = {
-      read: (key, maxBytes) => (key === ACTIVE_POLICY_KEY && ++activeReads === 1 ? held : real.read(key, maxBytes)),
-      write: (key, text, metadata) => real.write(key, text, metadata),
-      metadata: (key) => real.metadata(key),
-    };
+    const kv = holdingFirstActiveRead(held);
     const { store, clock } = newStore();
     const r1 = request();
     expect(await store.get(kv, T0, r1.options)).toMatchObject({ kind: 'unavailable', failure: { kind: 'timeout' } });

@@ -15,6 +15,7 @@ import {
   STORE_TIMINGS,
   storeRequest as request,
   testClock,
+  holdingFirstActiveRead,
 } from '../policy-store-helpers';
 
 const { ttlMs: TTL, retryMs: RETRY, loadBudgetMs: BUDGET } = STORE_TIMINGS;
@@ -229,13 +230,7 @@ describe('storage faults', () => {
     await put(ACTIVE_POLICY_KEY, policyWith({ version: 'v1' }));
     let fail!: (e: Error) => void;
     const held = new Promise<never>((_resolve, reject) => (fail = reject));
-    const real = kvTextStore(env.POLICY);
-    let activeReads = 0;
-    const kv: TextStore = {
-      read: (key, maxBytes) => (key === ACTIVE_POLICY_KEY && ++activeReads === 1 ? held : real.read(key, maxBytes)),
-      write: (key, text, metadata) => real.write(key, text, metadata),
-      metadata: (key) => real.metadata(key),
-    };
+    const kv = holdingFirstActiveRead(held);
     const { store, clock } = newStore();
     const r1 = request();
     expect((await store.get(kv, T0, r1.options)).kind).toBe('unavailable');
