@@ -1,5 +1,6 @@
-// Mutation testing: `npm run test:mutation` (slow, ~20 min at concurrency 2; not part of `npm test`
-// or CI). Stryker mutates the engine, the facts adapters and the token checks, and runs the
+// Mutation testing: `npm run test:mutation` (slow: about an hour at concurrency 2 from scratch; not
+// part of `npm test` or CI). Stryker mutates the engine, the facts adapters, the token checks and
+// the data plane's pure modules, and runs the
 // binding-free unit tests in plain Node (vitest.mutation.config.ts): the Workers pool would start
 // a workerd per mutant. Generated tables (src/engine/data) are left out: mutating data says
 // nothing about the tests. Reports land in reports/mutation/ (HTML and JSON).
@@ -9,7 +10,17 @@ export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
   vitest: { configFile: 'vitest.mutation.config.ts' },
-  mutate: ['src/engine/**/*.ts', '!src/engine/data/**', 'src/facts/**/*.ts', 'src/http/auth.ts'],
+  mutate: [
+    'src/engine/**/*.ts',
+    '!src/engine/data/**',
+    'src/facts/**/*.ts',
+    'src/http/auth.ts',
+    // The data plane's pure parts: snapshots, named lists, the generic cache, simulate.
+    'src/policy/snapshot.ts',
+    'src/policy/lists.ts',
+    'src/store/artifact-cache.ts',
+    'src/simulate/**/*.ts',
+  ],
   // Runs only the tests that cover a mutant (works with vitest 4 through the 9.6 runner).
   coverageAnalysis: 'perTest',
   // Code run while modules and describe blocks load (tzdata tables, the default policy, parsers a

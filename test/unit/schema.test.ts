@@ -86,9 +86,10 @@ describe('policy schema', () => {
     let r: ReturnType<typeof parsePolicy> | undefined;
     expect(() => (r = parsePolicy(doc))).not.toThrow();
     expect(r?.ok).toBe(false);
+    // workerd's stack overflows inside zod (one issue, at the root, says so); Node's larger stack
+    // lets zod list every entry. Either way: rejected, never thrown.
     const issues = issuesOf(doc);
-    expect(issues).toHaveLength(1);
-    expect(issues[0]?.path).toBe('');
-    expect(issues[0]?.message).toMatch(/could not be validated/);
+    if (issues.length === 1) expect(issues[0]).toEqual({ path: '', message: expect.stringMatching(/could not be validated/) as unknown });
+    else expect(issues).toHaveLength(149_000);
   });
 });
