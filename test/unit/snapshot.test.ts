@@ -242,9 +242,30 @@ describe('named list documents', () => {
     });
     const owners: ListDocument = { kind: 'org-owner', items: [{ org: 'a', country: 'CN' }] };
     expect(patchList(owners, { remove: [{ org: 'a', country: 'RU' }] })).toEqual({ ok: true, list: { kind: 'org-owner', items: [] } });
+    const described: ListDocument = { kind: 'asn', items: [1, 2], description: 'relay ASNs' };
+    expect(patchList(described, { remove: [2] })).toEqual({ ok: true, list: { kind: 'asn', items: [1], description: 'relay ASNs' } });
     const bad = patchList(list, { add: ['nope'], remove: [42] });
     expect(!bad.ok && bad.error.issues.map((i) => i.path.join('.'))).toEqual(['add.0', 'remove.0']);
     expect(patchList(list, {}).ok).toBe(false);
+  });
+});
+
+describe('list bounds', () => {
+  it('a list over 8 MiB once normalised is refused at items, with its size', () => {
+    const items = Array.from({ length: 34_000 }, (_, i) => `${'x'.repeat(240)}${i}`);
+    const r = parseListDocument({ kind: 'account', items });
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['items', expect.stringMatching(/^the list is \d+ bytes once normalised, over 8388608$/)]]);
+    expect(parseListDocument({ kind: 'account', items: items.slice(0, 30_000) }).ok).toBe(true);
+  });
+
+  it('a patch that would take a list past 150,000 items is refused, and one to exactly 150,000 is not', () => {
+    const list: ListDocument = { kind: 'asn', items: Array.from({ length: 100_000 }, (_, i) => i) };
+    const fill = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    const over = patchList(list, { add: fill(100_000, 50_001) });
+    expect(!over.ok && over.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['add', 'the list would hold more than 150000 items']]);
+    const exact = patchList(list, { add: fill(100_000, 50_000) });
+    expect(exact.ok && exact.list.items.length).toBe(150_000);
   });
 });
 
@@ -256,5 +277,78 @@ describe('the pointer', () => {
     expect(readPointer({ ...ok, schema: 2 })).toBe('malformed');
     expect(readPointer(policyWith())).toBeUndefined();
     expect(readPointer(null)).toBeUndefined();
+  });
+});
+
+describe('warnings (what validate and every write report)', () => {
+  const EMPTY = new Map<string, StoredList>([...LISTS, stored('nobody', { kind: 'account', items: [] }), stored('ranges', { kind: 'cidr', items: ['203.0.113.128/25'] })]);
+  async function warningsOf(rules: unknown[]) {
+    const r = await buildSnapshot(policyWith({ rules: rules as never }), EMPTY);
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    return r.warnings.map((w) => ({ path: w.path.join('.'), message: w.message }));
+  }
+  const deny = (over: object) => ({ id: 'd', action: 'deny', ...over });
+  const allow = (over: object) => ({ id: 'x', action: 'allow', liftDeny: ['d'], ...over });
+
+  it.each<[string, unknown[], { path: string; message: string }[]]>([
+    ['the default policy', [], []],
+    ['an asn rule with nothing', [deny({ type: 'asn', asns: [] })], [{ path: 'rules.0', message: 'rule d lists nothing, so it can never match' }]],
+    ['a country rule with nothing', [deny({ type: 'country', countries: [] })], [{ path: 'rules.0', message: 'rule d lists nothing, so it can never match' }]],
+    ['a region rule with nothing', [deny({ type: 'region', regions: [] })], [{ path: 'rules.0', message: 'rule d lists nothing, so it can never match' }]],
+    ['a cidr rule with nothing', [deny({ type: 'cidr', cidrs: [] })], [{ path: 'rules.0', message: 'rule d lists nothing, so it can never match' }]],
+    ['an account rule with nothing', [deny({ type: 'account' })], [{ path: 'rules.0', message: 'rule d lists nothing, so it can never match' }]],
+    ['an owner-country rule with nothing', [deny({ type: 'owner-country', countries: [] })], [{ path: 'rules.0', message: 'rule d lists nothing, so it can never match' }]],
+    ['rules that list something', [deny({ type: 'asn', lists: ['x4b-vpn'] }), { id: 'e', type: 'owner-country', action: 'deny', countries: [], lists: ['owners'] }, { id: 'f', type: 'region', action: 'deny', regions: ['UA-43'] }], []],
+    [
+      'an account rule whose only list is empty',
+      [deny({ type: 'account', lists: ['nobody'] })],
+      [
+        { path: 'rules.0', message: 'rule d lists nothing, so it can never match' },
+        { path: 'rules.0.lists.0', message: 'list nobody is empty' },
+      ],
+    ],
+    ['an empty country allow-list', [deny({ type: 'country-allowlist', countries: [] })], [{ path: 'rules.0.countries', message: 'rule d allows no country: every request with a known country is hit' }]],
+    ['a country allow-list', [deny({ type: 'country-allowlist', countries: ['US'] })], []],
+    [
+      'an IPv4 exception for everyone',
+      [deny({ type: 'cidr', cidrs: ['198.51.100.0/24'] }), allow({ type: 'cidr', cidrs: ['0.0.0.0/0'] })],
+      [{ path: 'rules.1', message: 'allow-exception x covers a whole address family: it lifts d for everyone' }],
+    ],
+    [
+      'an IPv6 exception for everyone',
+      [deny({ type: 'cidr', cidrs: ['198.51.100.0/24'] }), allow({ type: 'cidr', cidrs: ['::/0'] })],
+      [{ path: 'rules.1', message: 'allow-exception x covers a whole address family: it lifts d for everyone' }],
+    ],
+    [
+      'an exception covering every block of the deny, inline and listed',
+      [deny({ type: 'cidr', cidrs: ['203.0.113.0/25'], lists: ['ranges'] }), allow({ type: 'cidr', cidrs: ['203.0.0.0/16'] })],
+      [{ path: 'rules.1.liftDeny', message: 'allow-exception x covers every block of deny rule d, which then never denies' }],
+    ],
+    [
+      'an IPv6 exception covering the deny',
+      [deny({ type: 'cidr', cidrs: ['2001:db8:1::/48'] }), allow({ type: 'cidr', cidrs: ['2001:db8::/32'] })],
+      [{ path: 'rules.1.liftDeny', message: 'allow-exception x covers every block of deny rule d, which then never denies' }],
+    ],
+    ['an exception covering part of the deny', [deny({ type: 'cidr', cidrs: ['203.0.113.0/24'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25'] })], []],
+    ['an exception covering the deny\'s first address only', [deny({ type: 'cidr', cidrs: ['203.0.113.0/24'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/32'] })], []],
+    ['an exception covering a listed block but not the inline one', [deny({ type: 'cidr', cidrs: ['192.0.2.0/24'], lists: ['ranges'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/24'] })], []],
+    ['an exception lifting the score only', [allow({ type: 'cidr', cidrs: ['203.0.113.0/24'], liftDeny: ['score'] })], []],
+    [
+      'an account exception listing every account and org of the deny',
+      [deny({ type: 'account', accounts: ['a1'], orgs: ['o1'] }), allow({ type: 'account', accounts: ['a1', 'a2'], orgs: ['o1'] })],
+      [{ path: 'rules.1.liftDeny', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
+    ],
+    ['an account exception missing one org', [deny({ type: 'account', accounts: ['a1'], orgs: ['o1'] }), allow({ type: 'account', accounts: ['a1'] })], []],
+    ['an account exception, the deny also naming a list', [deny({ type: 'account', accounts: ['a1'], lists: ['banned'] }), allow({ type: 'account', accounts: ['a1'] })], []],
+    ['an account id that is also an org id', [deny({ type: 'account', orgs: ['a1'] }), allow({ type: 'account', accounts: ['a1'] })], []],
+    [
+      'an ASN exception listing every ASN of the deny',
+      [deny({ type: 'asn', asns: [64500, 64501] }), allow({ type: 'asn', asns: [64501, 64500] })],
+      [{ path: 'rules.1.liftDeny', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
+    ],
+    ['an ASN exception listing some', [deny({ type: 'asn', asns: [64500, 64501] }), allow({ type: 'asn', asns: [64500] })], []],
+    ['an exception of another type than the deny', [deny({ type: 'asn', asns: [64500] }), allow({ type: 'account', accounts: ['64500'] })], []],
+  ])('%s', async (_name, rules, want) => {
+    expect(await warningsOf(rules)).toEqual(want);
   });
 });
