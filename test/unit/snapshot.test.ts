@@ -162,6 +162,13 @@ describe('decodeSnapshot', () => {
     return decodeSnapshot(text, id);
   }
 
+  it('refuses a text that hashes to its id but is not JSON', async () => {
+    const text = '{"geogate":"snapshot"';
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+    const id = [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, '0')).join('');
+    expect(await decodeSnapshot(text, id)).toEqual({ ok: false, message: 'the snapshot is not valid JSON' });
+  });
+
   it.each<[string, (a: Artifact) => void, RegExp]>([
     ['another format version', (a) => (a.schema = 2), /snapshot format 2 is not 1/],
     ['not a snapshot', (a) => (a.geogate = 'pointer'), /not a geogate snapshot/],
@@ -172,6 +179,18 @@ describe('decodeSnapshot', () => {
     ['an empty account id', (a) => (list(a, 'banned').ids = ['']), /list banned .* malformed/],
     ['an unassigned owner country', (a) => (list(a, 'owners').owners = [['acme-sg', 'ZZ']]), /list owners .* malformed/],
     ['a list of an unknown kind', (a) => (list(a, 'banned').kind = 'emails'), /list banned .* malformed/],
+    ['one bad id among good ones', (a) => (list(a, 'banned').ids = ['acct-1', '']), /list banned .* malformed/],
+    ['an id over 256 characters', (a) => (list(a, 'banned').ids = ['x'.repeat(257)]), /list banned .* malformed/],
+    ['one bad ASN among good ones', (a) => (list(a, 'bad-asns').asns = [64500, 4_294_967_296]), /list bad-asns .* malformed/],
+    ['a fractional ASN', (a) => (list(a, 'bad-asns').asns = [1.5]), /list bad-asns .* malformed/],
+    ['one bad owner among good ones', (a) => (list(a, 'owners').owners = [['acme-sg', 'CN'], ['x', 'ZZ']]), /list owners .* malformed/],
+    ['an owner entry of three', (a) => (list(a, 'owners').owners = [['acme-sg', 'CN', 'x']]), /list owners .* malformed/],
+    ['an owner entry with an empty org', (a) => (list(a, 'owners').owners = [['', 'CN']]), /list owners .* malformed/],
+    ['an owner that is not a pair', (a) => (list(a, 'owners').owners = ['acme-sg']), /list owners .* malformed/],
+    ['a list version that is not an integer', (a) => (list(a, 'banned').version = 1.5), /list banned .* malformed/],
+    ['a CIDR size that is not a number', (a) => (list(a, 'relays').size = '5'), /list relays .* malformed/],
+    ['CIDR bits that are not base64 text', (a) => (list(a, 'relays').v4.bits = 7), /list relays .* malformed/],
+    ['a lists table that is an array', (a) => (a.lists = [] as never), /no lists table/],
     ['a policy that names a list the snapshot lacks', (a) => delete a.lists.banned, /fails validation/],
     ['an invalid policy', (a) => (a.policy.missingGeo = 'maybe'), /fails validation/],
   ])('refuses a well-hashed artifact that is malformed: %s', async (_name, change, message) => {
@@ -275,6 +294,20 @@ describe('the pointer', () => {
     expect(readPointer(ok)).toEqual(ok);
     expect(readPointer({ ...ok, snapshot: 'not-a-hash' })).toBe('malformed');
     expect(readPointer({ ...ok, schema: 2 })).toBe('malformed');
+    for (const bad of [
+      { snapshot: 'A'.repeat(64) },
+      { snapshot: 'a'.repeat(63) },
+      { snapshot: `x${'a'.repeat(64)}` },
+      { snapshot: `${'a'.repeat(64)}x` },
+      { snapshot: 7 },
+      { policyVersion: 1 },
+      { lists: [] },
+      { revision: 1.5 },
+      { storedAt: 0 },
+      { storedBy: null },
+    ]) {
+      expect(readPointer({ ...ok, ...bad }), JSON.stringify(bad)).toBe('malformed');
+    }
     expect(readPointer(policyWith())).toBeUndefined();
     expect(readPointer(null)).toBeUndefined();
   });
@@ -338,6 +371,9 @@ describe('warnings (what validate and every write report)', () => {
       [deny({ type: 'account', accounts: ['a1'], orgs: ['o1'] }), allow({ type: 'account', accounts: ['a1', 'a2'], orgs: ['o1'] })],
       [{ path: 'rules.1.liftDeny', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
     ],
+    ['an account exception missing one account', [deny({ type: 'account', accounts: ['a1', 'a2'] }), allow({ type: 'account', accounts: ['a1'] })], []],
+    ['an exception covering the inline block but not the listed one', [deny({ type: 'cidr', cidrs: ['203.0.113.0/25'], lists: ['ranges'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25'] })], []],
+    ['two exception blocks that together cover the deny (each block judged alone)', [deny({ type: 'cidr', cidrs: ['203.0.113.0/24'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25', '203.0.113.128/25'] })], []],
     ['an account exception missing one org', [deny({ type: 'account', accounts: ['a1'], orgs: ['o1'] }), allow({ type: 'account', accounts: ['a1'] })], []],
     ['an account exception, the deny also naming a list', [deny({ type: 'account', accounts: ['a1'], lists: ['banned'] }), allow({ type: 'account', accounts: ['a1'] })], []],
     ['an account id that is also an org id', [deny({ type: 'account', orgs: ['a1'] }), allow({ type: 'account', accounts: ['a1'] })], []],
