@@ -1,21 +1,13 @@
 // Items of named lists as the CLI reads them (files, --add/--remove) and checks them locally before
-// a write: the same rules the admin API applies per kind, so a typo fails here with its position.
-import { isIsoCountry } from '../engine/countries';
-import { isCidr } from '../engine/ip';
+// a write, with the admin API's own item schemas (src/policy/lists.ts), so a typo fails here with
+// its position and nothing the server accepts is refused.
+import { LIST_KINDS, type ListKind } from '../engine/lists';
+import { listItemProblem, type OrgOwnerItem } from '../policy/lists';
 
-/** The kinds of named lists (the admin API's contract). */
-export const LIST_KINDS = ['cidr', 'asn', 'account', 'org', 'org-owner'] as const;
-/** A kind of named list. */
-export type ListKind = (typeof LIST_KINDS)[number];
-
-/** An org → ultimate owner country entry (kind org-owner). */
-export interface OrgOwner {
-  org: string;
-  country: string;
-}
+export { LIST_KINDS, type ListKind };
 
 /** One list item, as the API stores it. */
-export type ListItem = string | number | OrgOwner;
+export type ListItem = string | number | OrgOwnerItem;
 
 /** Whether a string names a list kind. */
 export function isListKind(s: string): s is ListKind {
@@ -33,34 +25,11 @@ export function itemFromText(kind: ListKind, text: string): ListItem {
   return t;
 }
 
-/** What is wrong with one item for its kind, or undefined. */
-export function itemProblem(kind: ListKind, item: unknown): string | undefined {
-  switch (kind) {
-    case 'cidr':
-      return typeof item === 'string' && isCidr(item) ? undefined : 'not a CIDR block such as "192.0.2.0/24"';
-    case 'asn':
-      return typeof item === 'number' && Number.isInteger(item) && item >= 0 && item <= 4_294_967_295 ? undefined : 'not an ASN (a whole number, "AS" optional)';
-    case 'account':
-    case 'org':
-      return typeof item === 'string' && item.length >= 1 && item.length <= 256 ? undefined : 'not an id of 1-256 characters';
-    case 'org-owner': {
-      if (typeof item !== 'object' || item === null) return 'not an org-owner entry: write "ORG=CC" or {"org": "...", "country": "CC"}';
-      const { org, country } = item as Partial<OrgOwner>;
-      if (typeof org !== 'string' || org.length < 1 || org.length > 256) return 'org must be an id of 1-256 characters';
-      return typeof country === 'string' && isIsoCountry(country.toUpperCase()) ? undefined : 'country must be an ISO 3166-1 alpha-2 code';
-    }
-    default: {
-      const unreachable: never = kind;
-      return unreachable;
-    }
-  }
-}
-
 /** Problems of a list of items, each prefixed with its position (`items[3]`). */
 export function itemProblems(kind: ListKind, items: readonly unknown[], label = 'items'): string[] {
   const out: string[] = [];
   items.forEach((item, i) => {
-    const problem = itemProblem(kind, item);
+    const problem = listItemProblem(kind, item);
     if (problem) out.push(`${label}[${i}] ${JSON.stringify(item)}: ${problem}`);
   });
   return out;

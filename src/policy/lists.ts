@@ -54,6 +54,15 @@ const ITEM_SCHEMAS = {
   'org-owner': orgOwner,
 } as const satisfies Record<ListKind, z.ZodType>;
 
+/**
+ * What is wrong with one item for a list of `kind` (the message the admin API gives), or
+ * undefined when the item is valid. The CLI checks items with it before a write.
+ */
+export function listItemProblem(kind: ListKind, item: unknown): string | undefined {
+  const r = ITEM_SCHEMAS[kind].safeParse(item);
+  return r.success ? undefined : r.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
 /** The body of `PUT /v1/lists/{name}`. */
 export const ListDocumentSchema = z.discriminatedUnion(
   'kind',

@@ -166,10 +166,16 @@ describe('lists', () => {
   it('invalid items are refused locally with their position (exit 1); a missing --kind is a usage error', async () => {
     const bad = await admin(['lists', 'put', 'nets', file('nets.txt', '192.0.2.0/24\n10.0.0.300/8\n'), '--kind', 'cidr']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('items[1] "10.0.0.300/8": not a CIDR block');
+    expect(bad.stderr).toContain('items[1] "10.0.0.300/8": not an IP address or CIDR block such as "192.0.2.0/24" or "2001:db8::/32"');
     const noKind = await admin(['lists', 'put', 'nets', file('nets2.txt', '192.0.2.0/24\n')]);
     expect(noKind.code).toBe(2);
     expect(stub.requests).toEqual([]);
+  });
+
+  it('items the server accepts pass the local check (a single address in a cidr list)', async () => {
+    const r = await admin(['lists', 'put', 'nets', file('nets3.txt', '198.51.100.7\n2001:db8::1\n'), '--kind', 'cidr']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(stub.requests.at(-1)?.method).toBe('PUT');
   });
 
   it('patch reads the kind and ETag, then sends only the changes with If-Match', async () => {
