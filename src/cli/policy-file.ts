@@ -62,7 +62,8 @@ export interface RejectedPolicy {
 }
 
 /** A zod issue path as JavaScript-style JSON path: rules[0].countries[1]. */
-function jsonPath(path: readonly PropertyKey[]): string {
+/** A JSON path as the CLI prints it: `rules[4].liftDeny[0]`. */
+export function jsonPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
   return out;

@@ -11,11 +11,12 @@
 // Documented in docs/storage-schema.md.
 import { compilePolicy, type CompiledPolicy } from '../engine/compile';
 import { isIsoCountry } from '../engine/countries';
-import { CidrSet, parseCidr, parseIp, type CidrTables } from '../engine/ip';
-import { LIST_KINDS, type ListKind, type ResolvedList, type ResolvedLists } from '../engine/lists';
-import type { PolicySpec, RuleSpec } from '../engine/policy';
+import { CidrSet, type CidrTables } from '../engine/ip';
+import { LIST_KINDS, type ListKind, type ResolvedList } from '../engine/lists';
+import type { PolicySpec } from '../engine/policy';
 import { utf8Length } from './limits';
 import type { ListItems } from './lists';
+import { policyWarnings, type PolicyWarning } from './warnings';
 import { parsePolicy, type ListCatalog } from './schema';
 
 /** Version of the snapshot format; an isolate refuses another (a deploy and a write disagree). */
@@ -48,7 +49,7 @@ export type BuildResult =
       readonly compiled: CompiledPolicy;
       /** The version of each list the snapshot holds. */
       readonly lists: Readonly<Record<string, number>>;
-      readonly warnings: readonly SnapshotIssue[];
+      readonly warnings: readonly PolicyWarning[];
     }
   | { readonly ok: false; readonly issues: readonly SnapshotIssue[] };
 
@@ -193,117 +194,6 @@ function decodeList(value: unknown): ResolvedList | undefined {
   }
 }
 
-// --- warnings ---------------------------------------------------------------------------------
-
-/** Items a rule matches on: empty means the rule can never match. */
-function ruleItemCount(rule: RuleSpec, lists: ResolvedLists): number {
-  const fromLists = (names: readonly string[]) =>
-    names.reduce((n, name) => {
-      const l = lists.get(name);
-      if (!l) return n + 1; // a built-in list
-      return n + (l.kind === 'cidr' ? l.set.size : l.kind === 'asn' ? l.asns.length : l.kind === 'org-owner' ? l.owners.size : l.ids.size);
-    }, 0);
-  switch (rule.type) {
-    case 'country':
-    case 'owner-country':
-      return rule.countries.length + ('lists' in rule ? fromLists(rule.lists) : 0);
-    case 'country-allowlist':
-      return 1;
-    case 'region':
-      return rule.regions.length;
-    case 'asn':
-      return rule.asns.length + fromLists(rule.lists);
-    case 'cidr':
-      return rule.cidrs.length + fromLists(rule.lists);
-    case 'account':
-      return rule.accounts.length + rule.orgs.length + fromLists(rule.lists);
-  }
-}
-
-/** The CIDR texts a cidr rule lists, inline and from its lists (lists: their items as stored). */
-function cidrTextsOf(rule: Extract<RuleSpec, { type: 'cidr' }>, stored: ReadonlyMap<string, StoredList>): string[] {
-  const out = [...rule.cidrs];
-  for (const name of rule.lists) {
-    const l = stored.get(name);
-    if (l?.kind === 'cidr') out.push(...l.items);
-  }
-  return out;
-}
-
-/**
- * What an operator should look at before pushing: rules that can never match, a country
- * allow-list that allows nothing, empty lists, allow-exceptions that cover a whole deny.
- */
-export function policyWarnings(spec: PolicySpec, lists: ResolvedLists, stored: ReadonlyMap<string, StoredList>): SnapshotIssue[] {
-  const warnings: SnapshotIssue[] = [];
-  const byId = new Map(spec.rules.map((r) => [r.id, r]));
-  spec.rules.forEach((rule, i) => {
-    if (rule.type === 'country-allowlist' && rule.countries.length === 0) {
-      warnings.push({ path: ['rules', i, 'countries'], message: `rule ${rule.id} allows no country: every request with a known country is hit` });
-    } else if (ruleItemCount(rule, lists) === 0) {
-      warnings.push({ path: ['rules', i], message: `rule ${rule.id} lists nothing, so it can never match` });
-    }
-    if ('lists' in rule) {
-      rule.lists.forEach((name, j) => {
-        const l = stored.get(name);
-        if (l && l.items.length === 0) warnings.push({ path: ['rules', i, 'lists', j], message: `list ${name} is empty` });
-      });
-    }
-    if (rule.action !== 'allow' || !('liftDeny' in rule) || !rule.liftDeny) return;
-    if (rule.type === 'cidr') {
-      const allow = CidrSet.from(cidrTextsOf(rule, stored));
-      if (['0.0.0.0', '::'].some((a) => { const ip = parseIp(a); return ip !== undefined && allow.match(ip, 'exact')?.cidr.endsWith('/0'); })) {
-        warnings.push({ path: ['rules', i], message: `allow-exception ${rule.id} covers a whole address family: it lifts ${rule.liftDeny.join(', ')} for everyone` });
-        return;
-      }
-      for (const target of rule.liftDeny) {
-        const deny = byId.get(target);
-        if (deny?.type !== 'cidr') continue;
-        const blocks = cidrTextsOf(deny, stored).map(parseCidr);
-        const covered = blocks.length > 0 && blocks.every((b) => b !== undefined && coversBlock(allow, b));
-        if (covered) warnings.push({ path: ['rules', i, 'liftDeny'], message: `allow-exception ${rule.id} covers every block of deny rule ${target}, which then never denies` });
-      }
-    }
-    if (rule.type === 'account' || rule.type === 'asn') {
-      for (const target of rule.liftDeny) {
-        const deny = byId.get(target);
-        if (!deny || deny.type !== rule.type) continue;
-        const ids = (r: RuleSpec): string[] =>
-          r.type === 'account' ? [...r.accounts.map((a) => `a:${a}`), ...r.orgs.map((o) => `o:${o}`)] : r.type === 'asn' ? r.asns.map(String) : [];
-        const allowIds = new Set(ids(rule));
-        const denyIds = ids(deny);
-        if (denyIds.length > 0 && denyIds.every((x) => allowIds.has(x)) && !('lists' in deny && deny.lists.length > 0)) {
-          warnings.push({ path: ['rules', i, 'liftDeny'], message: `allow-exception ${rule.id} lists everything deny rule ${target} lists, which then never denies` });
-        }
-      }
-    }
-  });
-  return warnings;
-}
-
-function formatV4Start(start: number | bigint): string {
-  const n = Number(start);
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-function formatV6Start(start: number | bigint): string {
-  const v = BigInt(start);
-  const groups: string[] = [];
-  for (let k = 7; k >= 0; k--) groups.push(((v >> BigInt(16 * k)) & 0xffffn).toString(16));
-  return groups.join(':');
-}
-
-/** Whether one block of `set` holds the whole of block `b` (its first and last address). */
-function coversBlock(set: CidrSet, b: NonNullable<ReturnType<typeof parseCidr>>): boolean {
-  const fmt = b.version === 4 ? formatV4Start : formatV6Start;
-  const first = parseIp(fmt(b.start));
-  const last = parseIp(fmt(b.end));
-  if (!first || !last) return false;
-  const a = set.match(first, 'exact');
-  const z = set.match(last, 'exact');
-  return a !== undefined && z !== undefined && a.cidr === z.cidr;
-}
-
 // --- build and decode -------------------------------------------------------------------------
 
 /**
@@ -346,7 +236,7 @@ export async function buildSnapshot(policy: unknown, stored: ReadonlyMap<string,
     spec,
     compiled,
     lists: compiled.lists,
-    warnings: policyWarnings(spec, resolved, stored),
+    warnings: policyWarnings(spec, stored),
   };
 }
 

@@ -355,12 +355,12 @@ describe('warnings (what validate and every write report)', () => {
     [
       'an exception covering every block of the deny, inline and listed',
       [deny({ type: 'cidr', cidrs: ['203.0.113.0/25'], lists: ['ranges'] }), allow({ type: 'cidr', cidrs: ['203.0.0.0/16'] })],
-      [{ path: 'rules.1.liftDeny', message: 'allow-exception x covers every block of deny rule d, which then never denies' }],
+      [{ path: 'rules.1.liftDeny.0', message: 'allow-exception x covers every block of deny rule d, which then never denies' }],
     ],
     [
       'an IPv6 exception covering the deny',
       [deny({ type: 'cidr', cidrs: ['2001:db8:1::/48'] }), allow({ type: 'cidr', cidrs: ['2001:db8::/32'] })],
-      [{ path: 'rules.1.liftDeny', message: 'allow-exception x covers every block of deny rule d, which then never denies' }],
+      [{ path: 'rules.1.liftDeny.0', message: 'allow-exception x covers every block of deny rule d, which then never denies' }],
     ],
     ['an exception covering part of the deny', [deny({ type: 'cidr', cidrs: ['203.0.113.0/24'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25'] })], []],
     ['an exception covering the deny\'s first address only', [deny({ type: 'cidr', cidrs: ['203.0.113.0/24'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/32'] })], []],
@@ -369,7 +369,7 @@ describe('warnings (what validate and every write report)', () => {
     [
       'an account exception listing every account and org of the deny',
       [deny({ type: 'account', accounts: ['a1'], orgs: ['o1'] }), allow({ type: 'account', accounts: ['a1', 'a2'], orgs: ['o1'] })],
-      [{ path: 'rules.1.liftDeny', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
+      [{ path: 'rules.1.liftDeny.0', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
     ],
     ['an account exception missing one account', [deny({ type: 'account', accounts: ['a1', 'a2'] }), allow({ type: 'account', accounts: ['a1'] })], []],
     ['an exception covering the inline block but not the listed one', [deny({ type: 'cidr', cidrs: ['203.0.113.0/25'], lists: ['ranges'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25'] })], []],
@@ -380,7 +380,24 @@ describe('warnings (what validate and every write report)', () => {
     [
       'an ASN exception listing every ASN of the deny',
       [deny({ type: 'asn', asns: [64500, 64501] }), allow({ type: 'asn', asns: [64501, 64500] })],
-      [{ path: 'rules.1.liftDeny', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
+      [{ path: 'rules.1.liftDeny.0', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
+    ],
+    ['a rule on no surface', [deny({ type: 'country', countries: ['CN'], surfaces: [] })], [{ path: 'rules.0.surfaces', message: 'rule d applies to no request: its surfaces list is empty' }]],
+    ['an exception on one surface, the deny on all', [deny({ type: 'asn', asns: [64500] }), allow({ type: 'asn', asns: [64500], surfaces: ['api'] })], []],
+    [
+      'an exception on every surface of the deny',
+      [deny({ type: 'asn', asns: [64500], surfaces: ['api'] }), allow({ type: 'asn', asns: [64500], surfaces: ['api', 'web'] })],
+      [{ path: 'rules.1.liftDeny.0', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
+    ],
+    [
+      'an exception naming the deny\'s list too',
+      [deny({ type: 'account', lists: ['banned'] }), allow({ type: 'account', lists: ['banned', 'orgs'] })],
+      [],
+    ],
+    [
+      'an exception naming the deny\'s list and every id',
+      [deny({ type: 'account', accounts: ['a9'], lists: ['banned'] }), allow({ type: 'account', accounts: ['a9'], lists: ['banned'] })],
+      [{ path: 'rules.1.liftDeny.0', message: 'allow-exception x lists everything deny rule d lists, which then never denies' }],
     ],
     ['an ASN exception listing some', [deny({ type: 'asn', asns: [64500, 64501] }), allow({ type: 'asn', asns: [64500] })], []],
     ['an exception of another type than the deny', [deny({ type: 'asn', asns: [64500] }), allow({ type: 'account', accounts: ['64500'] })], []],
