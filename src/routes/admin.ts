@@ -4,12 +4,11 @@
 // writes and publishes snapshots to KV), answer. Simulate runs here, in the isolate, against the
 // policy in force and a candidate compiled from the snapshot the store builds for it.
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { AdminFailure, AdminResult, PolicyView, Precondition } from '../admin/policy-admin';
 import { POLICY_ADMIN_NAME } from '../admin/policy-admin';
 import type { AppEnv } from '../env';
-import { findDuplicateKey, nestsDeeperThan } from '../facts/json';
 import { requireToken } from '../http/auth';
+import { limitBody, readJsonBody } from '../http/body';
 import { apiError, methodNotAllowed } from '../http/errors';
 import { MAX_POLICY_BYTES } from '../policy/limits';
 import { ListNameSchema } from '../policy/schema';
@@ -61,30 +60,8 @@ function answer<T extends object>(c: Context<AppEnv>, r: AdminResult<T>, etagOf?
   return c.json(r.value);
 }
 
-/** The JSON body, or an error response (invalid JSON, a repeated key). */
-async function jsonBody(c: Context<AppEnv>): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
-  const text = await c.req.text();
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, response: apiError(c, 400, 'INVALID_JSON', 'The body is not valid JSON.') };
-  }
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-    return { ok: false, response: apiError(c, 400, 'INVALID_REQUEST', `The body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`) };
-  }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate) {
-    return {
-      ok: false,
-      response: apiError(c, 400, 'INVALID_REQUEST', 'The body repeats a key.', [{ path: duplicate.path, code: 'duplicate_key', message: 'this key appears twice in one object' }]),
-    };
-  }
-  return { ok: true, value };
-}
-
-const limit = (bytes: number) =>
-  bodyLimit({ maxSize: bytes, onError: (c: Context) => apiError(c, 413, 'PAYLOAD_TOO_LARGE', `The body exceeds ${bytes} bytes.`) });
+/** The JSON body, or an error response (invalid JSON, a repeated key, nesting past MAX_JSON_DEPTH). */
+const jsonBody = (c: Context<AppEnv>) => readJsonBody(c, { what: 'body', maxDepth: MAX_JSON_DEPTH });
 
 function pageParams(c: Context<AppEnv>): { limit: number; cursor?: string } {
   const n = Number(c.req.query('limit') ?? PAGE_DEFAULT);
@@ -117,7 +94,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const r: AdminResult<PolicyView> = await admin(c).getPolicy();
     return answer<PolicyView>(c, r, (v) => v.etag);
   })
-  .put('/v1/policy', limit(MAX_POLICY_BYTES), async (c) => {
+  .put('/v1/policy', limitBody(MAX_POLICY_BYTES), async (c) => {
     const body = await jsonBody(c);
     if (!body.ok) return body.response;
     const r = await admin(c).putPolicy(body.value, precondition(c), actor(c));
@@ -126,7 +103,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .all('/v1/policy', methodNotAllowed(['GET', 'PUT']))
 
-  .post('/v1/policy/validate', limit(MAX_POLICY_BYTES), async (c) => {
+  .post('/v1/policy/validate', limitBody(MAX_POLICY_BYTES), async (c) => {
     const body = await jsonBody(c);
     if (!body.ok) return body.response;
     c.header('Cache-Control', 'no-store');
@@ -166,7 +143,7 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!name.ok) return name.response;
     return answer(c, await admin(c).getList(name.name), (v) => v.etag);
   })
-  .put('/v1/lists/:name', limit(MAX_LIST_BYTES), async (c) => {
+  .put('/v1/lists/:name', limitBody(MAX_LIST_BYTES), async (c) => {
     const name = listName(c);
     if (!name.ok) return name.response;
     const body = await jsonBody(c);
@@ -175,7 +152,7 @@ export const adminRoutes = new Hono<AppEnv>()
     if (r.ok) afterWrite();
     return answer(c, r, (v) => v.etag);
   })
-  .patch('/v1/lists/:name', limit(MAX_LIST_BYTES), async (c) => {
+  .patch('/v1/lists/:name', limitBody(MAX_LIST_BYTES), async (c) => {
     const name = listName(c);
     if (!name.ok) return name.response;
     const body = await jsonBody(c);
@@ -195,7 +172,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .all('/v1/lists/:name', methodNotAllowed(['GET', 'PUT', 'PATCH', 'DELETE']))
 
-  .post('/v1/simulate', limit(MAX_SIMULATE_BYTES), async (c) => {
+  .post('/v1/simulate', limitBody(MAX_SIMULATE_BYTES), async (c) => {
     const body = await jsonBody(c);
     if (!body.ok) return body.response;
     const parsed = SimulateBodySchema.safeParse(body.value);

@@ -1,12 +1,11 @@
 // POST /v1/check: the origin describes one end-user request as JSON and gets a decision.
-import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { cfView } from '../facts/cf';
 import { parseCheckRequest, toInputIssues } from '../facts/check-request';
-import { findDuplicateKey } from '../facts/json';
 import { requireToken } from '../http/auth';
+import { limitBody, readJsonBody } from '../http/body';
 import { apiError, methodNotAllowed } from '../http/errors';
 import { refuseForwardAuthTraffic } from '../http/guards';
 import { deploymentSettings } from '../settings';
@@ -24,29 +23,13 @@ const requireJson = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: (c: Context) => apiError(c, 413, 'PAYLOAD_TOO_LARGE', `The body exceeds ${MAX_BODY_BYTES} bytes.`),
-});
-
 /** Routes of /v1/check. */
 export const checkRoutes = new Hono<AppEnv>()
   .use('/v1/check', refuseForwardAuthTraffic)
-  .post('/v1/check', requireToken('CHECK_TOKEN'), requireJson, limitBody, async (c) => {
-    let body: unknown;
-    const text = await c.req.text();
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return apiError(c, 400, 'INVALID_JSON', 'The body is not valid JSON.');
-    }
-    const duplicate = findDuplicateKey(text);
-    if (duplicate) {
-      return apiError(c, 400, 'INVALID_REQUEST', 'The check request repeats a key.', [
-        { path: duplicate.path, code: 'duplicate_key', message: 'this key appears twice in one object; send repeated claims as an array' },
-      ]);
-    }
-    const parsed = parseCheckRequest(body);
+  .post('/v1/check', requireToken('CHECK_TOKEN'), requireJson, limitBody(MAX_BODY_BYTES), async (c) => {
+    const body = await readJsonBody(c, { what: 'check request', repeatedKeyHint: 'send repeated claims as an array' });
+    if (!body.ok) return body.response;
+    const parsed = parseCheckRequest(body.value);
     if (!parsed.success) {
       return apiError(c, 400, 'INVALID_REQUEST', 'The check request has invalid fields.', toInputIssues(parsed.error));
     }

@@ -9,7 +9,7 @@ import { evaluate } from '../../src/engine/evaluate';
 import { CidrSet, parseIp } from '../../src/engine/ip';
 import { parseListDocument, patchList, type ListDocument } from '../../src/policy/lists';
 import { parsePolicy } from '../../src/policy/schema';
-import { buildSnapshot, decodeSnapshot, readPointer, type StoredList } from '../../src/policy/snapshot';
+import { buildSnapshot, decodeSnapshot, readPointer, sha256Hex, type StoredList } from '../../src/policy/snapshot';
 import { facts, NOW, policyWith } from '../helpers';
 
 function stored(name: string, doc: unknown, version = 1): [string, StoredList] {
@@ -157,16 +157,12 @@ describe('decodeSnapshot', () => {
     const artifact = JSON.parse(b.text) as Artifact;
     change(artifact);
     const text = JSON.stringify(artifact);
-    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-    const id = [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, '0')).join('');
-    return decodeSnapshot(text, id);
+    return decodeSnapshot(text, await sha256Hex(text));
   }
 
   it('refuses a text that hashes to its id but is not JSON', async () => {
     const text = '{"geogate":"snapshot"';
-    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-    const id = [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, '0')).join('');
-    expect(await decodeSnapshot(text, id)).toEqual({ ok: false, message: 'the snapshot is not valid JSON' });
+    expect(await decodeSnapshot(text, await sha256Hex(text))).toEqual({ ok: false, message: 'the snapshot is not valid JSON' });
   });
 
   it.each<[string, (a: Artifact) => void, RegExp]>([
