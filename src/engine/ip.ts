@@ -1,5 +1,7 @@
-// IP addresses and CIDR sets: a strict hand-written parser (policies carry ~60k CIDRs, so parsing
-// must cost well under a microsecond an entry) and sorted, merged ranges searched in O(log n).
+// IP addresses and CIDR sets: a strict hand-written parser (policies and the network intel carry
+// ~60k CIDRs, so parsing must cost well under a microsecond an entry) and longest-prefix-match
+// tables: nested prefixes flattened at build time into sorted disjoint intervals, each labelled
+// with the longest block of each category that covers it, so that a lookup is one binary search.
 // Invariants: IPv4-mapped IPv6 (::ffff:a.b.c.d) is always the IPv4 address itself; an IPv4 that
 // an IPv6 address merely embeds (6to4, Teredo, NAT64, ...) is matched only when the caller asks
 // for it with 'with-embedded', because it may only ever make a request MORE suspicious.
@@ -366,24 +368,50 @@ export function isCidr(s: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sets. CIDR blocks are either nested or disjoint, so after sorting by (start, prefix) a block
-// that starts inside the previous one lies inside it: dropping it leaves sorted disjoint ranges,
-// each answering with the enclosing block's text. IPv4 lives in Uint32Arrays; IPv6 as four
-// 32-bit words a bound, compared lexicographically (no bigint is built per entry or lookup).
+// ---------------------------------------------------------------------------------------------
+// Prefix tables. Any two CIDR blocks are nested or disjoint, so the blocks of every category
+// together form a tree. Building walks it in address order with a stack of the open blocks and
+// cuts the address space at every block boundary: each piece becomes one interval labelled, per
+// category, with the prefix length of the innermost (longest) block of that category covering it,
+// or NO_PREFIX. Every address of an interval is covered by the same blocks, so a lookup is one
+// binary search over the intervals, and the block answering for category c is the address masked
+// to that length. IPv4 lives in Uint32Arrays; IPv6 bounds are four 32-bit words, compared
+// lexicographically (no bigint is built per entry or lookup). IPv4 and IPv6 are separate
+// families: `::/0` does not cover IPv4 addresses, `::ffff:0:0/96` does (it is 0.0.0.0/0).
 
-/** Sorted disjoint IPv4 ranges. */
-interface V4Table {
+/** The label of an interval that no block of that category covers. */
+export const NO_PREFIX = 255;
+
+/** Most categories a table holds (the build packs a category into three bits of a sort key). */
+export const MAX_CATEGORIES = 8;
+
+/**
+ * Sorted disjoint labelled intervals of one family: IPv4 bounds take one word, IPv6 four (most
+ * significant first). `bits[c][i]` is the prefix length of the longest block of category `c`
+ * covering interval `i`, or {@link NO_PREFIX}.
+ */
+export interface PrefixRanges {
   readonly starts: Uint32Array;
   readonly ends: Uint32Array;
-  readonly bits: Uint8Array;
+  readonly bits: readonly Uint8Array[];
 }
 
-/** Sorted disjoint IPv6 ranges; starts/ends hold 4 words per range. */
-interface V6Table {
-  readonly starts: Uint32Array;
-  readonly ends: Uint32Array;
-  readonly bits: Uint8Array;
-  readonly count: number;
+/** A prefix table's contents, as stored in a compiled snapshot or the network intel. */
+export interface PrefixTablesData {
+  /** Number of blocks the table was built from (before nesting was flattened). */
+  readonly size: number;
+  readonly v4: PrefixRanges;
+  readonly v6: PrefixRanges;
+}
+
+/** Lexicographic comparison of words `a[ai*w..]` with `b[bi*w..]`, `w` words each. */
+function cmpAt(a: Uint32Array, ai: number, b: Uint32Array, bi: number, w: number): number {
+  for (let k = 0; k < w; k++) {
+    const x = a[ai * w + k] ?? 0;
+    const y = b[bi * w + k] ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 /** Lexicographic comparison of words `a[i*4..]` with (q0..q3). */
@@ -399,65 +427,115 @@ function cmpWords(a: Uint32Array, i: number, q0: number, q1: number, q2: number,
   return a3 === q3 ? 0 : a3 < q3 ? -1 : 1;
 }
 
-function putWords(a: Uint32Array, i: number, w0: number, w1: number, w2: number, w3: number): void {
-  a[4 * i] = w0;
-  a[4 * i + 1] = w1;
-  a[4 * i + 2] = w2;
-  a[4 * i + 3] = w3;
-}
-
-function searchV4(t: V4Table, v: number): number {
-  let lo = 0;
-  let hi = t.starts.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (v < (t.starts[mid] ?? 0)) hi = mid - 1;
-    else if (v > (t.ends[mid] ?? 0)) lo = mid + 1;
-    else return mid;
+/** Adds 1 to the `w` words at `a[i*w..]`; true when it wrapped past the family's last address. */
+function increment(a: Uint32Array, i: number, w: number): boolean {
+  for (let k = w - 1; k >= 0; k--) {
+    const v = ((a[i * w + k] ?? 0) + 1) >>> 0;
+    a[i * w + k] = v;
+    if (v !== 0) return false;
   }
-  return -1;
+  return true;
 }
 
-function searchV6(t: V6Table, q0: number, q1: number, q2: number, q3: number): number {
-  let lo = 0;
-  let hi = t.count - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cmpWords(t.starts, mid, q0, q1, q2, q3) > 0) hi = mid - 1;
-    else if (cmpWords(t.ends, mid, q0, q1, q2, q3) < 0) lo = mid + 1;
-    else return mid;
+/** Subtracts 1 from the `w` words at `a[i*w..]` (never called on zero). */
+function decrement(a: Uint32Array, i: number, w: number): void {
+  for (let k = w - 1; k >= 0; k--) {
+    const v = ((a[i * w + k] ?? 0) - 1) >>> 0;
+    a[i * w + k] = v;
+    if (v !== 0xffffffff) return;
   }
-  return -1;
 }
 
-/** Builds both tables from texts; the indices of invalid texts go to `invalid`. */
-function buildTables(texts: readonly string[], invalid: number[]): { v4: V4Table; v6: V6Table } {
-  const n = texts.length;
-  // IPv4 keys: start * 64 + prefix, exact in a double (< 2^38); a numeric sort orders by start,
-  // then enclosing block first. IPv6 entries go to word columns, sorted through an index.
-  const v4Keys = new Float64Array(n);
-  let n4 = 0;
-  const w6 = new Uint32Array(4 * n);
-  const bits6 = new Uint8Array(n);
-  let n6 = 0;
+/** Copies `w` words from `src[si*w..]` to `dst[di*w..]`. */
+function copyAt(dst: Uint32Array, di: number, src: Uint32Array, si: number, w: number): void {
+  for (let k = 0; k < w; k++) dst[di * w + k] = src[si * w + k] ?? 0;
+}
+
+/** A growable Uint32Array (the interval count is unknown until the walk ends). */
+class Words {
+  a = new Uint32Array(64);
+  n = 0;
+  push(src: Uint32Array, i: number, w: number): void {
+    if (this.n + w > this.a.length) {
+      const grown = new Uint32Array(this.a.length * 2);
+      grown.set(this.a);
+      this.a = grown;
+    }
+    for (let k = 0; k < w; k++) this.a[this.n++] = src[i * w + k] ?? 0;
+  }
+  done(): Uint32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+/**
+ * Flattens sorted blocks (start words, prefix length, category; sorted by start, then outer
+ * block first) into labelled intervals. `w` is 1 for IPv4, 4 for IPv6.
+ */
+function flatten(w: 1 | 4, n: number, starts: Uint32Array, prefixes: Uint8Array, cats: Uint8Array, categories: number): PrefixRanges {
+  const outStarts = new Words();
+  const outEnds = new Words();
+  const outBits: number[][] = Array.from({ length: categories }, () => []);
+  // Open blocks, innermost last. Duplicates are skipped, so the depth is bounded by the number of
+  // prefix lengths times the categories.
+  const cap = (32 * w + 1) * categories + 1;
+  const stackEnd = new Uint32Array(cap * w);
+  const stackBits = new Uint8Array(cap);
+  const stackCat = new Uint8Array(cap);
+  let sp = 0;
+  // pos: the first address not yet in an interval; past: it wrapped beyond the last address.
+  const pos = new Uint32Array(w);
+  let past = false;
+  const blockEnd = new Uint32Array(w);
+  const before = new Uint32Array(w);
+
+  const emit = (from: Uint32Array, to: Uint32Array, toAt: number): void => {
+    if (past || cmpAt(from, 0, to, toAt, w) > 0) return;
+    outStarts.push(from, 0, w);
+    outEnds.push(to, toAt, w);
+    for (let c = 0; c < categories; c++) {
+      let label = NO_PREFIX;
+      for (let j = sp - 1; j >= 0; j--) {
+        if (stackCat[j] === c) {
+          label = stackBits[j] ?? NO_PREFIX;
+          break;
+        }
+      }
+      outBits[c]?.push(label);
+    }
+  };
+  /** Closes the innermost open block: the rest of it up to its end is an interval. */
+  const close = (): void => {
+    const top = sp - 1;
+    emit(pos, stackEnd, top);
+    if (!past && cmpAt(pos, 0, stackEnd, top, w) <= 0) {
+      copyAt(pos, 0, stackEnd, top, w);
+      past = increment(pos, 0, w);
+    }
+    sp--;
+  };
+
   for (let i = 0; i < n; i++) {
-    const bits = parseCidrInto(texts[i] ?? '');
-    if (bits < 0) {
-      invalid.push(i);
-      continue;
+    const prefix = prefixes[i] ?? 0;
+    const cat = cats[i] ?? 0;
+    if (i > 0 && prefix === prefixes[i - 1] && cat === cats[i - 1] && cmpAt(starts, i, starts, i - 1, w) === 0) continue;
+    for (let k = 0; k < w; k++) blockEnd[k] = ((starts[i * w + k] ?? 0) | ~wordMask(prefix - 32 * k)) >>> 0;
+    while (sp > 0 && cmpAt(stackEnd, sp - 1, starts, i, w) < 0) close();
+    if (sp > 0 && cmpAt(pos, 0, starts, i, w) < 0) {
+      // The enclosing blocks' addresses before this block start.
+      copyAt(before, 0, starts, i, w);
+      decrement(before, 0, w);
+      emit(pos, before, 0);
     }
-    const w0 = W[0] ?? 0;
-    const w1 = W[1] ?? 0;
-    const w2 = W[2] ?? 0;
-    const w3 = W[3] ?? 0;
-    if (bits >= 96 && isMapped(w0, w1, w2)) {
-      v4Keys[n4++] = w3 * 64 + (bits - 96);
-    } else {
-      putWords(w6, n6, w0, w1, w2, w3);
-      bits6[n6++] = bits;
-    }
+    copyAt(pos, 0, starts, i, w);
+    past = false;
+    copyAt(stackEnd, sp, blockEnd, 0, w);
+    stackBits[sp] = prefix;
+    stackCat[sp] = cat;
+    sp++;
   }
-  return { v4: buildV4(sortedKeys(v4Keys.subarray(0, n4))), v6: buildV6(w6, bits6, n6) };
+  while (sp > 0) close();
+  return { starts: outStarts.done(), ends: outEnds.done(), bits: outBits.map((b) => Uint8Array.from(b)) };
 }
 
 /** Sorts in place unless already sorted (published lists usually are: skip the sort's cost). */
@@ -466,103 +544,283 @@ function sortedKeys(keys: Float64Array): Float64Array {
   return keys;
 }
 
-function buildV4(keys: Float64Array): V4Table {
-  const starts = new Uint32Array(keys.length);
-  const ends = new Uint32Array(keys.length);
-  const bits = new Uint8Array(keys.length);
-  let m = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] ?? 0;
-    // ToInt32 keeps the low 32 bits of the (< 2^38) key, so & 63 is the prefix length.
-    const prefix = key & 63;
-    const start = (key - prefix) / 64;
-    const end = (start | ~wordMask(prefix)) >>> 0;
-    if (m > 0 && start <= (ends[m - 1] ?? 0)) {
-      // Nested in the previous block (CIDR blocks never partly overlap); max() keeps it general.
-      if (end > (ends[m - 1] ?? 0)) ends[m - 1] = end;
-      continue;
-    }
-    starts[m] = start;
-    ends[m] = end;
-    bits[m] = prefix;
-    m++;
-  }
-  return { starts: starts.slice(0, m), ends: ends.slice(0, m), bits: bits.slice(0, m) };
-}
-
-function buildV6(w: Uint32Array, bits: Uint8Array, n: number): V6Table {
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => {
-    const c = cmpWords(w, a, w[4 * b] ?? 0, w[4 * b + 1] ?? 0, w[4 * b + 2] ?? 0, w[4 * b + 3] ?? 0);
-    return c !== 0 ? c : (bits[a] ?? 0) - (bits[b] ?? 0);
-  });
-  const starts = new Uint32Array(4 * n);
-  const ends = new Uint32Array(4 * n);
-  const outBits = new Uint8Array(n);
-  let m = 0;
-  for (const i of order) {
-    const prefix = bits[i] ?? 0;
-    const s0 = w[4 * i] ?? 0;
-    const s1 = w[4 * i + 1] ?? 0;
-    const s2 = w[4 * i + 2] ?? 0;
-    const s3 = w[4 * i + 3] ?? 0;
-    const e0 = (s0 | ~wordMask(prefix)) >>> 0;
-    const e1 = (s1 | ~wordMask(prefix - 32)) >>> 0;
-    const e2 = (s2 | ~wordMask(prefix - 64)) >>> 0;
-    const e3 = (s3 | ~wordMask(prefix - 96)) >>> 0;
-    if (m > 0 && cmpWords(ends, m - 1, s0, s1, s2, s3) >= 0) {
-      if (cmpWords(ends, m - 1, e0, e1, e2, e3) < 0) putWords(ends, m - 1, e0, e1, e2, e3);
-      continue;
-    }
-    putWords(starts, m, s0, s1, s2, s3);
-    putWords(ends, m, e0, e1, e2, e3);
-    outBits[m] = prefix;
-    m++;
-  }
-  return { starts: starts.slice(0, 4 * m), ends: ends.slice(0, 4 * m), bits: outBits.slice(0, m), count: m };
+/** Where a malformed block was given: its list (category) and its index in that list. */
+export interface InvalidBlock {
+  readonly list: number;
+  readonly index: number;
 }
 
 /**
- * A CidrSet's range tables, as stored in a compiled snapshot (see {@link CidrSet.toTables}).
- * IPv6 bounds take four 32-bit words per range, most significant first.
+ * Builds labelled intervals from lists of CIDR texts, list `c` being category `c`; malformed
+ * texts go to `invalid`. Parses each text once, into module scratch.
+ */
+function buildRanges(lists: readonly (readonly string[])[], invalid: InvalidBlock[]): { v4: PrefixRanges; v6: PrefixRanges } {
+  const categories = lists.length;
+  if (categories < 1 || categories > MAX_CATEGORIES) throw new Error(`a prefix table holds 1 to ${MAX_CATEGORIES} categories`);
+  let total = 0;
+  for (const l of lists) total += l.length;
+  // IPv4 keys: (start * 64 + prefix) * 8 + category, exact in a double (< 2^42); a numeric sort
+  // orders by start, then enclosing block first. IPv6 blocks go to word columns, sorted by index.
+  const v4Keys = new Float64Array(total);
+  let n4 = 0;
+  const w6 = new Uint32Array(4 * total);
+  const bits6 = new Uint8Array(total);
+  const cats6 = new Uint8Array(total);
+  let n6 = 0;
+  lists.forEach((texts, cat) => {
+    for (let i = 0; i < texts.length; i++) {
+      const bits = parseCidrInto(texts[i] ?? '');
+      if (bits < 0) {
+        invalid.push({ list: cat, index: i });
+        continue;
+      }
+      const w0 = W[0] ?? 0;
+      const w1 = W[1] ?? 0;
+      const w2 = W[2] ?? 0;
+      const w3 = W[3] ?? 0;
+      if (bits >= 96 && isMapped(w0, w1, w2)) {
+        v4Keys[n4++] = (w3 * 64 + (bits - 96)) * 8 + cat;
+      } else {
+        w6[4 * n6] = w0;
+        w6[4 * n6 + 1] = w1;
+        w6[4 * n6 + 2] = w2;
+        w6[4 * n6 + 3] = w3;
+        bits6[n6] = bits;
+        cats6[n6++] = cat;
+      }
+    }
+  });
+  const keys = sortedKeys(v4Keys.subarray(0, n4));
+  const s4 = new Uint32Array(n4);
+  const b4 = new Uint8Array(n4);
+  const c4 = new Uint8Array(n4);
+  for (let i = 0; i < n4; i++) {
+    const key = keys[i] ?? 0;
+    const cat = key % 8;
+    const rest = (key - cat) / 8;
+    const prefix = rest % 64;
+    s4[i] = (rest - prefix) / 64;
+    b4[i] = prefix;
+    c4[i] = cat;
+  }
+  const order = Array.from({ length: n6 }, (_, i) => i);
+  order.sort((a, b) => cmpAt(w6, a, w6, b, 4) || (bits6[a] ?? 0) - (bits6[b] ?? 0) || (cats6[a] ?? 0) - (cats6[b] ?? 0));
+  const s6 = new Uint32Array(4 * n6);
+  const b6 = new Uint8Array(n6);
+  const c6 = new Uint8Array(n6);
+  order.forEach((from, to) => {
+    copyAt(s6, to, w6, from, 4);
+    b6[to] = bits6[from] ?? 0;
+    c6[to] = cats6[from] ?? 0;
+  });
+  return { v4: flatten(1, n4, s4, b4, c4, categories), v6: flatten(4, n6, s6, b6, c6, categories) };
+}
+
+/**
+ * Whether stored intervals are what {@link flatten} makes: bounds ordered within and between
+ * intervals (sorted, disjoint), each label a valid prefix length or NO_PREFIX, at least one label
+ * per interval, and each labelled block holding the whole interval (so that masking any address
+ * of it names the same block).
+ */
+function validRanges(r: PrefixRanges, w: 1 | 4, categories: number): boolean {
+  const n = r.starts.length / w;
+  if (!Number.isInteger(n) || r.ends.length !== r.starts.length || r.bits.length !== categories) return false;
+  for (const b of r.bits) if (b.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    if (cmpAt(r.starts, i, r.ends, i, w) > 0) return false;
+    if (i > 0 && cmpAt(r.ends, i - 1, r.starts, i, w) >= 0) return false;
+    let labelled = false;
+    for (let c = 0; c < categories; c++) {
+      const b = r.bits[c]?.[i] ?? NO_PREFIX;
+      if (b === NO_PREFIX) continue;
+      if (b > 32 * w) return false;
+      labelled = true;
+      for (let k = 0; k < w; k++) {
+        if (((((r.starts[i * w + k] ?? 0) ^ (r.ends[i * w + k] ?? 0)) & wordMask(b - 32 * k)) >>> 0) !== 0) return false;
+      }
+    }
+    if (!labelled) return false;
+  }
+  return true;
+}
+
+function searchV4(r: PrefixRanges, v: number): number {
+  const starts = r.starts;
+  const ends = r.ends;
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (v < (starts[mid] ?? 0)) hi = mid - 1;
+    else if (v > (ends[mid] ?? 0)) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}
+
+function searchV6(r: PrefixRanges, q0: number, q1: number, q2: number, q3: number): number {
+  let lo = 0;
+  let hi = r.starts.length / 4 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmpWords(r.starts, mid, q0, q1, q2, q3) > 0) hi = mid - 1;
+    else if (cmpWords(r.ends, mid, q0, q1, q2, q3) < 0) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}
+
+/** Outcome of {@link PrefixTable.tryFrom}: the table, or where the malformed texts are. */
+export type PrefixTableResult = { readonly ok: true; readonly table: PrefixTable } | { readonly ok: false; readonly invalid: readonly InvalidBlock[] };
+
+/**
+ * An immutable longest-prefix-match table of CIDR blocks in up to {@link MAX_CATEGORIES}
+ * categories (e.g. `vpn` and `datacenter`), IPv4 and IPv6: which block of each category holds an
+ * address. Lookups are one O(log n) binary search and allocate nothing unless they find a block.
+ */
+export class PrefixTable {
+  readonly #v4: PrefixRanges;
+  readonly #v6: PrefixRanges;
+  /** Block texts by category and interval, made on first hit (most never are). */
+  readonly #texts4: (string | undefined)[][];
+  readonly #texts6: (string | undefined)[][];
+  /** Number of blocks the table was built from. */
+  readonly size: number;
+  /** Number of categories. */
+  readonly categories: number;
+
+  private constructor(size: number, categories: number, v4: PrefixRanges, v6: PrefixRanges) {
+    this.size = size;
+    this.categories = categories;
+    this.#v4 = v4;
+    this.#v6 = v6;
+    this.#texts4 = Array.from({ length: categories }, () => []);
+    this.#texts6 = Array.from({ length: categories }, () => []);
+  }
+
+  /** Builds a table from one list of CIDR texts per category, or says which texts are malformed. */
+  static tryFrom(lists: readonly (readonly string[])[]): PrefixTableResult {
+    const invalid: InvalidBlock[] = [];
+    const { v4, v6 } = buildRanges(lists, invalid);
+    if (invalid.length > 0) return { ok: false, invalid };
+    let size = 0;
+    for (const l of lists) size += l.length;
+    return { ok: true, table: new PrefixTable(size, lists.length, v4, v6) };
+  }
+
+  /**
+   * Rebuilds a table from stored intervals without parsing a CIDR text: undefined unless they are
+   * exactly what building produces (see validRanges), so a corrupt artifact is rejected instead
+   * of answering wrong lookups. O(n).
+   */
+  static fromData(data: PrefixTablesData): PrefixTable | undefined {
+    const categories = data.v4.bits.length;
+    if (categories < 1 || categories > MAX_CATEGORIES || data.v6.bits.length !== categories) return undefined;
+    const intervals = data.v4.starts.length + data.v6.starts.length / 4;
+    if (!Number.isSafeInteger(data.size) || data.size < 0 || (data.size === 0 && intervals > 0)) return undefined;
+    if (!validRanges(data.v4, 1, categories) || !validRanges(data.v6, 4, categories)) return undefined;
+    return new PrefixTable(data.size, categories, data.v4, data.v6);
+  }
+
+  /** The intervals, for storage; {@link PrefixTable.fromData} reads them back. */
+  toData(): PrefixTablesData {
+    return { size: this.size, v4: this.#v4, v6: this.#v6 };
+  }
+
+  /** Number of intervals (IPv4 and IPv6): what a lookup searches. */
+  get intervals(): number {
+    return this.#v4.starts.length + this.#v6.starts.length / 4;
+  }
+
+  /** Bytes the interval tables occupy. */
+  get byteLength(): number {
+    let n = this.#v4.starts.byteLength + this.#v4.ends.byteLength + this.#v6.starts.byteLength + this.#v6.ends.byteLength;
+    for (const b of this.#v4.bits) n += b.byteLength;
+    for (const b of this.#v6.bits) n += b.byteLength;
+    return n;
+  }
+
+  /** The IPv4 interval holding `v` (an unsigned 32-bit address), or -1. No allocation. */
+  findV4(v: number): number {
+    return searchV4(this.#v4, v);
+  }
+
+  /** The IPv6 interval holding the address with words w0..w3 (most significant first), or -1. No allocation. */
+  findV6(w0: number, w1: number, w2: number, w3: number): number {
+    return searchV6(this.#v6, w0, w1, w2, w3);
+  }
+
+  /** Prefix length of category `category`'s longest block over IPv4 interval `at`, or NO_PREFIX. */
+  bitsV4(at: number, category: number): number {
+    return this.#v4.bits[category]?.[at] ?? NO_PREFIX;
+  }
+
+  /** Prefix length of category `category`'s longest block over IPv6 interval `at`, or NO_PREFIX. */
+  bitsV6(at: number, category: number): number {
+    return this.#v6.bits[category]?.[at] ?? NO_PREFIX;
+  }
+
+  /**
+   * The longest block of `category` holding `ip`, or undefined. `mode` is required on purpose:
+   * `'exact'` for rules that allow or lift, `'with-embedded'` for anything that adds suspicion
+   * (see {@link IpMatchMode}). The address itself is tried first, then each embedded IPv4 in
+   * {@link embeddedIpv4}'s order.
+   */
+  match(ip: ParsedIp, mode: IpMatchMode, category = 0): CidrMatch | undefined {
+    const k = keyOf(ip);
+    if (k.v4 >= 0) return this.#hit4(k.v4, 'address', category);
+    const at = searchV6(this.#v6, k.w0, k.w1, k.w2, k.w3);
+    if (at >= 0 && this.bitsV6(at, category) !== NO_PREFIX) {
+      return { cidr: this.#text6(at, category), via: 'address', matchedIp: formatV6(k.w0, k.w1, k.w2, k.w3) };
+    }
+    if (mode === 'with-embedded') {
+      const embedded = k.embedded;
+      for (let i = 0; i < embedded.length; i++) {
+        const e = embedded[i];
+        const hit = e ? this.#hit4(e.value, e.via, category) : undefined;
+        if (hit) return hit;
+      }
+    }
+    return undefined;
+  }
+
+  #hit4(value: number, via: MatchVia, category: number): CidrMatch | undefined {
+    const at = searchV4(this.#v4, value);
+    if (at < 0) return undefined;
+    const bits = this.bitsV4(at, category);
+    if (bits === NO_PREFIX) return undefined;
+    const texts = this.#texts4[category] ?? [];
+    let cidr = texts[at];
+    if (cidr === undefined) {
+      cidr = `${formatV4((value & wordMask(bits)) >>> 0)}/${bits}`;
+      texts[at] = cidr;
+    }
+    return { cidr, via, matchedIp: formatV4(value) };
+  }
+
+  #text6(at: number, category: number): string {
+    const texts = this.#texts6[category] ?? [];
+    let cidr = texts[at];
+    if (cidr === undefined) {
+      const s = this.#v6.starts;
+      const b = this.bitsV6(at, category);
+      const m = (k: number) => ((s[4 * at + k] ?? 0) & wordMask(b - 32 * k)) >>> 0;
+      cidr = `${formatV6(m(0), m(1), m(2), m(3))}/${b}`;
+      texts[at] = cidr;
+    }
+    return cidr;
+  }
+}
+
+/**
+ * A CidrSet's tables, as stored in a compiled snapshot (see {@link CidrSet.toTables}): one
+ * category's labelled intervals. IPv6 bounds take four 32-bit words per range.
  */
 export interface CidrTables {
-  /** Number of blocks the set was built from (before nested blocks were merged). */
+  /** Number of blocks the set was built from (before nesting was flattened). */
   readonly size: number;
   readonly v4: { readonly starts: Uint32Array; readonly ends: Uint32Array; readonly bits: Uint8Array };
   readonly v6: { readonly starts: Uint32Array; readonly ends: Uint32Array; readonly bits: Uint8Array };
-}
-
-/** Whether stored IPv4 tables are what buildV4 makes: aligned blocks, sorted and disjoint. */
-function validV4(t: CidrTables['v4']): boolean {
-  const n = t.bits.length;
-  if (t.starts.length !== n || t.ends.length !== n) return false;
-  for (let i = 0; i < n; i++) {
-    const b = t.bits[i] ?? 0;
-    const start = t.starts[i] ?? 0;
-    const end = t.ends[i] ?? 0;
-    if (b > 32 || ((start & ~wordMask(b)) >>> 0) !== 0 || end !== (start | ~wordMask(b)) >>> 0) return false;
-    if (i > 0 && start <= (t.ends[i - 1] ?? 0)) return false;
-  }
-  return true;
-}
-
-/** Whether stored IPv6 tables are what buildV6 makes: aligned blocks, sorted and disjoint. */
-function validV6(t: CidrTables['v6']): boolean {
-  const n = t.bits.length;
-  if (t.starts.length !== 4 * n || t.ends.length !== 4 * n) return false;
-  for (let i = 0; i < n; i++) {
-    const b = t.bits[i] ?? 0;
-    if (b > 128) return false;
-    for (let k = 0; k < 4; k++) {
-      const mask = wordMask(b - 32 * k);
-      const s = t.starts[4 * i + k] ?? 0;
-      if (((s & ~mask) >>> 0) !== 0 || (t.ends[4 * i + k] ?? 0) !== (s | ~mask) >>> 0) return false;
-    }
-    const s = t.starts;
-    if (i > 0 && cmpWords(t.ends, i - 1, s[4 * i] ?? 0, s[4 * i + 1] ?? 0, s[4 * i + 2] ?? 0, s[4 * i + 3] ?? 0) >= 0) return false;
-  }
-  return true;
 }
 
 /** Outcome of {@link CidrSet.tryFrom}: the set, or the indices of the texts that are not CIDRs. */
@@ -587,22 +845,19 @@ function recent(texts: readonly string[]): CidrSet | undefined {
 }
 
 /**
- * An immutable set of CIDR blocks, v4 and v6, answering "which block holds this address".
- * Lookups are O(log n) and allocate nothing unless they find a block.
+ * An immutable set of CIDR blocks, v4 and v6, answering "which (longest) listed block holds
+ * this address": a one-category {@link PrefixTable}, the structure the network intel uses too.
  */
 export class CidrSet {
-  readonly #v4: V4Table;
-  readonly #v6: V6Table;
-  /** Normalised texts of the ranges, made on first hit (most never are). */
-  readonly #texts4: (string | undefined)[] = [];
-  readonly #texts6: (string | undefined)[] = [];
-  /** Number of blocks the set was built from. */
-  readonly size: number;
+  readonly #table: PrefixTable;
 
-  private constructor(size: number, v4: V4Table, v6: V6Table) {
-    this.size = size;
-    this.#v4 = v4;
-    this.#v6 = v6;
+  private constructor(table: PrefixTable) {
+    this.#table = table;
+  }
+
+  /** Number of blocks the set was built from. */
+  get size(): number {
+    return this.#table.size;
   }
 
   /**
@@ -613,10 +868,9 @@ export class CidrSet {
   static tryFrom(texts: readonly string[]): CidrSetResult {
     const known = recent(texts);
     if (known) return { ok: true, set: known };
-    const invalid: number[] = [];
-    const { v4, v6 } = buildTables(texts, invalid);
-    if (invalid.length > 0) return { ok: false, invalid };
-    const set = new CidrSet(texts.length, v4, v6);
+    const r = PrefixTable.tryFrom([texts]);
+    if (!r.ok) return { ok: false, invalid: r.invalid.map((x) => x.index) };
+    const set = new CidrSet(r.table);
     if (texts.length > 0) {
       RECENT.unshift({ texts: [...texts], set });
       RECENT.length = Math.min(RECENT.length, RECENT_MAX);
@@ -631,67 +885,44 @@ export class CidrSet {
     return r.set;
   }
 
-  /** The range tables, for a compiled snapshot; {@link CidrSet.fromTables} rebuilds the set in O(n). */
+  /** The interval tables, for a compiled snapshot; {@link CidrSet.fromTables} rebuilds the set in O(n). */
   toTables(): CidrTables {
+    const d = this.#table.toData();
     return {
-      size: this.size,
-      v4: { starts: this.#v4.starts, ends: this.#v4.ends, bits: this.#v4.bits },
-      v6: { starts: this.#v6.starts, ends: this.#v6.ends, bits: this.#v6.bits },
+      size: d.size,
+      v4: { starts: d.v4.starts, ends: d.v4.ends, bits: d.v4.bits[0] ?? new Uint8Array(0) },
+      v6: { starts: d.v6.starts, ends: d.v6.ends, bits: d.v6.bits[0] ?? new Uint8Array(0) },
     };
   }
 
   /**
    * Rebuilds a set from stored tables without parsing a CIDR text: undefined unless the tables
-   * are exactly what building a set produces (aligned blocks, sorted, disjoint), so a corrupt
-   * snapshot is rejected instead of answering wrong lookups.
+   * are exactly what building a set produces (sorted, disjoint, every interval inside the block
+   * it names), so a corrupt snapshot is rejected instead of answering wrong lookups.
    */
   static fromTables(t: CidrTables): CidrSet | undefined {
-    if (!Number.isSafeInteger(t.size) || t.size < t.v4.bits.length + t.v6.bits.length) return undefined;
-    if (!validV4(t.v4) || !validV6(t.v6)) return undefined;
-    return new CidrSet(t.size, t.v4, { ...t.v6, count: t.v6.bits.length });
+    const table = PrefixTable.fromData({
+      size: t.size,
+      v4: { starts: t.v4.starts, ends: t.v4.ends, bits: [t.v4.bits] },
+      v6: { starts: t.v6.starts, ends: t.v6.ends, bits: [t.v6.bits] },
+    });
+    return table && new CidrSet(table);
   }
 
   /**
-   * The block holding `ip`, or undefined. `mode` is required on purpose: `'exact'` for rules that
-   * allow or lift, `'with-embedded'` for anything that adds suspicion (see {@link IpMatchMode}).
-   * The address itself is tried first, then each embedded IPv4 in {@link embeddedIpv4}'s order.
+   * The longest listed block holding `ip`, or undefined. `mode` is required on purpose:
+   * `'exact'` for rules that allow or lift, `'with-embedded'` for anything that adds suspicion
+   * (see {@link IpMatchMode}). The address itself is tried first, then each embedded IPv4.
    */
   match(ip: ParsedIp, mode: IpMatchMode): CidrMatch | undefined {
-    const k = keyOf(ip);
-    if (k.v4 >= 0) {
-      const at = searchV4(this.#v4, k.v4);
-      return at < 0 ? undefined : this.#hit4(at, 'address', k.v4);
-    }
-    const at = searchV6(this.#v6, k.w0, k.w1, k.w2, k.w3);
-    if (at >= 0) return { cidr: this.#text6(at), via: 'address', matchedIp: formatV6(k.w0, k.w1, k.w2, k.w3) };
-    if (mode === 'with-embedded') {
-      const embedded = k.embedded;
-      for (let i = 0; i < embedded.length; i++) {
-        const e = embedded[i];
-        const at4 = e ? searchV4(this.#v4, e.value) : -1;
-        if (e && at4 >= 0) return this.#hit4(at4, e.via, e.value);
-      }
-    }
-    return undefined;
+    return this.#table.match(ip, mode, 0);
   }
+}
 
-  #hit4(at: number, via: MatchVia, value: number): CidrMatch {
-    let cidr = this.#texts4[at];
-    if (cidr === undefined) {
-      cidr = `${formatV4(this.#v4.starts[at] ?? 0)}/${this.#v4.bits[at] ?? 0}`;
-      this.#texts4[at] = cidr;
-    }
-    return { cidr, via, matchedIp: formatV4(value) };
-  }
-
-  #text6(at: number): string {
-    let cidr = this.#texts6[at];
-    if (cidr === undefined) {
-      const s = this.#v6.starts;
-      const b = 4 * at;
-      cidr = `${formatV6(s[b] ?? 0, s[b + 1] ?? 0, s[b + 2] ?? 0, s[b + 3] ?? 0)}/${this.#v6.bits[at] ?? 0}`;
-      this.#texts6[at] = cidr;
-    }
-    return cidr;
-  }
+/**
+ * The words of a parsed address for the allocation-free lookups of {@link PrefixTable}: the IPv4
+ * value (or -1) and the four IPv6 words. Derived once per address object.
+ */
+export function lookupWords(ip: ParsedIp): { readonly v4: number; readonly w0: number; readonly w1: number; readonly w2: number; readonly w3: number } {
+  return keyOf(ip);
 }

@@ -237,7 +237,9 @@ describe('CidrSet', () => {
   it.each([
     ['10.0.0.0', '10.0.0.0/8'],
     ['10.255.255.255', '10.0.0.0/8'],
-    ['10.1.2.3', '10.0.0.0/8'],
+    ['10.1.2.3', '10.1.0.0/16'],
+    ['10.0.255.255', '10.0.0.0/8'],
+    ['10.2.0.0', '10.0.0.0/8'],
     ['11.0.0.0', undefined],
     ['9.255.255.255', undefined],
     ['192.0.2.0', '192.0.2.0/24'],
@@ -249,7 +251,9 @@ describe('CidrSet', () => {
     ['198.51.100.9', '198.51.100.0/24'],
     ['::ffff:10.9.9.9', '10.0.0.0/8'],
     ['2001:db8::', '2001:db8::/32'],
-    ['2001:db8:5::1', '2001:db8::/32'],
+    ['2001:db8:5::1', '2001:db8:5::/48'],
+    ['2001:db8:4:ffff:ffff:ffff:ffff:ffff', '2001:db8::/32'],
+    ['2001:db8:6::', '2001:db8::/32'],
     ['2001:db8:1::1', '2001:db8::/32'],
     ['2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db8::/32'],
     ['2001:db7:ffff:ffff:ffff:ffff:ffff:ffff', undefined],
@@ -261,19 +265,20 @@ describe('CidrSet', () => {
   });
 
   it('reports the address that matched', () => {
-    expect(set.match(ip('10.1.2.3'), 'exact')).toEqual({ cidr: '10.0.0.0/8', via: 'address', matchedIp: '10.1.2.3' });
+    expect(set.match(ip('10.1.2.3'), 'exact')).toEqual({ cidr: '10.1.0.0/16', via: 'address', matchedIp: '10.1.2.3' });
+    expect(set.match(ip('10.9.2.3'), 'exact')).toEqual({ cidr: '10.0.0.0/8', via: 'address', matchedIp: '10.9.2.3' });
     expect(set.match(ip('2001:DB8:0::1'), 'exact')).toEqual({ cidr: '2001:db8::/32', via: 'address', matchedIp: '2001:db8::1' });
-    expect(set.match({ version: 6, value: 0xffff_0a01_0203n }, 'exact')).toEqual({ cidr: '10.0.0.0/8', via: 'address', matchedIp: '10.1.2.3' });
+    expect(set.match({ version: 6, value: 0xffff_0a01_0203n }, 'exact')).toEqual({ cidr: '10.1.0.0/16', via: 'address', matchedIp: '10.1.2.3' });
   });
 
   it.each([
-    ['192.0.2.1', '192.0.2.0/31'],
+    ['192.0.2.1', '192.0.2.1/32'],
     ['192.0.2.0', '192.0.2.0/31'],
     ['192.0.2.2', undefined],
-    ['2001:db8::1', '2001:db8::/127'],
+    ['2001:db8::1', '2001:db8::1/128'],
     ['2001:db8::', '2001:db8::/127'],
     ['2001:db8::2', undefined],
-  ])('a nested block ending where its parent ends answers with the parent: %s in %s', (s, want) => {
+  ])('a nested block ending where its parent ends answers with itself (longest prefix): %s in %s', (s, want) => {
     // The blocks after it put the nested one mid-table, where a binary search would land first.
     const nested = CidrSet.from(['192.0.2.1/32', '192.0.2.0/31', '192.0.2.4/32', '192.0.2.8/32', '2001:db8::1/128', '2001:db8::/127', '2001:db8::4/128', '2001:db8::8/128']);
     expect(nested.match(ip(s), 'exact')?.cidr).toBe(want);
@@ -282,7 +287,14 @@ describe('CidrSet', () => {
   it.each<[string, string[], string, string | undefined]>([
     // [name, blocks, address, block it is in]
     ['all of IPv6', ['::/0'], '2001:db8::1', '::/0'],
-    ['the lower half of IPv6', ['::/1', '2001:db8::/32'], '2001:db8::1', '::/1'],
+    ['the lower half of IPv6, with a longer block inside', ['::/1', '2001:db8::/32'], '2001:db8::1', '2001:db8::/32'],
+    ['the lower half of IPv6, outside the longer block', ['::/1', '2001:db8::/32'], '2001:db9::', '::/1'],
+    ['the last IPv6 address, in nested blocks', ['8000::/1', 'ffff::/16', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128'], 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128'],
+    ['just before the last IPv6 address, in nested blocks', ['8000::/1', 'ffff::/16', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128'], 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe', 'ffff::/16'],
+    ['the last IPv4 address, in nested blocks', ['0.0.0.0/0', '255.255.255.255/32'], '255.255.255.255', '255.255.255.255/32'],
+    ['the first IPv4 address, in nested blocks', ['0.0.0.0/0', '0.0.0.0/32'], '0.0.0.1', '0.0.0.0/0'],
+    ['the same block listed twice', ['192.0.2.0/24', '192.0.2.0/24', '192.0.2.128/25'], '192.0.2.127', '192.0.2.0/24'],
+    ['::/0 does not cover IPv4', ['::/0'], '192.0.2.1', undefined],
     ['all of IPv4, written as IPv4-mapped IPv6', ['::ffff:0:0/96'], '8.8.8.8', '0.0.0.0/0'],
     ['a block whose third word is not zero', ['2001:db8:1:2:3::/80'], '2001:db8:1:2:3::9', '2001:db8:1:2:3::/80'],
   ])('%s', (_name, blocks, address, want) => {
@@ -405,12 +417,12 @@ const blockArb = fc.oneof(
   ),
 );
 
-/** The outermost block of `ranges` holding `q`, by linear scan: what a lookup must answer. */
+/** The innermost (longest-prefix) block of `ranges` holding `q`, by linear scan: what a lookup must answer. */
 function linearScan(ranges: readonly CidrRange[], q: ParsedIp): string | undefined {
   let best: CidrRange | undefined;
   for (const r of ranges) {
     if (r.version !== q.version || q.value < r.start || q.value > r.end) continue;
-    if (!best || r.start < best.start || r.end > best.end) best = r;
+    if (!best || r.start > best.start || r.end < best.end) best = r;
   }
   return best?.text;
 }
