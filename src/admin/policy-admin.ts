@@ -491,8 +491,8 @@ export class PolicyAdmin extends DurableObject<Env> {
     let snapshot: string | null = this.#state('snapshot') ?? null;
     let warnings: readonly SnapshotIssue[] = [];
     let pointerHash: string | undefined;
-    const policyDoc = policy ? (JSON.parse(this.#text(policy.doc)) as { rules?: { lists?: unknown }[] }) : undefined;
-    const referenced = policyDoc?.rules?.some((r) => Array.isArray(r.lists) && r.lists.includes(name)) === true;
+    const policyDoc: unknown = policy ? JSON.parse(this.#text(policy.doc)) : undefined;
+    const referenced = namesList(policyDoc, name);
     const ref = next === null ? null : await this.#putBlob(JSON.stringify(next));
     if (policy && referenced) {
       if (next === null) return fail(409, 'LIST_IN_USE', `The current policy (${policy.version}) references list "${name}"; remove the reference first.`);
@@ -566,4 +566,16 @@ export class PolicyAdmin extends DurableObject<Env> {
     const last = page[page.length - 1];
     return { items: page.map((r) => ({ ...r })), ...(rows.length > limit && last ? { cursor: String(last.seq) } : {}) };
   }
+}
+
+/** Whether a stored policy document names list `name` (in a rule's or a network set's `lists`). */
+function namesList(doc: unknown, name: string): boolean {
+  const has = (x: unknown) => typeof x === 'object' && x !== null && Array.isArray((x as { lists?: unknown }).lists) && ((x as { lists: unknown[] }).lists).includes(name);
+  if (typeof doc !== 'object' || doc === null) return false;
+  const d = doc as { rules?: unknown; network?: { vpn?: unknown; hosting?: unknown; categories?: unknown } };
+  if (Array.isArray(d.rules) && d.rules.some(has)) return true;
+  const n = d.network;
+  if (typeof n !== 'object' || n === null) return false;
+  const categories = typeof n.categories === 'object' && n.categories !== null ? Object.values(n.categories) : [];
+  return [n.vpn, n.hosting, ...categories].some(has);
 }

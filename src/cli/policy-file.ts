@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { compilePolicy, type CompiledPolicy } from '../engine/compile';
 import { DEFAULT_POLICY_DOCUMENT, defaultPolicy } from '../policy/default';
 import { isBuiltinList } from '../engine/lists';
-import { parsePolicyText, type PolicySpec } from '../policy/schema';
+import { listReferences, parsePolicyText, type PolicySpec } from '../policy/schema';
 import { CliError, EXIT, type CliIo } from './io';
 
 /** The name that stands for the built-in default policy (src/policy/default-policy.json). */
@@ -26,7 +26,7 @@ export interface LoadedPolicy {
 /** Names of the named (not built-in) lists a policy references. */
 function namedListsOf(spec: PolicySpec): string[] {
   const out = new Set<string>();
-  for (const r of spec.rules) if ('lists' in r) for (const name of r.lists) if (!isBuiltinList(name)) out.add(name);
+  for (const ref of listReferences(spec)) for (const name of ref.names) if (!isBuiltinList(name)) out.add(name);
   return [...out].sort();
 }
 

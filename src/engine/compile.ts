@@ -8,12 +8,12 @@
 import { TOR_COUNTRY } from './countries';
 import { matchAccount, matchOwnerCountry } from './detectors/account';
 import { matchCountry, matchCountryNotAllowed, matchRegion, type RequestView, type RuleHit } from './detectors/geo';
-import { matchAsn, matchCidr, NetworkSet, type NamedAsns, type SourcedCidrs } from './detectors/network';
+import { matchAsn, matchCidr, NetworkSet, type NamedAsns, type NetworkCategories, type SourcedCidrs } from './detectors/network';
 import type { OrgOwners } from './detectors/account';
 import type { TimezoneSettings } from './detectors/timezone';
 import { CidrSet } from './ip';
 import { isBuiltinList, NO_LISTS, type BuiltinListName, type ResolvedList, type ResolvedLists } from './lists';
-import type { FailMode, PolicySpec, RuleSpec } from './policy';
+import type { FailMode, NetworkSetSpec, PolicySpec, RuleSpec } from './policy';
 import { SIGNAL_NAMES, type Action, type SignalName } from './types';
 
 /** A hard rule ready to match. */
@@ -49,6 +49,8 @@ export interface CompiledPolicy {
   readonly timezone: TimezoneSettings;
   readonly vpn: NetworkSet;
   readonly hosting: NetworkSet;
+  /** The policy's own network categories, sorted by name (NETWORK_LISTED). */
+  readonly networkCategories: NetworkCategories;
   readonly score: ScoreSettings;
   readonly scoreBySurface: ReadonlyMap<string, ScoreSettings>;
   readonly missingGeo: Action;
@@ -117,18 +119,20 @@ function compileRule(rule: RuleSpec, lists: ResolvedLists): CompiledRule {
     }
     case 'asn': {
       const builtin: BuiltinListName[] = [];
-      const named: NamedAsns[] = [];
+      const namedAsns: NamedAsns[] = [];
       for (const name of new Set(rule.lists)) {
         if (isBuiltinList(name)) builtin.push(name);
-        else named.push({ name, asns: listOf(lists, name, ['asn']).asns });
+        else namedAsns.push({ name, asns: listOf(lists, name, ['asn']).asns });
       }
-      const set = new NetworkSet({ asns: rule.asns, lists: builtin, named });
+      const set = new NetworkSet({ asns: rule.asns, builtin, namedAsns });
       return { ...base, match: (v) => matchAsn(v, set, rule.id, allow) };
     }
     case 'cidr': {
       const sets: SourcedCidrs[] = [];
       if (rule.cidrs.length > 0) sets.push({ set: CidrSet.from(rule.cidrs), source: 'policy' });
-      for (const name of new Set(rule.lists)) sets.push({ set: listOf(lists, name, ['cidr']).set, source: name });
+      for (const name of new Set(rule.lists)) {
+        sets.push(isBuiltinList(name) ? { builtin: name, source: name } : { set: listOf(lists, name, ['cidr']).set, source: name });
+      }
       return { ...base, match: (v) => matchCidr(v, sets, rule.id, allow) };
     }
     case 'account': {
@@ -143,6 +147,24 @@ function compileRule(rule: RuleSpec, lists: ResolvedLists): CompiledRule {
       return { ...base, match: (v) => matchAccount(v, accounts, orgs, rule.id, allow) };
     }
   }
+}
+
+/** A network set of the policy: inline entries, built-in lists, and named `asn` / `cidr` lists. */
+function networkSetOf(spec: NetworkSetSpec | undefined, lists: ResolvedLists): NetworkSet {
+  if (!spec) return new NetworkSet({});
+  const builtin: BuiltinListName[] = [];
+  const namedAsns: NamedAsns[] = [];
+  const namedCidrs: { name: string; set: CidrSet }[] = [];
+  for (const name of new Set(spec.lists)) {
+    if (isBuiltinList(name)) {
+      builtin.push(name);
+      continue;
+    }
+    const list = listOf(lists, name, ['asn', 'cidr']);
+    if (list.kind === 'asn') namedAsns.push({ name, asns: list.asns });
+    else namedCidrs.push({ name, set: list.set });
+  }
+  return new NetworkSet({ asns: spec.asns, cidrs: spec.cidrs.length > 0 ? CidrSet.from(spec.cidrs) : undefined, builtin, namedAsns, namedCidrs });
 }
 
 function fullWeights(weights: Partial<Record<SignalName, number | undefined>>, base?: ScoreSettings['weights']) {
@@ -203,8 +225,11 @@ export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS)
     spec,
     rules: enforcedSpecs.length === spec.rules.length ? all : all.filter((r) => !r.dryRun),
     timezone: timezoneOf(spec, enforcedSpecs),
-    vpn: new NetworkSet(spec.network.vpn ?? {}),
-    hosting: new NetworkSet(spec.network.hosting ?? {}),
+    vpn: networkSetOf(spec.network.vpn, lists),
+    hosting: networkSetOf(spec.network.hosting, lists),
+    networkCategories: Object.keys(spec.network.categories)
+      .sort()
+      .map((name) => ({ name, set: networkSetOf(spec.network.categories[name], lists) })),
     score,
     scoreBySurface,
     missingGeo: spec.missingGeo,

@@ -5,8 +5,8 @@
 // 1. Detectors turn facts into signals (true / false / undetermined; a true signal may count only
 //    in part, e.g. an offset shared by restricted and other places).
 // 2. Hard rules that match add reasons with their action; an unknown IP country adds GEO_MISSING.
-// 3. Each true signal adds weight x strength to the score (a network on both the VPN and the
-//    hosting list counts once, as VPN); crossing challengeAt / denyAt adds SCORE_*. A score deny
+// 3. Each true signal adds weight x strength to the score (a network that is in several network
+//    sets counts once, as VPN with the default weights); crossing challengeAt / denyAt adds SCORE_*. A score deny
 //    needs location evidence (see SIGNAL_CLASS); without it, the score only challenges.
 // 4. Matching allow-exceptions lift every challenge, and the denies their `liftDeny` names.
 // 5. The most severe reason left standing is the decision (deny > challenge > allow).
@@ -16,7 +16,8 @@ import type { CompiledDryRun, CompiledPolicy, ScoreSettings } from './compile';
 import { explain } from './explain';
 import { RequestView } from './detectors/geo';
 import { detectLocale } from './detectors/locale';
-import { detectNetwork } from './detectors/network';
+import { detectListedNetwork, detectNetwork } from './detectors/network';
+import { bundledIntel, type NetworkIntel } from './intel';
 import { detectTimezone } from './detectors/timezone';
 import {
   ACTION_SEVERITY,
@@ -62,6 +63,7 @@ export function detectSignals(policy: CompiledPolicy, view: RequestView, now: nu
     // MaxMind's A1 says "anonymous proxy" whatever the policy lists.
     NETWORK_VPN: vpn.value !== true && view.anonymousProxy ? ANONYMOUS_PROXY : vpn,
     NETWORK_HOSTING: detectNetwork(view, policy.hosting, 'hosting'),
+    NETWORK_LISTED: detectListedNetwork(view, policy.networkCategories),
   };
 }
 
@@ -80,18 +82,31 @@ export interface Contribution {
   readonly points: number;
 }
 
+/** The network signals, in the order that wins a tie of weights: one network counts once. */
+const NETWORK_SIGNALS = ['NETWORK_VPN', 'NETWORK_LISTED', 'NETWORK_HOSTING'] as const satisfies readonly SignalName[];
+
+/** The network signal that counts: the heaviest true one (VPN, then the policy's own, then hosting on a tie). */
+function countedNetworkSignal(signals: Signals, weights: ScoreSettings['weights']): SignalName | undefined {
+  let best: SignalName | undefined;
+  for (const name of NETWORK_SIGNALS) {
+    if (signals[name].value === true && (best === undefined || weights[name] > weights[best])) best = name;
+  }
+  return best;
+}
+
 /**
- * The signals that add to the score, and the score. A network on both lists is one network: it
- * counts once, under the heavier of the two weights (VPN on a tie, and with the default weights).
+ * The signals that add to the score, and the score. A network in several network sets (on the
+ * VPN and the hosting list, or in one of the policy's own categories too) is one network: it
+ * counts once, under the heaviest of their weights (VPN on a tie, and with the default weights).
  */
 export function scoreSignals(signals: Signals, weights: ScoreSettings['weights']): { score: number; contributions: Contribution[] } {
   const contributions: Contribution[] = [];
   let score = 0;
-  const bothLists = signals.NETWORK_VPN.value === true && signals.NETWORK_HOSTING.value === true;
-  const dropped: SignalName | undefined = bothLists ? (weights.NETWORK_HOSTING > weights.NETWORK_VPN ? 'NETWORK_VPN' : 'NETWORK_HOSTING') : undefined;
+  const counted = countedNetworkSignal(signals, weights);
   for (const name of SIGNAL_NAMES) {
     const signal = signals[name];
-    if (signal.value !== true || name === dropped) continue;
+    if (signal.value !== true) continue;
+    if (name !== counted && (NETWORK_SIGNALS as readonly string[]).includes(name)) continue;
     const weight = weights[name];
     const strength = signal.strength ?? 1;
     const points = Math.round(weight * strength);
@@ -108,11 +123,12 @@ function hasLocationEvidence(contributions: readonly Contribution[]): boolean {
 }
 
 /**
- * Decides one request under a compiled policy at instant `now` (epoch milliseconds).
- * Never throws for any `facts` the facts adapters can produce.
+ * Decides one request under a compiled policy at instant `now` (epoch milliseconds), with the
+ * network intel in force (the deployment's bundled copy unless given). Never throws for any
+ * `facts` the facts adapters can produce.
  */
-export function evaluate(policy: CompiledPolicy, facts: Facts, now: number): Decision {
-  const view = new RequestView(facts);
+export function evaluate(policy: CompiledPolicy, facts: Facts, now: number, intel: NetworkIntel = bundledIntel()): Decision {
+  const view = new RequestView(facts, intel);
   const signals = detectSignals(policy, view, now);
   const result = decideOn(policy, view, signals);
   // A policy without dry-run rules pays one property read for them.

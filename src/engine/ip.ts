@@ -761,6 +761,38 @@ export class PrefixTable {
   }
 
   /**
+   * Whether every address of `range` is in some block of `category` (one block holding it, or
+   * several that together do): a walk over contiguous intervals from the range's first address.
+   */
+  covers(range: CidrRange, category = 0): boolean {
+    if (range.version === 4) {
+      const r = this.#v4;
+      const end = Number(range.end);
+      let at = searchV4(r, Number(range.start));
+      while (at >= 0 && this.bitsV4(at, category) !== NO_PREFIX) {
+        const e = r.ends[at] ?? 0;
+        if (e >= end) return true;
+        at = at + 1 < r.starts.length && r.starts[at + 1] === e + 1 ? at + 1 : -1;
+      }
+      return false;
+    }
+    const r = this.#v6;
+    const word = (v: bigint, k: number) => Number(BigInt.asUintN(32, v >> BigInt(96 - 32 * k)));
+    const s = BigInt(range.start);
+    const e = BigInt(range.end);
+    const [e0, e1, e2, e3] = [word(e, 0), word(e, 1), word(e, 2), word(e, 3)];
+    let at = searchV6(r, word(s, 0), word(s, 1), word(s, 2), word(s, 3));
+    const next = new Uint32Array(4);
+    while (at >= 0 && this.bitsV6(at, category) !== NO_PREFIX) {
+      if (cmpWords(r.ends, at, e0, e1, e2, e3) >= 0) return true;
+      copyAt(next, 0, r.ends, at, 4);
+      increment(next, 0, 4);
+      at = at + 1 < r.starts.length / 4 && cmpAt(r.starts, at + 1, next, 0, 4) === 0 ? at + 1 : -1;
+    }
+    return false;
+  }
+
+  /**
    * The longest block of `category` holding `ip`, or undefined. `mode` is required on purpose:
    * `'exact'` for rules that allow or lift, `'with-embedded'` for anything that adds suspicion
    * (see {@link IpMatchMode}). The address itself is tried first, then each embedded IPv4 in
@@ -916,6 +948,11 @@ export class CidrSet {
    */
   match(ip: ParsedIp, mode: IpMatchMode): CidrMatch | undefined {
     return this.#table.match(ip, mode, 0);
+  }
+
+  /** Whether every address of `range` is in the set (in one block, or in several that together cover it). */
+  covers(range: CidrRange): boolean {
+    return this.#table.covers(range, 0);
   }
 }
 

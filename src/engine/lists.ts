@@ -1,21 +1,22 @@
-// Lists a policy names instead of copying thousands of items. Built-in lists ship with the code
-// (generated from data/network-intel, MIT, X4BNet/lists_vpn), so updating them is a deploy.
+// Lists a policy names instead of copying thousands of items. Built-in lists are the categories
+// of the network intel (src/engine/intel.ts: the X4B lists, MIT, X4BNet/lists_vpn), ASNs and CIDR
+// blocks alike, resolved at evaluation against the intel in force (KV, else the bundled copy).
 // Named lists are the operator's own (IPs/CIDRs, ASNs, account ids, org ids, org -> owner
 // country), stored and versioned apart from the policy and resolved into a snapshot at write
 // time; the engine only ever sees them resolved (ResolvedList), never storage.
-import { X4B_DATACENTER_ASNS, X4B_VPN_ASNS } from './data/network-asns';
+import type { IntelCategory } from './intel';
 import type { CidrSet } from './ip';
 
-/** Names a policy may use in `lists` for the built-in ASN lists. */
+/** Names a policy may use in `lists` for the built-in lists (the network intel's categories). */
 export const BUILTIN_LIST_NAMES = ['x4b-vpn', 'x4b-datacenter'] as const;
 
 /** A built-in list's name. */
 export type BuiltinListName = (typeof BUILTIN_LIST_NAMES)[number];
 
-/** ASNs of each built-in list. */
-export const BUILTIN_ASN_LISTS: Readonly<Record<BuiltinListName, readonly number[]>> = {
-  'x4b-vpn': X4B_VPN_ASNS,
-  'x4b-datacenter': X4B_DATACENTER_ASNS,
+/** The intel category each built-in list stands for: its ASNs in `asn` rules, its blocks in `cidr` rules, both in network sets. */
+export const BUILTIN_LIST_CATEGORY: Readonly<Record<BuiltinListName, IntelCategory>> = {
+  'x4b-vpn': 'vpn',
+  'x4b-datacenter': 'datacenter',
 };
 
 /** Whether `name` is a built-in list. */

@@ -1,7 +1,6 @@
 // The validated policy, as the engine consumes it. The engine owns this shape; the zod schema in
 // src/policy/schema.ts (the single source of the *document* format, with defaults and messages)
 // is type-checked to produce exactly this, so the engine never imports the transport's schema.
-import type { BuiltinListName } from './lists';
 import type { Action, SignalName } from './types';
 
 /** What a decision answers when geogate has no usable policy (see fail.ts). */
@@ -99,10 +98,10 @@ export type RuleSpec =
   | CidrRuleSpec
   | AccountRuleSpec;
 
-/** A set of networks: ASNs, built-in ASN lists and CIDR blocks. */
+/** A set of networks: ASNs, CIDR blocks, built-in lists (intel categories) and named `asn` / `cidr` lists. */
 export interface NetworkSetSpec {
   asns: number[];
-  lists: BuiltinListName[];
+  lists: string[];
   cidrs: string[];
 }
 
@@ -123,7 +122,12 @@ export interface PolicySpec {
   description?: string | undefined;
   rules: RuleSpec[];
   restrictedCountries?: string[] | undefined;
-  network: { vpn?: NetworkSetSpec | undefined; hosting?: NetworkSetSpec | undefined };
+  network: {
+    vpn?: NetworkSetSpec | undefined;
+    hosting?: NetworkSetSpec | undefined;
+    /** The policy's own network categories (e.g. `relay`): a network in one adds NETWORK_LISTED. */
+    categories: Record<string, NetworkSetSpec>;
+  };
   score: {
     weights: WeightsSpec;
     challengeAt: number;

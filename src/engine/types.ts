@@ -86,6 +86,7 @@ export const SIGNAL_NAMES = [
   'LOCALE_RESTRICTED',
   'NETWORK_VPN',
   'NETWORK_HOSTING',
+  'NETWORK_LISTED',
 ] as const;
 
 /** A detector signal's name. */
@@ -111,6 +112,7 @@ export const SIGNAL_CLASS: Readonly<Record<SignalName, SignalClass>> = {
   LOCALE_RESTRICTED: 'affinity',
   NETWORK_VPN: 'concealment',
   NETWORK_HOSTING: 'concealment',
+  NETWORK_LISTED: 'concealment',
 };
 
 /**

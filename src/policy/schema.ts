@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { isIsoCountry, isRegionCode, TOR_COUNTRY } from '../engine/countries';
 import { CidrSet } from '../engine/ip';
 import { BUILTIN_LIST_NAMES, isBuiltinList, RULE_LIST_KINDS, type ListKind } from '../engine/lists';
-import { FAIL_MODES, RULE_MODES, type PolicySpec } from '../engine/policy';
+import { FAIL_MODES, RULE_MODES, type NetworkSetSpec, type PolicySpec } from '../engine/policy';
 import { SIGNAL_NAMES } from '../engine/types';
 import { checkPolicySize, type SizeProblem } from './limits';
 
@@ -41,7 +41,6 @@ const cidrList = z.array(z.string()).superRefine((list, ctx) => {
     ctx.addIssue({ code: 'custom', path: [i], message: 'not a CIDR block such as "192.0.2.0/24" or "2001:db8::/32"' });
   }
 });
-const listName = z.enum(BUILTIN_LIST_NAMES);
 const ruleId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use 1-64 lower-case letters, digits, ".", "_" or "-"');
@@ -136,11 +135,20 @@ const rule = z.discriminatedUnion('type', [
   accountRule,
 ]);
 
+/** Built-in lists (the intel's categories) and named `asn` / `cidr` lists a network set takes. */
+const NETWORK_LIST_KINDS = ['asn', 'cidr'] as const satisfies readonly ListKind[];
+
 const networkSet = z.strictObject({
   asns: z.array(asn).default([]),
-  lists: z.array(listName).default([]),
+  /** Built-in lists and named `asn` / `cidr` lists: checked against the stored lists by {@link parsePolicy}. */
+  lists: listRefs,
   cidrs: cidrList.default([]),
 });
+
+/** A name of the policy's own network category, reported in NETWORK_LISTED's evidence. */
+const networkCategoryName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'use 1-32 lower-case letters, digits, "_" or "-"');
 
 const weight = z.number().min(0).max(1000);
 const weights = z.strictObject(
@@ -183,8 +191,16 @@ export const PolicySchema = z
      */
     restrictedCountries: z.array(countryCode).optional(),
     network: z
-      .strictObject({ vpn: networkSet.optional(), hosting: networkSet.optional() })
-      .default({}),
+      .strictObject({
+        vpn: networkSet.optional(),
+        hosting: networkSet.optional(),
+        /** The policy's own categories (e.g. "relay"): a network in one adds NETWORK_LISTED. */
+        categories: z
+          .record(networkCategoryName, networkSet)
+          .refine((c) => Object.keys(c).length <= 32, { error: 'at most 32 network categories' })
+          .default({}),
+      })
+      .default({ categories: {} }),
     score: z.strictObject({
       weights,
       challengeAt: threshold,
@@ -272,28 +288,44 @@ export interface ParsePolicyOptions {
   lists?: ListCatalog | 'unchecked' | undefined;
 }
 
-/** Issues for list references that do not resolve to a list of a kind the rule can use. */
+/** Where a policy names lists: each rule's `lists`, and each network set's. */
+export function listReferences(policy: PolicySpec): { path: (string | number)[]; names: readonly string[]; kinds: readonly ListKind[]; takesBuiltin: boolean; what: string }[] {
+  const out: ReturnType<typeof listReferences> = [];
+  policy.rules.forEach((r, i) => {
+    if ('lists' in r) out.push({ path: ['rules', i, 'lists'], names: r.lists, kinds: RULE_LIST_KINDS[r.type], takesBuiltin: r.type === 'asn' || r.type === 'cidr', what: `a ${r.type} rule` });
+  });
+  const sets: [string[], NetworkSetSpec | undefined][] = [
+    [['vpn'], policy.network.vpn],
+    [['hosting'], policy.network.hosting],
+    ...Object.entries(policy.network.categories).map(([name, set]): [string[], NetworkSetSpec] => [['categories', name], set]),
+  ];
+  for (const [at, set] of sets) {
+    if (set) out.push({ path: ['network', ...at, 'lists'], names: set.lists, kinds: NETWORK_LIST_KINDS, takesBuiltin: true, what: 'a network set' });
+  }
+  return out;
+}
+
+/** Issues for list references that do not resolve to a list of a kind the rule or network set can use. */
 function listReferenceIssues(policy: PolicySpec, catalog: ListCatalog | 'unchecked' | undefined): z.core.$ZodIssue[] {
   const issues: z.core.$ZodIssue[] = [];
-  policy.rules.forEach((r, i) => {
-    if (!('lists' in r)) return;
-    const kinds: readonly ListKind[] = RULE_LIST_KINDS[r.type];
-    r.lists.forEach((name, j) => {
-      const path = ['rules', i, 'lists', j];
+  for (const ref of listReferences(policy)) {
+    ref.names.forEach((name, j) => {
+      const path = [...ref.path, j];
+      const kinds = ref.kinds.join(' or ');
       if (isBuiltinList(name)) {
-        if (r.type !== 'asn') issues.push({ code: 'custom', path, message: `"${name}" is a built-in ASN list; a ${r.type} rule takes ${kinds.join(' or ')} lists`, input: name });
+        if (!ref.takesBuiltin) issues.push({ code: 'custom', path, message: `"${name}" is a built-in network list; ${ref.what} takes ${kinds} lists`, input: name });
         return;
       }
       if (catalog === 'unchecked') return;
       const kind = catalog?.get(name);
       if (kind === undefined) {
-        const hint = catalog ? '' : ' (a policy written straight to KV may name only the built-in lists; named lists need the admin API)';
+        const hint = catalog ? '' : ` (a policy written straight to KV may name only the built-in lists ${BUILTIN_LIST_NAMES.join(', ')}; named lists need the admin API)`;
         issues.push({ code: 'custom', path, message: `no list named "${name}"${hint}`, input: name });
-      } else if (!kinds.includes(kind)) {
-        issues.push({ code: 'custom', path, message: `list "${name}" holds ${kind} items; a ${r.type} rule takes ${kinds.join(' or ')} lists`, input: name });
+      } else if (!ref.kinds.includes(kind)) {
+        issues.push({ code: 'custom', path, message: `list "${name}" holds ${kind} items; ${ref.what} takes ${kinds} lists`, input: name });
       }
     });
-  });
+  }
   return issues;
 }
 

@@ -11,13 +11,14 @@
 // Documented in docs/storage-schema.md.
 import { compilePolicy, type CompiledPolicy } from '../engine/compile';
 import { isIsoCountry } from '../engine/countries';
+import { base64ToBytes, base64ToWords, bytesToBase64, wordsToBase64 } from '../engine/base64';
 import { CidrSet, type CidrTables } from '../engine/ip';
 import { LIST_KINDS, type ListKind, type ResolvedList } from '../engine/lists';
 import type { PolicySpec } from '../engine/policy';
 import { utf8Length } from './limits';
 import type { ListItems } from './lists';
 import { policyWarnings, type PolicyWarning } from './warnings';
-import { parsePolicy, type ListCatalog } from './schema';
+import { listReferences, parsePolicy, type ListCatalog } from './schema';
 
 /** Version of the snapshot format; an isolate refuses another (a deploy and a write disagree). */
 export const SNAPSHOT_SCHEMA = 1;
@@ -62,51 +63,6 @@ export async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// --- typed arrays <-> base64 (little-endian words, whatever the platform) ----------------------
-
-function bytesToBase64(bytes: Uint8Array): string {
-  let out = '';
-  // In chunks: String.fromCharCode takes its bytes as arguments.
-  for (let i = 0; i < bytes.length; i += 0x8000) out += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(out);
-}
-
-/** The runtime's native base64 decoder (workerd has it; Node 20 does not), if any. */
-const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
-
-/** Whether this platform stores a Uint32Array little-endian (then words are read in place). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-function base64ToBytes(b64: string): Uint8Array | undefined {
-  try {
-    if (fromBase64) return fromBase64(b64);
-    const bin = atob(b64);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  } catch {
-    return undefined;
-  }
-}
-
-function wordsToBase64(words: Uint32Array): string {
-  const bytes = new Uint8Array(words.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < words.length; i++) view.setUint32(4 * i, words[i] ?? 0, true);
-  return bytesToBase64(bytes);
-}
-
-function base64ToWords(b64: unknown): Uint32Array | undefined {
-  if (typeof b64 !== 'string') return undefined;
-  const bytes = base64ToBytes(b64);
-  if (!bytes || bytes.length % 4 !== 0) return undefined;
-  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Uint32Array(bytes.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(4 * i, true);
-  return out;
-}
-
 interface EncodedTable {
   starts: string;
   ends: string;
@@ -121,7 +77,7 @@ function encodeTables(t: CidrTables): { size: number; v4: EncodedTable; v6: Enco
 function decodeTables(value: unknown): CidrSet | undefined {
   if (!isRecord(value) || typeof value.size !== 'number') return undefined;
   const dec = (x: unknown): CidrTables['v4'] | undefined => {
-    if (!isRecord(x) || typeof x.bits !== 'string') return undefined;
+    if (!isRecord(x)) return undefined;
     const starts = base64ToWords(x.starts);
     const ends = base64ToWords(x.ends);
     const bits = base64ToBytes(x.bits);
@@ -206,7 +162,7 @@ export async function buildSnapshot(policy: unknown, stored: ReadonlyMap<string,
   if (!parsed.ok) return { ok: false, issues: parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })) };
   const spec = parsed.policy;
   const referenced = new Set<string>();
-  for (const r of spec.rules) if ('lists' in r) for (const name of r.lists) if (stored.has(name)) referenced.add(name);
+  for (const ref of listReferences(spec)) for (const name of ref.names) if (stored.has(name)) referenced.add(name);
   const resolved = new Map<string, ResolvedList>();
   for (const name of [...referenced].sort()) {
     const l = stored.get(name);

@@ -2,9 +2,9 @@
 // rejection: the admin API returns them with validate and every write, and `geogate policy
 // validate` prints them (offline, without the stored lists: a list it cannot see is assumed to
 // hold something, and coverage through it is not judged). Pure and cheap.
-import { CidrSet, parseCidr, type CidrRange, type ParsedIp } from '../engine/ip';
+import { CidrSet, parseCidr, type CidrRange } from '../engine/ip';
 import { isBuiltinList } from '../engine/lists';
-import type { PolicySpec, RuleSpec } from '../engine/policy';
+import type { NetworkSetSpec, PolicySpec, RuleSpec } from '../engine/policy';
 import type { ListItems } from './lists';
 
 /** A warning, at the JSON path of what it is about. */
@@ -49,14 +49,9 @@ function cidrTextsOf(rule: Extract<RuleSpec, { type: 'cidr' }>, lists: KnownList
   return out;
 }
 
-/** The address at one end of a block, as a lookup takes it. */
-const addressAt = (b: CidrRange, end: 'start' | 'end'): ParsedIp => (b.version === 4 ? { version: 4, value: Number(b[end]) } : { version: 6, value: BigInt(b[end]) });
-
-/** Whether one block of `set` holds the whole of block `b` (its first and last address in the same block). */
+/** Whether the blocks of `set` hold the whole of block `b` (one block, or several together). */
 function coversBlock(set: CidrSet, b: CidrRange): boolean {
-  const first = set.match(addressAt(b, 'start'), 'exact');
-  const last = set.match(addressAt(b, 'end'), 'exact');
-  return first !== undefined && last !== undefined && first.cidr === last.cidr;
+  return set.covers(b);
 }
 
 /** The ids an account or asn rule lists, tagged by what they are. */
@@ -127,5 +122,26 @@ export function policyWarnings(spec: PolicySpec, lists: KnownLists = new Map()):
       warnings.push({ path: ['rules', i, 'liftDeny', j], message });
     });
   });
+  const categories = Object.keys(spec.network.categories);
+  if (categories.length > 0) {
+    const weighs = (spec.score.weights.NETWORK_LISTED ?? 0) > 0 || Object.values(spec.surfaces).some((x) => (x.weights?.NETWORK_LISTED ?? 0) > 0);
+    if (!weighs) {
+      warnings.push({ path: ['score', 'weights', 'NETWORK_LISTED'], message: `NETWORK_LISTED weighs 0, so the network categories ${categories.join(', ')} never add to the score` });
+    }
+  }
+  const sets: [string[], NetworkSetSpec | undefined][] = [
+    [['vpn'], spec.network.vpn],
+    [['hosting'], spec.network.hosting],
+    ...Object.entries(spec.network.categories).map(([name, set]): [string[], NetworkSetSpec] => [['categories', name], set]),
+  ];
+  for (const [at, set] of sets) {
+    if (!set) continue;
+    if (set.asns.length === 0 && set.cidrs.length === 0 && set.lists.length === 0) {
+      warnings.push({ path: ['network', ...at], message: `network set ${at.join('.')} lists nothing, so it never matches` });
+    }
+    set.lists.forEach((name, j) => {
+      if (lists.get(name)?.items.length === 0) warnings.push({ path: ['network', ...at, 'lists', j], message: `list ${name} is empty` });
+    });
+  }
   return warnings;
 }

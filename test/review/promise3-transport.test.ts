@@ -226,10 +226,12 @@ describe('review: embedded IPv4 never lifts, always denies (holds, end to end)',
 });
 
 describe('review: operator traps', () => {
-  it('TRAP: the shipped nginx/Caddy examples send no ASN, and the default policy finds VPNs by ASN only: NETWORK_VPN is never true', async () => {
-    // 2.26.157.5 is in data/network-intel/x4b-vpn-ipv4.txt, but policies can name only the ASN lists.
+  it('fixed (issue 7): the shipped nginx/Caddy examples send no ASN, and NETWORK_VPN now fires from the IP alone', async () => {
+    // 2.26.157.5 is in data/network-intel/x4b-vpn-ipv4.txt: the intel's blocks answer without an ASN.
     const res = await authorize({ 'geogate-ip': '2.26.157.5', 'geogate-country': 'US', 'geogate-asn': '' });
-    expect(await res.json()).toMatchObject({ decision: 'allow', signals: { NETWORK_VPN: 'undetermined', NETWORK_HOSTING: 'undetermined' } });
+    const body = await res.json<{ decision: string; signals: Record<string, unknown>; reasons: { code: string; evidence: Record<string, unknown> }[] }>();
+    expect(body).toMatchObject({ decision: 'challenge', signals: { NETWORK_VPN: true } });
+    expect(body.reasons.find((r) => r.code === 'NETWORK_VPN')?.evidence).toMatchObject({ matchedBy: 'ip', cidr: '2.26.157.0/24', source: 'x4b-vpn', category: 'vpn' });
   });
 
   it('fixed: zeroing NETWORK_VPN on a surface leaves a datacenter on both lists (M247) counted as hosting, like a pure datacenter', async () => {

@@ -1,4 +1,5 @@
 // Table-driven tests of each detector on its own.
+import { bundledIntel } from '../../src/engine/intel';
 import { describe, expect, it } from 'vitest';
 import { fullRegionCode, isRegionCode } from '../../src/engine/countries';
 import { RequestView } from '../../src/engine/detectors/geo';
@@ -51,7 +52,7 @@ describe('locale detector', () => {
 });
 
 describe('network detector', () => {
-  const vpn = new NetworkSet({ lists: ['x4b-vpn'], asns: [64500], cidrs: ['192.0.2.0/24', '2001:db8::/32'] });
+  const vpn = new NetworkSet({ builtin: ['x4b-vpn'], asns: [64500], cidrs: ['192.0.2.0/24', '2001:db8::/32'] });
   it.each<[string, Partial<{ asn: number; ip: string }>, SignalValue]>([
     ['listed ASN', { asn: 209854 }, true],
     ['inline ASN', { asn: 64500 }, true],
@@ -86,13 +87,17 @@ describe('network detector', () => {
       'an ASN from a built-in list',
       'VPN',
       { asn: 9009, asOrganization: 'M247' },
-      { value: true, message: 'The IP belongs to a known VPN network (AS9009, x4b-vpn).', evidence: { asn: 9009, source: 'x4b-vpn', ip: null, asOrganization: 'M247' } },
+      {
+        value: true,
+        message: 'The ASN belongs to a known VPN network (AS9009, x4b-vpn; M247, GB (NordVPN)).',
+        evidence: { matchedBy: 'asn', asn: 9009, source: 'x4b-vpn', category: 'vpn', intel: bundledIntel().version, note: 'M247, GB (NordVPN)', ip: null, asOrganization: 'M247' },
+      },
     ],
     [
       'an ASN written in the policy',
       'hosting',
       { asn: 64500, ip: '203.0.113.7' },
-      { value: true, message: 'The IP belongs to a known hosting network (AS64500, policy).', evidence: { asn: 64500, source: 'policy', ip: '203.0.113.7', asOrganization: null } },
+      { value: true, message: 'The ASN belongs to a known hosting network (AS64500, policy).', evidence: { matchedBy: 'asn', asn: 64500, source: 'policy', ip: '203.0.113.7', asOrganization: null } },
     ],
     [
       'a block',
@@ -101,7 +106,7 @@ describe('network detector', () => {
       {
         value: true,
         message: 'The IP belongs to a known VPN network (192.0.2.0/24, policy).',
-        evidence: { cidr: '192.0.2.0/24', via: 'address', matchedIp: '192.0.2.9', source: 'policy', ip: '192.0.2.9', asOrganization: null },
+        evidence: { matchedBy: 'ip', cidr: '192.0.2.0/24', via: 'address', matchedIp: '192.0.2.9', source: 'policy', ip: '192.0.2.9', asOrganization: null },
       },
     ],
     [
@@ -111,7 +116,7 @@ describe('network detector', () => {
       {
         value: true,
         message: 'The IP belongs to a known VPN network (192.0.2.0/24, embedded IPv4 192.0.2.9 via nat64, policy).',
-        evidence: { cidr: '192.0.2.0/24', via: 'nat64', matchedIp: '192.0.2.9', source: 'policy', ip: '64:ff9b::192.0.2.9', asOrganization: null },
+        evidence: { matchedBy: 'ip', cidr: '192.0.2.0/24', via: 'nat64', matchedIp: '192.0.2.9', source: 'policy', ip: '64:ff9b::192.0.2.9', asOrganization: null },
       },
     ],
   ])('explains %s', (_name, kind, { asn, ip, asOrganization }, want) => {

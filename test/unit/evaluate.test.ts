@@ -1,4 +1,5 @@
 // The evaluator: how rules, score and exceptions combine into one decision.
+import { bundledIntel } from '../../src/engine/intel';
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/engine/evaluate';
 import { explain } from '../../src/engine/explain';
@@ -105,7 +106,21 @@ describe('hard rules', () => {
       'an ASN from a built-in list',
       { id: 'r', type: 'asn', action: 'deny', lists: ['x4b-datacenter'] },
       facts({ geo: { country: 'US', asn: 16509, asOrganization: 'Amazon' } }),
-      { code: 'ASN_DENIED', message: "The IP's network AS16509 is listed by rule r.", evidence: { asn: 16509, source: 'x4b-datacenter', asOrganization: 'Amazon' } },
+      {
+        code: 'ASN_DENIED',
+        message: "The IP's network AS16509 is listed by rule r (list x4b-datacenter; AMAZON-02 - Amazon.com, Inc., US).",
+        evidence: { asn: 16509, source: 'x4b-datacenter', asOrganization: 'Amazon', category: 'datacenter', intel: bundledIntel().version, note: 'AMAZON-02 - Amazon.com, Inc., US' },
+      },
+    ],
+    [
+      'an address in a built-in list (the intel\'s blocks of its category)',
+      { id: 'r', type: 'cidr', action: 'deny', lists: ['x4b-vpn'] },
+      facts({ ip: '2.26.157.9' }),
+      {
+        code: 'IP_DENIED',
+        message: 'The IP 2.26.157.9 is in 2.26.157.0/24 (list x4b-vpn), listed by rule r.',
+        evidence: { ip: '2.26.157.9', cidr: '2.26.157.0/24', via: 'address', matchedIp: '2.26.157.9', source: 'x4b-vpn', intel: bundledIntel().version },
+      },
     ],
     [
       'an address in a block',
@@ -469,6 +484,7 @@ describe('decision shape', () => {
       LOCALE_RESTRICTED: 'undetermined',
       NETWORK_VPN: false,
       NETWORK_HOSTING: false,
+      NETWORK_LISTED: 'undetermined',
     });
   });
 

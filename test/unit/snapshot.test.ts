@@ -53,7 +53,7 @@ async function built() {
 }
 
 describe('buildSnapshot', () => {
-  it('validates against the lists: a missing list, a wrong kind and a built-in list on a cidr rule are issues at their paths', async () => {
+  it('validates against the lists: a missing list, a wrong kind and a built-in list on an account rule are issues at their paths', async () => {
     const doc = policyWith({
       rules: [
         { id: 'a', type: 'cidr', action: 'deny', lists: ['nope'] },
@@ -68,7 +68,7 @@ describe('buildSnapshot', () => {
     expect(r.issues).toEqual([
       { path: ['rules', 0, 'lists', 0], message: 'no list named "nope"' },
       { path: ['rules', 1, 'lists', 0], message: 'list "banned" holds account items; a cidr rule takes cidr lists' },
-      { path: ['rules', 2, 'lists', 0], message: '"x4b-vpn" is a built-in ASN list; a account rule takes account or org lists' },
+      { path: ['rules', 2, 'lists', 0], message: '"x4b-vpn" is a built-in network list; a account rule takes account or org lists' },
       { path: ['rules', 3, 'lists', 0], message: 'list "orgs" holds org items; a owner-country rule takes org-owner lists' },
     ]);
   });
@@ -374,7 +374,18 @@ describe('warnings (what validate and every write report)', () => {
     ],
     ['an account exception missing one account', [deny({ type: 'account', accounts: ['a1', 'a2'] }), allow({ type: 'account', accounts: ['a1'] })], []],
     ['an exception covering the inline block but not the listed one', [deny({ type: 'cidr', cidrs: ['203.0.113.0/25'], lists: ['ranges'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25'] })], []],
-    ['two exception blocks that together cover the deny (each block judged alone)', [deny({ type: 'cidr', cidrs: ['203.0.113.0/24'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25', '203.0.113.128/25'] })], []],
+    [
+      'two exception blocks that together cover the deny',
+      [deny({ type: 'cidr', cidrs: ['203.0.113.0/24'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25', '203.0.113.128/25'] })],
+      [{ path: 'rules.1.liftDeny.0', message: 'allow-exception x covers every block of deny rule d, which then never denies' }],
+    ],
+    ['two exception blocks that leave one address of the deny', [deny({ type: 'cidr', cidrs: ['203.0.113.0/24'] }), allow({ type: 'cidr', cidrs: ['203.0.113.0/25', '203.0.113.128/26', '203.0.113.192/27', '203.0.113.224/28', '203.0.113.240/29', '203.0.113.248/30', '203.0.113.252/31', '203.0.113.254/32'] })], []],
+    [
+      'IPv6 exception blocks that together cover the deny',
+      [deny({ type: 'cidr', cidrs: ['2001:db8::/32'] }), allow({ type: 'cidr', cidrs: ['2001:db8::/33', '2001:db8:8000::/33'] })],
+      [{ path: 'rules.1.liftDeny.0', message: 'allow-exception x covers every block of deny rule d, which then never denies' }],
+    ],
+    ['IPv6 exception blocks with a gap', [deny({ type: 'cidr', cidrs: ['2001:db8::/32'] }), allow({ type: 'cidr', cidrs: ['2001:db8::/33', '2001:db8:8000::/34'] })], []],
     ['an account exception missing one org', [deny({ type: 'account', accounts: ['a1'], orgs: ['o1'] }), allow({ type: 'account', accounts: ['a1'] })], []],
     ['an account exception, the deny also naming a list', [deny({ type: 'account', accounts: ['a1'], lists: ['banned'] }), allow({ type: 'account', accounts: ['a1'] })], []],
     ['an account id that is also an org id', [deny({ type: 'account', orgs: ['a1'] }), allow({ type: 'account', accounts: ['a1'] })], []],

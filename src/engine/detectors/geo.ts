@@ -1,5 +1,6 @@
 // Geo facts: where the IP is. Turns the raw geo facts into the values rules match on (a usable
 // country, the full ISO 3166-2 region) and matches country, allow-list and region rules.
+import { bundledIntel, type NetworkIntel } from '../intel';
 import { fullRegionCode, readCountry, TOR_COUNTRY } from '../countries';
 import { parseIp, type ParsedIp } from '../ip';
 import type { Evidence, Facts, RuleReasonCode } from '../types';
@@ -24,7 +25,14 @@ export class RequestView {
   readonly anonymousProxy: boolean;
   #ip: ParsedIp | null | undefined;
 
-  constructor(readonly facts: Facts) {
+  /**
+   * @param facts What is known about the request.
+   * @param intel The network intel in force (the deployment's bundled copy unless given).
+   */
+  constructor(
+    readonly facts: Facts,
+    readonly intel: NetworkIntel = bundledIntel(),
+  ) {
     const reading = readCountry(facts.geo.country);
     this.country = reading.kind === 'country' ? reading.country : reading.kind === 'tor' ? TOR_COUNTRY : undefined;
     this.anonymousProxy = reading.kind === 'anonymous-proxy';
