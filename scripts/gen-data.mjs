@@ -69,17 +69,6 @@ export function buildIsoCountries() {
   return dataLines(read('data/tzdata/iso3166.tab')).map((l) => l.split('\t')[0]).sort();
 }
 
-/** ASNs (numbers, sorted, unique) of an X4B list file. */
-export function readAsnList(path) {
-  const asns = new Set();
-  for (const l of dataLines(read(path))) {
-    const m = /^AS(\d+)\b/.exec(l.trim());
-    if (!m) throw new Error(`${path}: cannot read "${l}"`);
-    asns.add(Number(m[1]));
-  }
-  return [...asns].sort((a, b) => a - b);
-}
-
 /** Name and version of an installed package, for the generated headers (bumping it makes them stale). */
 function packageVersion(name) {
   return JSON.parse(read(`node_modules/${name}/package.json`)).version;
@@ -197,11 +186,6 @@ function licenceComment(path) {
     .join('\n');
 }
 
-function wrapNumbers(nums) {
-  const out = [];
-  for (let i = 0; i < nums.length; i += 12) out.push('  ' + nums.slice(i, i + 12).join(', ') + ',');
-  return out.join('\n');
-}
 
 /** Renders every generated module: { relativePath: text }. */
 export function renderAll() {
@@ -226,25 +210,6 @@ ${tzLines.map((l) => `  ${l},`).join('\n')}
 
 /** ISO 3166-1 alpha-2 country codes. */
 export const ISO_COUNTRY_CODES: readonly string[] = ${JSON.stringify(iso)};
-`;
-  const vpn = readAsnList('data/network-intel/x4b-vpn-ASN.txt');
-  const dc = readAsnList('data/network-intel/x4b-datacenter-ASN.txt');
-  const licence = licenceComment('data/network-intel/x4b-LICENSE');
-  const netModule = `${HEADER}/**
- * @license
- * ASN lists derived from X4BNet/lists_vpn (commit 167937a7, 2026-08-22):
-${licence}
- */
-
-/** ASNs of commercial VPN providers (x4b-vpn-ASN.txt). */
-export const X4B_VPN_ASNS: readonly number[] = [
-${wrapNumbers(vpn)}
-];
-
-/** ASNs of hosting, cloud and datacenter networks, VPN providers included (x4b-datacenter-ASN.txt). */
-export const X4B_DATACENTER_ASNS: readonly number[] = [
-${wrapNumbers(dc)}
-];
 `;
   const pop = buildZonePopulation(tz.rows);
   const popTotal = pop.rows.reduce((sum, [, , n]) => sum + n, 0);
@@ -272,7 +237,6 @@ ${pop.rows.map(([zone, cc, n]) => `  ${JSON.stringify(`${zone}|${cc}|${n}`)},`).
   return {
     'src/engine/data/tz-zones.ts': tzModule,
     'src/engine/data/iso-countries.ts': isoModule,
-    'src/engine/data/network-asns.ts': netModule,
     'src/engine/data/zone-population.ts': popModule,
     // A verbatim copy, so that bumping cldr-core without refreshing the notice fails --check.
     'data/population/cldr-LICENSE': read('node_modules/cldr-core/LICENSE'),

@@ -4,9 +4,10 @@ import { env } from 'cloudflare:workers';
 import { compilePolicy, type CompiledPolicy } from '../src/engine/compile';
 import type { Facts } from '../src/engine/types';
 import { DEFAULT_POLICY_DOCUMENT } from '../src/policy/default';
-import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../src/policy/keys';
+import { ACTIVE_INTEL_KEY, ACTIVE_POLICY_KEY, LAST_GOOD_INTEL_KEY, LAST_GOOD_POLICY_KEY } from '../src/policy/keys';
 import { parsePolicy, type PolicyDocument } from '../src/policy/schema';
 import { activePolicyStore } from '../src/store/active-policy';
+import { activeIntelStore } from '../src/store/intel-store';
 
 /** The secrets vitest.config.ts gives the Worker. */
 export const CHECK_TOKEN = 'test-check-token-0123456789';
@@ -63,9 +64,13 @@ export function postCheck(body: unknown, init: { token?: string | null; headers?
 /** A fresh deployment: no policy stored, no last good copy, and an isolate that has loaded nothing. */
 export async function resetPolicyState(): Promise<void> {
   await activePolicyStore.settled();
+  await activeIntelStore.settled();
   await env.POLICY.delete(ACTIVE_POLICY_KEY);
   await env.POLICY.delete(LAST_GOOD_POLICY_KEY);
+  await env.POLICY.delete(ACTIVE_INTEL_KEY);
+  await env.POLICY.delete(LAST_GOOD_INTEL_KEY);
   activePolicyStore.reset();
+  activeIntelStore.reset();
 }
 
 /** Stores a policy document (or raw text) as the current policy. */

@@ -10,7 +10,9 @@
 // (fast at every edge); pointer writes are spaced at least 1 s apart.
 // Documented in docs/storage-schema.md and docs/admin-api.md.
 import { DurableObject } from 'cloudflare:workers';
-import { ACTIVE_POLICY_KEY } from '../policy/keys';
+import { decodeIntel, INTEL_SCHEMA, type IntelSource } from '../engine/intel';
+import { ACTIVE_INTEL_KEY, ACTIVE_POLICY_KEY, intelKey } from '../policy/keys';
+import type { IntelPointer } from '../store/intel-store';
 import { parseListDocument, patchList, type ListDocument, type ListItems } from '../policy/lists';
 import { buildSnapshot, sha256Hex, snapshotKey, type BuildResult, type SnapshotIssue, type SnapshotPointer, type StoredList } from '../policy/snapshot';
 
@@ -35,6 +37,7 @@ export type AdminErrorCode =
   | 'PRECONDITION_FAILED'
   | 'PRECONDITION_REQUIRED'
   | 'OUT_OF_BAND_CHANGE'
+  | 'INVALID_INTEL'
   | 'STORAGE_UNAVAILABLE';
 
 /** An admin operation's outcome. */
@@ -69,6 +72,22 @@ export interface WriteView {
   readonly warnings: readonly SnapshotIssue[];
 }
 
+/** `GET /v1/intel`, and what `PUT /v1/intel` answers: the network intel in `intel:active`. */
+export interface IntelView {
+  readonly version: string;
+  /** The artifact's id (SHA-256 of its text); it is stored at `intel:<artifact>`. */
+  readonly artifact: string;
+  readonly etag: string;
+  readonly storedAt: string;
+  readonly storedBy: string;
+  readonly source: IntelSource;
+  readonly blocks: number;
+  readonly intervals: number;
+  readonly asns: number;
+  /** False when the artifact was already in force (nothing was written). */
+  readonly changed: boolean;
+}
+
 /** One entry of `GET /v1/policy/versions`. */
 export interface VersionEntry {
   readonly version: string;
@@ -93,7 +112,7 @@ export interface AuditEntry {
   readonly seq: number;
   readonly at: string;
   readonly who: string;
-  readonly action: 'policy.put' | 'policy.rollback' | 'list.put' | 'list.patch' | 'list.delete';
+  readonly action: 'policy.put' | 'policy.rollback' | 'list.put' | 'list.patch' | 'list.delete' | 'intel.put';
   readonly target: string;
   readonly previous: string | null;
   readonly next: string | null;
@@ -552,6 +571,64 @@ export class PolicyAdmin extends DurableObject<Env> {
     return this.#serialised(() => this.#writeList(name, null, pre, who, 'list.delete'));
   }
 
+  // --- network intel --------------------------------------------------------------------------
+  // The intel is one content-addressed artifact in KV (`intel:<sha256>`) and a pointer
+  // (`intel:active`) isolates read once per TTL. The store checks an artifact as isolates will
+  // (it must decode with every check) before publishing it, and keeps the pointer it wrote in
+  // `state` (`intel_pointer`, with its stats in `intel_view`) for GET and the ETag.
+
+  #intelView(): Omit<IntelView, 'changed'> | undefined {
+    const v = this.#state('intel_view');
+    return v === undefined ? undefined : (JSON.parse(v) as Omit<IntelView, 'changed'>);
+  }
+
+  /** `GET /v1/intel`. */
+  getIntel(): AdminResult<IntelView> {
+    const v = this.#intelView();
+    if (!v) return fail(404, 'NOT_FOUND', 'No intel was pushed: decisions use the intel bundled with the deployment (push one with `npm run intel:push`).');
+    return { ok: true, value: { ...v, changed: false } };
+  }
+
+  /** Publishes an intel artifact (its exact text) as `intel:active` (If-Match of the current ETag, or If-None-Match: *). */
+  putIntel(text: string, pre: Precondition, who: string): Promise<AdminResult<IntelView>> {
+    return this.#serialised(async () => {
+      const current = this.#intelView();
+      const refused = checkPrecondition(pre, current?.etag ?? ETAG_POLICY_NONE);
+      if (refused) return refused;
+      const decoded = decodeIntel(text);
+      if (!decoded.ok) return fail(400, 'INVALID_INTEL', `The intel artifact is refused: ${decoded.message}. Build it with \`npm run intel:build\`.`);
+      const id = await sha256Hex(text);
+      if (current?.artifact === id) return { ok: true, value: { ...current, changed: false } };
+      const at = new Date().toISOString();
+      const intel = decoded.intel;
+      const pointer: IntelPointer = { geogate: 'intel-pointer', schema: INTEL_SCHEMA, artifact: id, version: intel.version, storedAt: at, storedBy: who };
+      try {
+        // The artifact first (a new, immutable key), then the pointer that names it.
+        await this.env.POLICY.put(intelKey(id), text);
+        await this.env.POLICY.put(ACTIVE_INTEL_KEY, JSON.stringify(pointer));
+      } catch {
+        return fail(503, 'STORAGE_UNAVAILABLE', 'KV could not be written; the intel in force is unchanged (or the new one is only partly published). Retry.');
+      }
+      const stats = intel.stats;
+      const view: Omit<IntelView, 'changed'> = {
+        version: intel.version,
+        artifact: id,
+        etag: `intel-${id.slice(0, 16)}`,
+        storedAt: at,
+        storedBy: who,
+        source: intel.source,
+        blocks: stats.blocks,
+        intervals: stats.intervals,
+        asns: stats.asns,
+      };
+      this.ctx.storage.transactionSync(() => {
+        this.#setState('intel_view', JSON.stringify(view));
+        this.#audit(at, who, 'intel.put', intel.version, current?.version ?? null, intel.version, id);
+      });
+      return { ok: true, value: { ...view, changed: true } };
+    });
+  }
+
   // --- audit ----------------------------------------------------------------------------------
 
   /** The audit log, newest first. */
@@ -576,6 +653,6 @@ function namesList(doc: unknown, name: string): boolean {
   if (Array.isArray(d.rules) && d.rules.some(has)) return true;
   const n = d.network;
   if (typeof n !== 'object' || n === null) return false;
-  const categories = typeof n.categories === 'object' && n.categories !== null ? Object.values(n.categories) : [];
+  const categories: unknown[] = typeof n.categories === 'object' && n.categories !== null ? Object.values(n.categories) : [];
   return [n.vpn, n.hosting, ...categories].some(has);
 }

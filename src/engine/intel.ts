@@ -179,7 +179,7 @@ function decodeRanges(x: unknown): PrefixRanges | undefined {
 
 function decodeSource(x: unknown): IntelSource | undefined {
   if (!isRecord(x)) return undefined;
-  const field = (k: string) => (typeof x[k] === 'string' && (x[k] as string).length <= 200 ? (x[k] as string) : undefined);
+  const field = (k: string) => (typeof x[k] === 'string' && (x[k]).length <= 200 ? (x[k]) : undefined);
   const repository = field('repository');
   const commit = field('commit');
   const date = field('date');

@@ -9,3 +9,16 @@ export const ACTIVE_POLICY_KEY = 'policy:active';
  * is unusable, so a new isolate never falls back to the built-in default in its place.
  */
 export const LAST_GOOD_POLICY_KEY = 'policy:last-good';
+
+/**
+ * Key of the network intel in force: JSON pointer `{ geogate: "intel-pointer", schema, artifact,
+ * version, storedAt, storedBy }` naming the artifact at `intel:<artifact>` (written by the admin
+ * API, PUT /v1/intel; absent until the first push: the bundled intel answers).
+ */
+export const ACTIVE_INTEL_KEY = 'intel:active';
+
+/** Key of the last intel pointer an isolate loaded and checked (written by geogate itself). */
+export const LAST_GOOD_INTEL_KEY = 'intel:last-good';
+
+/** KV key of the intel artifact with id (SHA-256 of its text) `id`. */
+export const intelKey = (id: string): string => `intel:${id}`;

@@ -1,4 +1,5 @@
-// The admin API (docs/admin-api.md): policy versions, named lists, validate, simulate, audit.
+// The admin API (docs/admin-api.md): policy versions, named lists, validate, simulate, audit,
+// and the network intel (PUT /v1/intel: `npm run intel:push`).
 // Every route needs `Authorization: Bearer <ADMIN_TOKEN>` (no token: 401; the check token: 403).
 // Thin: parse and check the request, call the admin store (a Durable Object, which serialises
 // writes and publishes snapshots to KV), answer. Simulate runs here, in the isolate, against the
@@ -16,6 +17,7 @@ import { decodeSnapshot } from '../policy/snapshot';
 import { simulate, SimulateBodySchema } from '../simulate/simulate';
 import { deploymentSettings } from '../settings';
 import { activePolicyStore } from '../store/active-policy';
+import { activeIntelStore, MAX_INTEL_BYTES } from '../store/intel-store';
 import { kvTextStore } from '../store/text-store';
 import { toInputIssues } from '../facts/check-request';
 import { waitUntilOf } from './decide';
@@ -89,6 +91,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .use('/v1/lists/*', requireToken('ADMIN_TOKEN'))
   .use('/v1/simulate', requireToken('ADMIN_TOKEN'))
   .use('/v1/audit', requireToken('ADMIN_TOKEN'))
+  .use('/v1/intel', requireToken('ADMIN_TOKEN'))
 
   .get('/v1/policy', async (c) => {
     const r: AdminResult<PolicyView> = await admin(c).getPolicy();
@@ -178,7 +181,11 @@ export const adminRoutes = new Hono<AppEnv>()
     const parsed = SimulateBodySchema.safeParse(body.value);
     if (!parsed.success) return apiError(c, 400, 'INVALID_REQUEST', 'The simulate request has invalid fields.', toInputIssues(parsed.error));
     const now = Date.now();
-    const current = await activePolicyStore.get(kvTextStore(c.env.POLICY), now, { waitUntil: waitUntilOf(c), failMode: deploymentSettings(c.env).failMode });
+    const kv = kvTextStore(c.env.POLICY);
+    const [current, intel] = await Promise.all([
+      activePolicyStore.get(kv, now, { waitUntil: waitUntilOf(c), failMode: deploymentSettings(c.env).failMode }),
+      activeIntelStore.get(kv, now, { waitUntil: waitUntilOf(c) }),
+    ]);
     if (current.kind !== 'policy') return apiError(c, 503, 'NOT_CONFIGURED', 'No policy is in force (see /healthz), so there is nothing to compare against.');
     let candidate;
     if (parsed.data.policy !== undefined) {
@@ -189,9 +196,19 @@ export const adminRoutes = new Hono<AppEnv>()
       candidate = decoded.compiled;
     }
     c.header('Cache-Control', 'no-store');
-    return c.json(simulate({ current: current.compiled, candidate, requests: parsed.data.requests, now }));
+    return c.json(simulate({ current: current.compiled, candidate, requests: parsed.data.requests, now, intel: intel.intel }));
   })
   .all('/v1/simulate', methodNotAllowed(['POST']))
+
+  .get('/v1/intel', async (c) => answer(c, await admin(c).getIntel(), (v) => v.etag))
+  .put('/v1/intel', limitBody(MAX_INTEL_BYTES), async (c) => {
+    // The artifact's exact text: its SHA-256 is its id, so it is stored byte for byte as sent.
+    const text = await c.req.text();
+    const r = await admin(c).putIntel(text, precondition(c), actor(c));
+    if (r.ok) activeIntelStore.invalidate();
+    return answer(c, r, (v) => v.etag);
+  })
+  .all('/v1/intel', methodNotAllowed(['GET', 'PUT']))
 
   .get('/v1/audit', async (c) => {
     const { limit: n, cursor } = pageParams(c);

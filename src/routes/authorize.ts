@@ -29,6 +29,7 @@ const authorize = async (c: Context<AppEnv>): Promise<Response> => {
   c.header('Geogate-Decision', body.decision);
   c.header('Geogate-Reasons', [...new Set(body.reasons.filter((r) => r.liftedBy === undefined).map((r) => r.code))].join(','));
   c.header('Geogate-Policy-Version', body.policyVersion);
+  c.header('Geogate-Intel-Version', body.intel.version);
   c.header('Geogate-Request-Id', body.requestId);
   if (body.failed) c.header('Geogate-Failed', 'true');
   if (body.dryRun) {

@@ -8,6 +8,7 @@ import type { CfView } from '../facts/cf';
 import { factsFromCheckRequest, type CheckInput } from '../facts/check-request';
 import { deploymentSettings } from '../settings';
 import { activePolicyStore } from '../store/active-policy';
+import { activeIntelStore, type IntelSourceKind } from '../store/intel-store';
 import type { PolicySource, WaitUntilLike } from '../store/policy-store';
 import { kvTextStore } from '../store/text-store';
 
@@ -35,6 +36,11 @@ export interface DecisionBody {
   signals: Decision['signals'];
   challenge?: Decision['challenge'];
   /**
+   * The network intel the decision used: its version, where it came from, its artifact id, and
+   * `failed` when the intel `intel:active` names could not be used (a fallback answered).
+   */
+  intel: { version: string; source: IntelSourceKind; id: string; failed: boolean };
+  /**
    * What the policy's dry-run rules would have done (the decision with every rule enforced).
    * Present whenever the policy that decided has dry-run rules, a last-known-good fallback
    * included; never under the fail mode. It never changes `decision`.
@@ -61,16 +67,19 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
   const facts = factsFromCheckRequest(input, cf);
   // The transport owns the clock; the engine only ever sees this instant.
   const now = Date.now();
-  const answer = await activePolicyStore.get(kvTextStore(c.env.POLICY), now, {
-    waitUntil: waitUntilOf(c),
-    failMode: deploymentSettings(c.env).failMode,
-  });
+  const store = kvTextStore(c.env.POLICY);
+  const waitUntil = waitUntilOf(c);
+  // Both loads run at once: a cold isolate waits for the slower one, never for their sum.
+  const [answer, intel] = await Promise.all([
+    activePolicyStore.get(store, now, { waitUntil, failMode: deploymentSettings(c.env).failMode }),
+    activeIntelStore.get(store, now, { waitUntil }),
+  ]);
   let d: Decision;
   let policyVersion = 'none';
   let policySource: DecisionBody['policySource'] = 'none';
   let snapshot = 'none';
   if (answer.kind === 'policy') {
-    d = evaluate(answer.compiled, facts, now);
+    d = evaluate(answer.compiled, facts, now, intel.intel);
     if (answer.failure) d = underFallback(d, answer.failure, answer.source);
     policyVersion = answer.compiled.version;
     policySource = answer.source;
@@ -91,6 +100,7 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
     evaluatedAt: new Date(now).toISOString(),
     geoSource: facts.geoSource,
     signals: d.signals,
+    intel: { version: intel.intel.version, source: intel.source, id: intel.id, failed: intel.failure !== undefined },
     ...(d.challenge ? { challenge: d.challenge } : {}),
     ...(d.dryRun ? { dryRun: d.dryRun } : {}),
   };

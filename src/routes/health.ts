@@ -10,6 +10,7 @@ import { methodNotAllowed } from '../http/errors';
 import { refuseCredentialedTraffic } from '../http/guards';
 import { deploymentSettings, settingProblems } from '../settings';
 import { activePolicyStore } from '../store/active-policy';
+import { activeIntelStore } from '../store/intel-store';
 import { kvTextStore } from '../store/text-store';
 import { waitUntilOf } from './decide';
 
@@ -17,12 +18,14 @@ import { waitUntilOf } from './decide';
 export const healthRoutes = new Hono<AppEnv>()
   .get('/healthz', refuseCredentialedTraffic, async (c) => {
     const now = Date.now();
-    const store = await activePolicyStore.peek(kvTextStore(c.env.POLICY), now, {
-      waitUntil: waitUntilOf(c),
-      failMode: deploymentSettings(c.env).failMode,
-    });
+    const kv = kvTextStore(c.env.POLICY);
+    const waitUntil = waitUntilOf(c);
+    const [store, intel] = await Promise.all([
+      activePolicyStore.peek(kv, now, { waitUntil, failMode: deploymentSettings(c.env).failMode }),
+      activeIntelStore.peek(kv, now, { waitUntil }),
+    ]);
     const problems = [...tokenConfigProblems(c.env), ...settingProblems(c.env)];
-    const ok = store?.status === 'ok' && problems.length === 0;
+    const ok = store?.status === 'ok' && intel?.status === 'ok' && problems.length === 0;
     c.header('Cache-Control', 'no-store');
     return c.json({
       // A cold isolate waits at most the load budget, then records a timeout: status is never unknown.
@@ -30,6 +33,7 @@ export const healthRoutes = new Hono<AppEnv>()
       policy: store?.policy ?? null,
       ...(store?.cause ? { error: store.cause.message, cause: store.cause } : {}),
       ...(store?.failMode ? { failMode: store.failMode } : {}),
+      intel: intel ?? null,
       ...(problems.length > 0 ? { config: problems.map((p) => p.message), configProblems: problems } : {}),
     });
   })

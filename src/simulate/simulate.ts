@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import type { CompiledPolicy } from '../engine/compile';
 import { evaluate } from '../engine/evaluate';
+import { bundledIntel, type NetworkIntel } from '../engine/intel';
 import type { Action, Decision, ReasonCode } from '../engine/types';
 import { factsFromCheckRequest, parseCheckRequest, toInputIssues, type InputIssue } from '../facts/check-request';
 
@@ -29,6 +30,8 @@ export interface SimulateOptions {
   requests: readonly unknown[];
   /** The instant (epoch ms) every request is evaluated at, unless `instants` names another. */
   now: number;
+  /** The network intel both policies are evaluated with (the bundled copy unless given). */
+  intel?: NetworkIntel | undefined;
   /**
    * Optional per-request instants (epoch ms), parallel to `requests`: an exported decision log
    * replays each request at the moment it was decided (client clocks are judged against it).
@@ -145,7 +148,7 @@ function requestIdOf(raw: unknown): string | undefined {
  * report.summary.transitions['allow->deny']; // requests the candidate would newly deny
  */
 export function simulate(options: SimulateOptions): SimulateReport {
-  const { current, candidate, requests, now, instants, onProgress } = options;
+  const { current, candidate, requests, now, instants, onProgress, intel = bundledIntel() } = options;
   const progressEvery = Math.max(1, options.progressEvery ?? 1000);
   const results: SimulateResult[] = [];
   const summary: SimulateSummary = {
@@ -174,12 +177,12 @@ export function simulate(options: SimulateOptions): SimulateReport {
     } else {
       const at = instants?.[index] ?? now;
       const facts = factsFromCheckRequest(parsed.data);
-      const cur = simulatedDecision(evaluate(current, facts, at));
+      const cur = simulatedDecision(evaluate(current, facts, at, intel));
       summary.decisions.current[cur.decision]++;
       const result: SimulateResult = { index, current: cur, changed: false };
       if (parsed.data.requestId !== undefined) result.requestId = parsed.data.requestId;
       if (candidate) {
-        const cand = simulatedDecision(evaluate(candidate, facts, at));
+        const cand = simulatedDecision(evaluate(candidate, facts, at, intel));
         result.candidate = cand;
         if (summary.decisions.candidate) summary.decisions.candidate[cand.decision]++;
         if (cand.decision !== cur.decision) {
