@@ -91,6 +91,18 @@ export const BUNDLED_INTEL_ID = ${JSON.stringify(id)};
   return { module, text, id, stats, version: r.intel.version };
 }
 
+/**
+ * The artifact text bundled in src/engine/data/network-intel.ts and its id (for `npm start`,
+ * which seeds local KV with it). The module is generated with JSON.stringify, so reading the
+ * string literal back with JSON.parse is exact.
+ */
+export function readBundledIntel() {
+  const m = /^export const BUNDLED_INTEL_TEXT = (".*");$/m.exec(read(OUT));
+  if (!m) throw new Error(`${OUT} has no BUNDLED_INTEL_TEXT: run npm run intel:build`);
+  const text = JSON.parse(m[1]);
+  return { text, id: createHash('sha256').update(text).digest('hex'), version: JSON.parse(text).version };
+}
+
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
   const { module, text, id, stats, version } = await renderIntel();

@@ -1,17 +1,22 @@
 #!/usr/bin/env node
 // `npm start`: runs geogate locally, offline, on 127.0.0.1:8787.
 // 1. Creates .dev.vars from .dev.vars.example when missing (dev-only tokens).
-// 2. Seeds local KV with the default policy unless a policy is already stored (idempotent: a
-//    policy you pushed locally survives restarts; delete .wrangler/state to start over).
+// 2. Seeds local KV with the default policy unless a policy is already stored, and with the
+//    bundled network intel (intel:<sha256> and the intel:active pointer) unless intel is already
+//    stored (idempotent: what you pushed locally survives restarts; delete .wrangler/state to
+//    start over).
 // 3. Runs `wrangler dev` with telemetry and network look-ups switched off.
 // Extra arguments are passed to wrangler dev and override the defaults (e.g. `npm start -- --port 8788`).
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readBundledIntel } from './build-intel.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const POLICY_KEY = 'policy:active';
+const INTEL_KEY = 'intel:active';
 const DEFAULT_POLICY = 'src/policy/default-policy.json';
 
 const env = {
@@ -52,6 +57,26 @@ if (listed.some((k) => k.name === POLICY_KEY)) {
 } else {
   runWrangler(['kv', 'key', 'put', POLICY_KEY, '--path', DEFAULT_POLICY, '--binding', 'POLICY', '--local']);
   console.log(`geogate: seeded local KV ${POLICY_KEY} with ${DEFAULT_POLICY}`);
+}
+
+const intelListed = JSON.parse(runWrangler(['kv', 'key', 'list', '--binding', 'POLICY', '--local', '--prefix', INTEL_KEY]));
+if (intelListed.some((k) => k.name === INTEL_KEY)) {
+  console.log(`geogate: local KV already holds ${INTEL_KEY}; leaving it as it is`);
+} else {
+  const { text, id, version } = readBundledIntel();
+  const dir = mkdtempSync(join(tmpdir(), 'geogate-intel-'));
+  try {
+    // The artifact first (the pointer must never name a missing key), then the pointer.
+    const artifact = join(dir, 'intel.json');
+    writeFileSync(artifact, text);
+    runWrangler(['kv', 'key', 'put', `intel:${id}`, '--path', artifact, '--binding', 'POLICY', '--local']);
+    const pointer = join(dir, 'pointer.json');
+    writeFileSync(pointer, JSON.stringify({ geogate: 'intel-pointer', schema: 1, artifact: id, version, storedAt: new Date().toISOString(), storedBy: 'npm start' }));
+    runWrangler(['kv', 'key', 'put', INTEL_KEY, '--path', pointer, '--binding', 'POLICY', '--local']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`geogate: seeded local KV ${INTEL_KEY} with the bundled network intel ${version}`);
 }
 
 console.log(`geogate: starting wrangler ${wranglerVersion()} dev (offline, local KV, no telemetry)`);

@@ -32,7 +32,7 @@ export interface AdminClientOptions {
 }
 
 /** Codes whose 400 means "the content you sent is invalid" (exit 1), not a transport problem. */
-const CONTENT_ERRORS = new Set(['INVALID_POLICY', 'INVALID_REQUEST', 'INVALID_LIST']);
+const CONTENT_ERRORS = new Set(['INVALID_POLICY', 'INVALID_REQUEST', 'INVALID_LIST', 'INVALID_INTEL']);
 
 /** Strips the quotes (and a weak marker) of an ETag header value. */
 export function unquoteEtag(value: string | null | undefined): string | undefined {

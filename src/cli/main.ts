@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_ADMIN_URL, DEFAULT_TOKEN_ENV } from './admin-client';
 import { listGetCommand, listPatchCommand, listPutCommand, pushCommand, rollbackCommand, versionsCommand } from './commands/admin';
 import { checkCommand, type CheckOptions } from './commands/check';
+import { intelPushCommand, intelStatusCommand, type IntelPushOptions } from './commands/intel';
 import { diffCommand, validateCommand } from './commands/policy-local';
 import { simulateCommand, type SimulateCommandOptions } from './commands/simulate';
 import { createContext, type CliContext } from './context';
@@ -147,6 +148,15 @@ function buildProgram(ctx: CliContext, result: { code: number }): Command {
       .option('--add <items>', 'items to add, comma-separated (repeatable); org-owner items as ORG=CC', collect, [])
       .option('--remove <items>', 'items to remove, comma-separated (repeatable)', collect, []),
   ).action(run((name: string, o: { add: string[]; remove: string[] }) => listPatchCommand(ctx, name, o)));
+
+  const intel = program.command('intel').description('publish the network intel (VPN and datacenter ranges) through the admin API');
+  withAdminFlags(
+    intel
+      .command('push')
+      .description('check the intel artifact, then make it current (PUT /v1/intel): the one `npm run intel:build` bundled, or --file')
+      .option('--file <file>', 'an intel artifact built by `npm run intel:build` (default: the bundled one)'),
+  ).action(run((o: IntelPushOptions) => intelPushCommand(ctx, o)));
+  withAdminFlags(intel.command('status').description('show the intel in force (GET /v1/intel)')).action(run((o: object) => intelStatusCommand(ctx, o)));
 
   return program;
 }

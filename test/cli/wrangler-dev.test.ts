@@ -8,6 +8,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeIntel } from '../../src/engine/intel';
+import { buildIntel } from '../../src/intel/build';
 import { runCli } from './harness';
 
 const ADMIN = 'cli-e2e-admin-token-0123456789';
@@ -145,5 +147,51 @@ describe('geogate CLI against wrangler dev', () => {
     const wrongToken = await runCli(['policy', 'versions', '--url', url], { env: { GEOGATE_ADMIN_TOKEN: CHECK }, fetch: (u, i) => fetch(u, i) });
     expect(wrongToken.code).toBe(3);
     expect(wrongToken.stderr).toMatch(/403|FORBIDDEN|check token/i);
+  }, 120_000);
+
+  it('an intel session: status with nothing pushed, push the bundled intel, push it again, push a custom artifact', async () => {
+    const none = await cli(['intel', 'status']);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toMatch(/no intel pushed/);
+
+    const first = await cli(['intel', 'push']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/intel x4b-\S+: pushed \(the first intel/);
+    const again = await cli(['intel', 'push']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/already in force/);
+
+    // A custom artifact: 198.51.100.0/24 is a VPN range in it (and in no shipped list).
+    const built = buildIntel({
+      version: 'e2e-intel-1',
+      source: { repository: 'test/e2e', commit: '0'.repeat(40), date: '2026-11-26', license: 'MIT' },
+      asns: { vpn: 'AS64500 # E2E VPN', datacenter: '' },
+      cidrs: { vpn: ['198.51.100.0/24'], datacenter: [''] },
+    });
+    if (!built.ok) throw new Error('the test artifact does not build');
+    const custom = join(dir, 'intel.json');
+    writeFileSync(custom, encodeIntel(built.intel));
+    const pushed = await cli(['intel', 'push', '--file', custom]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stdout).toMatch(/intel e2e-intel-1: pushed over x4b-/);
+    const status = await cli(['intel', 'status', '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({ version: 'e2e-intel-1', blocks: 1, asns: 1 });
+
+    const withIntel = { ...base('e2e-intel-policy', []), network: { vpn: { lists: ['x4b-vpn'] } }, score: { weights: { NETWORK_VPN: 50 }, challengeAt: 50, denyAt: 100 } };
+    const policy = await cli(['policy', 'push', file('p-intel.json', withIntel)]);
+    expect(policy.code, policy.stderr).toBe(0);
+    await checkUnder('e2e-intel-policy', { geo: { country: 'US' } });
+    let d = (await check({ ip: '198.51.100.7', geo: { country: 'US' } })) as unknown as { decision: string; intel: { version: string }; signals: Record<string, unknown> };
+    for (let i = 0; i < 40 && d.intel.version !== 'e2e-intel-1'; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      d = (await check({ ip: '198.51.100.7', geo: { country: 'US' } })) as unknown as typeof d;
+    }
+    expect(d.intel).toMatchObject({ version: 'e2e-intel-1', source: 'kv', failed: false });
+    expect(d.signals.NETWORK_VPN).toBe(true);
+    expect(d.decision).toBe('challenge');
+
+    const broken = await cli(['intel', 'push', '--file', file('broken.json', { geogate: 'intel' })]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/not a usable intel artifact/);
   }, 120_000);
 });
