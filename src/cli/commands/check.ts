@@ -2,6 +2,7 @@
 // every reason explained ("why was this blocked?"). Flags build a /v1/check body, validated by the
 // same schema as the Worker's.
 import { evaluate } from '../../engine/evaluate';
+import { bundledIntel } from '../../engine/intel';
 import { SIGNAL_NAMES } from '../../engine/types';
 import { factsFromCheckRequest, parseCheckRequest, toInputIssues } from '../../facts/check-request';
 import { printJson, type CliContext } from '../context';
@@ -111,12 +112,12 @@ export async function checkCommand(ctx: CliContext, o: CheckOptions): Promise<nu
   const decision = evaluate(policy.compiled, factsFromCheckRequest(parsed.data), now);
   const evaluatedAt = new Date(now).toISOString();
   if (o.json) {
-    printJson(ctx, { ...decision, policyVersion: policy.compiled.version, evaluatedAt, request: parsed.data });
+    printJson(ctx, { ...decision, policyVersion: policy.compiled.version, intel: { version: bundledIntel().version, source: 'bundled' }, evaluatedAt, request: parsed.data });
     return EXIT.OK;
   }
   const p = ctx.paint;
   ctx.out(`${p('bold', p(ACTION_STYLE[decision.decision], decision.decision.toUpperCase()))}  ${decision.summary}`);
-  ctx.out(p('dim', `policy ${policy.compiled.version} (${policy.source}), at ${evaluatedAt}, score ${decision.score}`));
+  ctx.out(p('dim', `policy ${policy.compiled.version} (${policy.source}), intel ${bundledIntel().version} (bundled), at ${evaluatedAt}, score ${decision.score}`));
   if (decision.reasons.length > 0) {
     ctx.out('');
     ctx.out('reasons:');
