@@ -15,7 +15,10 @@ export default {
     '!src/engine/data/**',
     'src/facts/**/*.ts',
     'src/http/auth.ts',
-    // The data plane's pure parts: snapshots, named lists, the generic cache, simulate.
+    // The data plane's pure parts: snapshots, named lists, the generic cache, simulate, and the
+    // network intel (its builder and its isolate cache, tested with in-memory stores).
+    'src/intel/**/*.ts',
+    'src/store/intel-store.ts',
     'src/policy/snapshot.ts',
     'src/policy/lists.ts',
     'src/store/artifact-cache.ts',
