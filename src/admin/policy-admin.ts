@@ -12,7 +12,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { decodeIntel, INTEL_SCHEMA, type IntelSource } from '../engine/intel';
 import { ACTIVE_INTEL_KEY, ACTIVE_POLICY_KEY, intelKey } from '../policy/keys';
-import type { IntelPointer } from '../store/intel-store';
+import { readIntelPointer, type IntelPointer } from '../store/intel-store';
 import { parseListDocument, patchList, type ListDocument, type ListItems } from '../policy/lists';
 import { buildSnapshot, sha256Hex, snapshotKey, type BuildResult, type SnapshotIssue, type SnapshotPointer, type StoredList } from '../policy/snapshot';
 
@@ -582,6 +582,16 @@ export class PolicyAdmin extends DurableObject<Env> {
     return v === undefined ? undefined : (JSON.parse(v) as Omit<IntelView, 'changed'>);
   }
 
+  /** Whether KV still holds the pointer to artifact `id` and the artifact's exact text (unreadable: no). */
+  async #intelIntact(id: string, text: string): Promise<boolean> {
+    try {
+      const [pointer, artifact] = await Promise.all([this.env.POLICY.get(ACTIVE_INTEL_KEY), this.env.POLICY.get(intelKey(id))]);
+      return pointer !== null && readIntelPointer(pointer)?.artifact === id && artifact === text;
+    } catch {
+      return false;
+    }
+  }
+
   /** `GET /v1/intel`. */
   getIntel(): AdminResult<IntelView> {
     const v = this.#intelView();
@@ -598,7 +608,9 @@ export class PolicyAdmin extends DurableObject<Env> {
       const decoded = decodeIntel(text);
       if (!decoded.ok) return fail(400, 'INVALID_INTEL', `The intel artifact is refused: ${decoded.message}. Build it with \`npm run intel:build\`.`);
       const id = await sha256Hex(text);
-      if (current?.artifact === id) return { ok: true, value: { ...current, changed: false } };
+      // The artifact in force, pushed again: nothing to do unless KV lost or garbled its copy (the
+      // push an operator makes when /healthz says `corrupt`), which republishing repairs.
+      if (current?.artifact === id && (await this.#intelIntact(id, text))) return { ok: true, value: { ...current, changed: false } };
       const at = new Date().toISOString();
       const intel = decoded.intel;
       const pointer: IntelPointer = { geogate: 'intel-pointer', schema: INTEL_SCHEMA, artifact: id, version: intel.version, storedAt: at, storedBy: who };

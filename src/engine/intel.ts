@@ -205,19 +205,22 @@ export function decodeIntel(text: string): IntelDecodeResult {
   if (typeof v.version !== 'string' || !VERSION.test(v.version)) return fail('the intel version is not 1-64 printable ASCII characters');
   const source = decodeSource(v.source);
   if (!source) return fail('the intel source is malformed');
-  if (!Array.isArray(v.categories) || v.categories.join(',') !== INTEL_CATEGORIES.join(',')) return fail(`the intel categories are not ${INTEL_CATEGORIES.join(', ')}`);
+  const categories = v.categories;
+  if (!Array.isArray(categories) || categories.length !== INTEL_CATEGORIES.length || !INTEL_CATEGORIES.every((c, i) => categories[i] === c)) {
+    return fail(`the intel categories are not ${INTEL_CATEGORIES.join(', ')}`);
+  }
   const notes = v.notes;
   if (!Array.isArray(notes) || notes.length > 0xfffe || !notes.every((n) => typeof n === 'string' && n.length >= 1 && n.length <= MAX_NOTE_LENGTH)) {
     return fail('the intel notes are malformed');
   }
   if (!isRecord(v.asns)) return fail('the intel has no ASN table');
   const numbers = base64ToWords(v.asns.numbers);
-  const categories = base64ToBytes(v.asns.categories);
+  const asnCategories = base64ToBytes(v.asns.categories);
   const noteAt = base64ToHalves(v.asns.notes);
-  if (!numbers || !categories || !noteAt || categories.length !== numbers.length || noteAt.length !== numbers.length) return fail('the intel ASN table is malformed');
+  if (!numbers || !asnCategories || !noteAt || asnCategories.length !== numbers.length || noteAt.length !== numbers.length) return fail('the intel ASN table is malformed');
   const allCategories = (1 << INTEL_CATEGORIES.length) - 1;
   for (let i = 0; i < numbers.length; i++) {
-    const c = categories[i] ?? 0;
+    const c = asnCategories[i] ?? 0;
     if ((i > 0 && (numbers[i] ?? 0) <= (numbers[i - 1] ?? 0)) || c === 0 || (c & ~allCategories) !== 0 || (noteAt[i] ?? 0) > notes.length) {
       return fail('the intel ASN table is malformed');
     }
@@ -229,7 +232,7 @@ export function decodeIntel(text: string): IntelDecodeResult {
   if (!v4 || !v6 || typeof size !== 'number' || v4.bits.length !== INTEL_CATEGORIES.length) return fail('the intel CIDR table is malformed');
   const ranges = PrefixTable.fromData({ size, v4, v6 });
   if (!ranges) return fail('the intel CIDR table is malformed');
-  return { ok: true, intel: new NetworkIntel(v.version, source, ranges, { numbers, categories, notes: noteAt }, notes as string[]) };
+  return { ok: true, intel: new NetworkIntel(v.version, source, ranges, { numbers, categories: asnCategories, notes: noteAt }, notes as string[]) };
 }
 
 let bundled: NetworkIntel | undefined;

@@ -104,6 +104,9 @@ export class ArtifactCache<A, R extends CacheRequest> {
   #loadingSince = 0;
   /** Counts loads started; only the latest may change the cache. */
   #generation = 0;
+  /** Counts `invalidate` calls; a load started before the latest one is not reused. */
+  #invalidations = 0;
+  #loadingInvalidations = 0;
   /** Background work (started by loads) not yet settled. */
   readonly #work = new Set<Promise<void>>();
 
@@ -155,9 +158,14 @@ export class ArtifactCache<A, R extends CacheRequest> {
     return this.#answer;
   }
 
-  /** Makes the next `get` load again, keeping the answer held meanwhile. */
+  /**
+   * Makes the next `get` load again, keeping the answer held meanwhile. A load already in flight
+   * read storage before the change that prompted this (an admin write), so it is not reused: the
+   * next `get` starts a new one, which supersedes it.
+   */
   invalidate(): void {
     this.#checkedAt = Number.NEGATIVE_INFINITY;
+    this.#invalidations++;
   }
 
   /** Forgets the answer and the load in flight (which, should it land, is superseded by the next). */
@@ -193,8 +201,9 @@ export class ArtifactCache<A, R extends CacheRequest> {
 
   #startLoad(request: R): Promise<void> {
     const started = this.#o.clock();
-    if (this.#loading && started - this.#loadingSince < this.#o.loadTimeoutMs) return this.#loading;
+    if (this.#loading && started - this.#loadingSince < this.#o.loadTimeoutMs && this.#loadingInvalidations === this.#invalidations) return this.#loading;
     this.#loadingSince = started;
+    this.#loadingInvalidations = this.#invalidations;
     const generation = ++this.#generation;
     const tracked = this.#run(request, generation).finally(() => {
       if (this.#loading === tracked) this.#loading = undefined;

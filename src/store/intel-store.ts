@@ -263,22 +263,21 @@ export class IntelStore {
     this.#o.log(`geogate: intel load failed (${failure.kind}): ${failure.message}`);
     const good = this.#good;
     if (good) return { intel: good.intel, source: 'last-known-good', id: good.id, loadedAt: good.loadedAt, failure };
-    if (failure.kind !== 'unreadable') {
-      try {
-        const read = await store.read(LAST_GOOD_INTEL_KEY, MAX_POINTER_BYTES);
-        const pointer = read.kind === 'text' ? readIntelPointer(read.text) : undefined;
-        if (pointer) {
-          const checked = await this.#artifact(store, pointer.artifact);
-          if (!context.current()) return SUPERSEDED;
-          if (checked.ok) {
-            const loadedAt = this.#o.clock();
-            this.#good = { intel: checked.intel, id: pointer.artifact, loadedAt };
-            return { intel: checked.intel, source: 'last-known-good', id: pointer.artifact, loadedAt, failure };
-          }
+    // Tried even after a failed read: storage that threw once may answer the next read.
+    try {
+      const read = await store.read(LAST_GOOD_INTEL_KEY, MAX_POINTER_BYTES);
+      const pointer = read.kind === 'text' ? readIntelPointer(read.text) : undefined;
+      if (pointer) {
+        const checked = await this.#artifact(store, pointer.artifact);
+        if (!context.current()) return SUPERSEDED;
+        if (checked.ok) {
+          const loadedAt = this.#o.clock();
+          this.#good = { intel: checked.intel, id: pointer.artifact, loadedAt };
+          return { intel: checked.intel, source: 'last-known-good', id: pointer.artifact, loadedAt, failure };
         }
-      } catch {
-        // Storage failed mid-fallback: the bundled copy answers.
       }
+    } catch {
+      // Storage failed mid-fallback: the bundled copy answers.
     }
     if (!context.current()) return SUPERSEDED;
     return this.#bundled(failure);

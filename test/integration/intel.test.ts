@@ -290,12 +290,10 @@ describe('a corrupt artifact in KV', () => {
     expect((await check(IN_BOTH)).intel).toEqual({ version: a.version, source: 'kv', id: a.id, failed: false });
   });
 
-  // BUG: re-pushing the artifact in force does not repair its KV copy. After /healthz reports the
-  // intel `corrupt`, the natural fix (`npm run intel:push` of the same artifact) answers
-  // 200 changed:false without writing anything: the admin store compares the artifact id with its
-  // own record of what it published (src/admin/policy-admin.ts, putIntel: `current?.artifact ===
-  // id`), never with KV, so the corrupt (or deleted) intel:<id> / intel:active stays as it is.
-  it.fails('re-pushing the artifact in force repairs a corrupt KV copy of it', async () => {
+  // Fixed (found by this suite): re-pushing the artifact in force used to answer changed:false
+  // without looking at KV, so a corrupt or deleted intel:<id> / intel:active stayed as it was. The
+  // admin store now republishes when KV's copies are not intact.
+  it('re-pushing the artifact in force repairs a corrupt KV copy of it', async () => {
     const a = await artifact('repair');
     await published(a);
     await env.POLICY.put(intelKey(a.id), 'garbage');

@@ -598,12 +598,11 @@ describe('loads that land late', () => {
     expect(store.status()?.cause).toBeUndefined();
   });
 
-  // BUG: invalidate() (called by PUT /v1/intel so that this isolate re-reads the pointer) does not
-  // make the next get re-read storage when a refresh is already in flight: the get joins that
-  // load, which read the pointer before the push, and its (old) answer is then fresh for a whole
-  // TTL. IntelStore.invalidate promises "Makes the next `get` re-read storage"; the cause is
-  // ArtifactCache.#startLoad reusing an in-flight load younger than loadTimeoutMs after invalidate().
-  it.fails('after invalidate(), the next get reads the pointer again even if a refresh was in flight', async () => {
+  // Fixed (found by this suite): invalidate() (called by PUT /v1/intel so that this isolate
+  // re-reads the pointer) used to let the next get join a refresh already in flight, which read
+  // the pointer before the push, so the old intel stayed fresh for a whole TTL. ArtifactCache no
+  // longer reuses a load started before the latest invalidate().
+  it('after invalidate(), the next get reads the pointer again even if a refresh was in flight', async () => {
     const mem = memoryStore();
     mem.publish(A);
     const { store, at, get } = newStore();

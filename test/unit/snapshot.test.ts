@@ -213,10 +213,33 @@ describe('CidrSet range tables', () => {
     const t = CidrSet.from(['10.0.0.0/8', '192.0.2.0/24']).toTables();
     const v4 = (starts: number[], ends: number[], bits: number[]) => ({ ...t, v4: { starts: Uint32Array.from(starts), ends: Uint32Array.from(ends), bits: Uint8Array.from(bits) } });
     expect(CidrSet.fromTables(v4([0x0a000000], [0x0affffff], [8]))).toBeDefined();
-    // Pieces of a block are what flattening nested blocks makes: accepted, and answer with the block.
-    const piece = CidrSet.fromTables(v4([0x0a000001, 0x0a000100], [0x0a0000ff, 0x0afffffe], [8, 8]));
-    expect(piece?.match({ version: 4, value: 0x0a000102 }, 'exact')?.cidr).toBe('10.0.0.0/8');
-    expect(piece?.match({ version: 4, value: 0x0a000000 }, 'exact')).toBeUndefined();
+    // Pieces of a block around a nested one are what flattening makes: accepted, each answering with its block.
+    const pieces = CidrSet.fromTables(v4([0x0a000000, 0x0a000100, 0x0a000200], [0x0a0000ff, 0x0a0001ff, 0x0affffff], [8, 24, 8]));
+    expect(pieces?.match({ version: 4, value: 0x0a000102 }, 'exact')?.cidr).toBe('10.0.1.0/24');
+    expect(pieces?.match({ version: 4, value: 0x0a000302 }, 'exact')?.cidr).toBe('10.0.0.0/8');
+    // A block named for some of its addresses only: a piece missing, or the first address not covered.
+    expect(CidrSet.fromTables(v4([0x0a000000, 0x0a000200], [0x0a0000ff, 0x0affffff], [8, 8]))).toBeUndefined();
+    expect(CidrSet.fromTables(v4([0x0a000001], [0x0affffff], [8]))).toBeUndefined();
+    expect(CidrSet.fromTables(v4([0x0a000000], [0x0afffffe], [8]))).toBeUndefined();
+    // IPv6 alike: pieces of 2001:db8::/32 around 2001:db8:1::/48, one dropped or relabelled.
+    const six = CidrSet.from(['2001:db8::/32', '2001:db8:1::/48']).toTables();
+    expect(six.v6.bits).toEqual(Uint8Array.from([32, 48, 32]));
+    const v6 = (keep: number[], bits?: number[]) => ({
+      ...six,
+      v6: {
+        starts: Uint32Array.from(keep.flatMap((i) => [...six.v6.starts.subarray(4 * i, 4 * i + 4)])),
+        ends: Uint32Array.from(keep.flatMap((i) => [...six.v6.ends.subarray(4 * i, 4 * i + 4)])),
+        bits: Uint8Array.from(bits ?? keep.map((i) => six.v6.bits[i] ?? 0)),
+      },
+    });
+    expect(CidrSet.fromTables(v6([0, 1, 2]))).toBeDefined();
+    expect(CidrSet.fromTables(v6([0, 2]))).toBeUndefined();
+    expect(CidrSet.fromTables(v6([0, 1]))).toBeUndefined();
+    expect(CidrSet.fromTables(v6([1, 2]))).toBeUndefined();
+    expect(CidrSet.fromTables(v6([0, 1, 2], [32, 32, 32]))).toBeDefined();
+    expect(CidrSet.fromTables(v6([0, 1, 2], [48, 48, 48]))).toBeUndefined();
+    // An inner piece labelled with a shorter block than the one it sits in.
+    expect(CidrSet.fromTables(v4([0x0a000000, 0x0a000080], [0x0a00007f, 0x0a0000ff], [24, 8]))).toBeUndefined();
     expect(CidrSet.fromTables(v4([0x0a000000], [0x0b000000], [8]))).toBeUndefined(); // runs past its block
     expect(CidrSet.fromTables(v4([0x0a000100], [0x0a0000ff], [8]))).toBeUndefined(); // ends before it starts
     expect(CidrSet.fromTables(v4([0x0a000000], [0x0affffff], [255]))).toBeUndefined(); // no block names it
