@@ -10,7 +10,7 @@
 // (fast at every edge); pointer writes are spaced at least 1 s apart.
 // Documented in docs/storage-schema.md and docs/admin-api.md.
 import { DurableObject } from 'cloudflare:workers';
-import { decodeIntel, INTEL_SCHEMA, type IntelSource } from '../engine/intel';
+import { bundledIntel, decodeIntel, INTEL_SCHEMA, type IntelSource } from '../engine/intel';
 import { ACTIVE_INTEL_KEY, ACTIVE_POLICY_KEY, intelKey } from '../policy/keys';
 import { readIntelPointer, type IntelPointer } from '../store/intel-store';
 import { parseListDocument, patchList, type ListDocument, type ListItems } from '../policy/lists';
@@ -38,6 +38,7 @@ export type AdminErrorCode =
   | 'PRECONDITION_REQUIRED'
   | 'OUT_OF_BAND_CHANGE'
   | 'INVALID_INTEL'
+  | 'INTEL_SHRINKS'
   | 'STORAGE_UNAVAILABLE';
 
 /** An admin operation's outcome. */
@@ -599,8 +600,13 @@ export class PolicyAdmin extends DurableObject<Env> {
     return { ok: true, value: { ...v, changed: false } };
   }
 
-  /** Publishes an intel artifact (its exact text) as `intel:active` (If-Match of the current ETag, or If-None-Match: *). */
-  putIntel(text: string, pre: Precondition, who: string): Promise<AdminResult<IntelView>> {
+  /**
+   * Publishes an intel artifact (its exact text) as `intel:active` (If-Match of the current ETag,
+   * or If-None-Match: *). An artifact with less than half the blocks or ASNs of the intel in force
+   * (the bundled copy when none was pushed) is refused unless `allowShrink`: a test artifact or a
+   * truncated build pushed by mistake would silently stop detecting most networks.
+   */
+  putIntel(text: string, pre: Precondition, who: string, allowShrink = false): Promise<AdminResult<IntelView>> {
     return this.#serialised(async () => {
       const current = this.#intelView();
       const refused = checkPrecondition(pre, current?.etag ?? ETAG_POLICY_NONE);
@@ -611,8 +617,17 @@ export class PolicyAdmin extends DurableObject<Env> {
       // The artifact in force, pushed again: nothing to do unless KV lost or garbled its copy (the
       // push an operator makes when /healthz says `corrupt`), which republishing repairs.
       if (current?.artifact === id && (await this.#intelIntact(id, text))) return { ok: true, value: { ...current, changed: false } };
-      const at = new Date().toISOString();
       const intel = decoded.intel;
+      const before = current ?? { version: bundledIntel().version, ...bundledIntel().stats };
+      const after = intel.stats;
+      if (!allowShrink && current?.artifact !== id && (after.blocks * 2 < before.blocks || after.asns * 2 < before.asns)) {
+        return fail(
+          409,
+          'INTEL_SHRINKS',
+          `This intel lists ${after.blocks} blocks and ${after.asns} ASNs, less than half of the ${before.blocks} blocks or ${before.asns} ASNs of the intel in force (${before.version}): a test artifact or a truncated build? Nothing changed; send ?allowShrink=true (geogate intel push --allow-shrink) to publish it anyway.`,
+        );
+      }
+      const at = new Date().toISOString();
       const pointer: IntelPointer = { geogate: 'intel-pointer', schema: INTEL_SCHEMA, artifact: id, version: intel.version, storedAt: at, storedBy: who };
       try {
         // The artifact first (a new, immutable key), then the pointer that names it.

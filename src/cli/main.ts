@@ -154,7 +154,8 @@ function buildProgram(ctx: CliContext, result: { code: number }): Command {
     intel
       .command('push')
       .description('check the intel artifact, then make it current (PUT /v1/intel): the one `npm run intel:build` bundled, or --file')
-      .option('--file <file>', 'an intel artifact built by `npm run intel:build` (default: the bundled one)'),
+      .option('--file <file>', 'an intel artifact built by `npm run intel:build` (default: the bundled one)')
+      .option('--allow-shrink', 'publish it even when it lists less than half the blocks or ASNs of the intel in force'),
   ).action(run((o: IntelPushOptions) => intelPushCommand(ctx, o)));
   withAdminFlags(intel.command('status').description('show the intel in force (GET /v1/intel)')).action(run((o: object) => intelStatusCommand(ctx, o)));
 

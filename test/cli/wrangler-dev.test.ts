@@ -171,7 +171,11 @@ describe('geogate CLI against wrangler dev', () => {
     if (!built.ok) throw new Error('the test artifact does not build');
     const custom = join(dir, 'intel.json');
     writeFileSync(custom, encodeIntel(built.intel));
-    const pushed = await cli(['intel', 'push', '--file', custom]);
+    // A tiny artifact over the shipped one is refused (a test artifact pushed by mistake?) unless allowed.
+    const refused = await cli(['intel', 'push', '--file', custom]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/409 INTEL_SHRINKS/);
+    const pushed = await cli(['intel', 'push', '--file', custom, '--allow-shrink']);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toMatch(/intel e2e-intel-1: pushed over x4b-/);
     const status = await cli(['intel', 'status', '--json']);

@@ -6,7 +6,7 @@
 // pushes artifacts of its own version and reads the current ETag before it writes.
 import { env, SELF } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { BUNDLED_INTEL_ID } from '../../src/engine/data/network-intel';
+import { BUNDLED_INTEL_ID, BUNDLED_INTEL_TEXT } from '../../src/engine/data/network-intel';
 import { bundledIntel, encodeIntel } from '../../src/engine/intel';
 import { buildIntel } from '../../src/intel/build';
 import { ACTIVE_INTEL_KEY, intelKey, LAST_GOOD_INTEL_KEY } from '../../src/policy/keys';
@@ -14,6 +14,16 @@ import { sha256Hex } from '../../src/policy/snapshot';
 import { activeIntelStore, readIntelPointer } from '../../src/store/intel-store';
 import { adminFetch, fresh, preconditionFor, type ErrorBody } from '../admin-client';
 import { CHECK_TOKEN, postCheck, resetPolicyState } from '../helpers';
+
+/** The raw X4B lists (data/network-intel), one entry per line, comments dropped. */
+const RAW = import.meta.glob<string>('../../data/network-intel/x4b-*.txt', { query: '?raw', import: 'default', eager: true });
+const linesOf = (name: string): string[] =>
+  (RAW[`../../data/network-intel/${name}`] ?? '').split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+const X4B = {
+  vpn: [...linesOf('x4b-vpn-ipv4.txt'), ...linesOf('x4b-vpn-ipv6.txt')],
+  datacenter: [...linesOf('x4b-datacenter-ipv4.txt'), ...linesOf('x4b-datacenter-ipv6.txt')],
+};
+const X4B_ASNS = { vpn: linesOf('x4b-vpn-ASN.txt'), datacenter: linesOf('x4b-datacenter-ASN.txt') };
 
 beforeEach(resetPolicyState);
 
@@ -65,7 +75,7 @@ interface CheckBody {
 
 /** PUTs an artifact's text over whatever intel is current. */
 async function pushIntel(text: string): Promise<Response> {
-  return adminFetch('/v1/intel', { method: 'PUT', body: text, headers: await preconditionFor('/v1/intel') });
+  return adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers: await preconditionFor('/v1/intel') });
 }
 
 /** Pushes an artifact and expects it published. */
@@ -106,7 +116,7 @@ describe('PUT and GET /v1/intel', () => {
   it('If-None-Match: * creates only when no intel was pushed; afterwards it is 412 with the current ETag', async () => {
     const before = await adminFetch('/v1/intel');
     const a = await artifact('create');
-    const res = await adminFetch('/v1/intel', { method: 'PUT', body: a.text, headers: { 'if-none-match': '*' } });
+    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: a.text, headers: { 'if-none-match': '*' } });
     if (before.status === 404) {
       await before.body?.cancel();
       expect(res.status).toBe(200);
@@ -118,7 +128,7 @@ describe('PUT and GET /v1/intel', () => {
       await res.body?.cancel();
     }
     // Either way something is stored now: creating again is refused.
-    const again = await adminFetch('/v1/intel', { method: 'PUT', body: (await artifact('create')).text, headers: { 'if-none-match': '*' } });
+    const again = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: (await artifact('create')).text, headers: { 'if-none-match': '*' } });
     expect(again.status).toBe(412);
     expect((await again.json<ErrorBody>()).error.code).toBe('PRECONDITION_FAILED');
   });
@@ -158,17 +168,17 @@ describe('PUT and GET /v1/intel', () => {
   it('refuses a write without a precondition (428) and with a stale ETag (412), storing nothing', async () => {
     const current = await published(await artifact('base'));
     const b = await artifact('next');
-    const missing = await adminFetch('/v1/intel', { method: 'PUT', body: b.text });
+    const missing = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: b.text });
     expect(missing.status).toBe(428);
     expect((await missing.json<ErrorBody>()).error.code).toBe('PRECONDITION_REQUIRED');
-    const stale = await adminFetch('/v1/intel', { method: 'PUT', body: b.text, headers: { 'if-match': '"intel-0000000000000000"' } });
+    const stale = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: b.text, headers: { 'if-match': '"intel-0000000000000000"' } });
     expect(stale.status).toBe(412);
     expect(stale.headers.get('etag')).toBe(`"${current.etag}"`);
     expect((await stale.json<ErrorBody>()).error.code).toBe('PRECONDITION_FAILED');
     expect(await env.POLICY.get(intelKey(b.id))).toBeNull();
     expect(await (await adminFetch('/v1/intel')).json()).toMatchObject({ version: current.version, etag: current.etag });
     // The current ETag works.
-    const ok = await adminFetch('/v1/intel', { method: 'PUT', body: b.text, headers: { 'if-match': `"${current.etag}"` } });
+    const ok = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: b.text, headers: { 'if-match': `"${current.etag}"` } });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ version: b.version, changed: true });
   });
@@ -181,7 +191,7 @@ describe('PUT and GET /v1/intel', () => {
     ['a malformed ASN table', (a) => JSON.stringify({ ...(JSON.parse(a.text) as object), asns: { numbers: 'AAAA', categories: '', notes: '' } }), /ASN table is malformed/],
   ])('an invalid artifact (%s) is a 400 INVALID_INTEL naming the problem; nothing changes', async (_name, make, problem) => {
     const current = await published(await artifact('before-invalid'));
-    const res = await adminFetch('/v1/intel', { method: 'PUT', body: make(await artifact('bad')), headers: { 'if-match': `"${current.etag}"` } });
+    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: make(await artifact('bad')), headers: { 'if-match': `"${current.etag}"` } });
     expect(res.status).toBe(400);
     const body = await res.json<ErrorBody>();
     expect(body.error.code).toBe('INVALID_INTEL');
@@ -301,5 +311,49 @@ describe('a corrupt artifact in KV', () => {
     expect(res.status).toBe(200);
     await res.body?.cancel();
     expect(await env.POLICY.get(intelKey(a.id))).toBe(a.text);
+  });
+});
+
+describe('PUT /v1/intel refuses an intel that shrinks by half or more (a tired operator pushing a test artifact)', () => {
+  /** The shipped lists rebuilt under a new version, keeping a fraction of their blocks and of their ASNs. */
+  function cut(version: string, blocks: number, asnShare: number): string {
+    const whole = bundledIntel();
+    const cidrs = (category: 'vpn' | 'datacenter') => X4B[category].filter((_, i) => i % 100 < blocks * 100).join('\n');
+    const asns = (category: 'vpn' | 'datacenter') => X4B_ASNS[category].filter((_, i) => i % 100 < asnShare * 100).join('\n');
+    const built = buildIntel({ version, source: whole.source, asns: { vpn: asns('vpn'), datacenter: asns('datacenter') }, cidrs: { vpn: [cidrs('vpn')], datacenter: [cidrs('datacenter')] } });
+    if (!built.ok) throw new Error('does not build');
+    return encodeIntel(built.intel);
+  }
+
+  /** Publishes the full bundled intel (whatever an earlier test left in force), as the reference. */
+  async function full(): Promise<string> {
+    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: BUNDLED_INTEL_TEXT, headers: await preconditionFor('/v1/intel') });
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+    return (await env.POLICY.get(ACTIVE_INTEL_KEY)) ?? '';
+  }
+
+  it('over the full intel: 409 INTEL_SHRINKS and nothing written; published with allowShrink=true', async () => {
+    const pointer = await full();
+    const small = cut(fresh('small'), 0.4, 1);
+    const res = await adminFetch('/v1/intel', { method: 'PUT', body: small, headers: await preconditionFor('/v1/intel') });
+    expect(res.status).toBe(409);
+    const body = await res.json<ErrorBody>();
+    expect(body.error.code).toBe('INTEL_SHRINKS');
+    expect(body.error.message).toMatch(/less than half of the 62678 blocks or 904 ASNs of the intel in force \(x4b-/);
+    expect(await env.POLICY.get(ACTIVE_INTEL_KEY)).toBe(pointer);
+    const forced = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: small, headers: await preconditionFor('/v1/intel') });
+    expect(forced.status).toBe(200);
+    await forced.body?.cancel();
+  });
+
+  it('fewer ASNs alone count too; a modest change (60% of the blocks) goes through', async () => {
+    await full();
+    const fewAsns = await adminFetch('/v1/intel', { method: 'PUT', body: cut(fresh('few-asns'), 1, 0.4), headers: await preconditionFor('/v1/intel') });
+    expect(fewAsns.status).toBe(409);
+    await fewAsns.body?.cancel();
+    const modest = await adminFetch('/v1/intel', { method: 'PUT', body: cut(fresh('modest'), 0.6, 0.6), headers: await preconditionFor('/v1/intel') });
+    expect(modest.status, await modest.clone().text()).toBe(200);
+    await modest.body?.cancel();
   });
 });
