@@ -1,11 +1,12 @@
 // `npm run bench`: the engine benchmark, the simulate benchmark (offline throughput), the
-// policy-load and snapshot benchmarks (write time and cold paths), then the HTTP benchmark, then
-// a summary of them all.
+// policy-load and snapshot benchmarks (write time and cold paths), the network-intel benchmark
+// (lookups, memory, cold load, size), then the HTTP benchmark, then a summary of them all.
 // See bench/README.md for the method and how to read the numbers.
 //
 // Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP run), BENCH_WARMUP_SECONDS (3),
 // BENCH_CONCURRENCY (1,4: the levels measured), BENCH_ENGINE_SAMPLES (200000), BENCH_ENGINE_WARMUP (20000),
-// BENCH_LOAD_SAMPLES (3), BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|http, BENCH_STRICT=1 (exit 1 when a
+// BENCH_LOAD_SAMPLES (3), BENCH_INTEL_LOOKUPS (1000000), BENCH_INTEL_SAMPLES (7), BENCH_INTEL_COMPARE (75),
+// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http, BENCH_STRICT=1 (exit 1 when a
 // target is missed).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
@@ -13,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_TARGET_US, runEngineBench } from './engine.mjs';
 import { HTTP_TARGETS, runHttpBench } from './http.mjs';
+import { INTEL_TARGETS, runIntelBench } from './intel.mjs';
 import { LOAD_TARGETS, runPolicyLoadBench } from './policy-load.mjs';
 import { runSimulateBench } from './simulate.mjs';
 import { runSnapshotBench, SNAPSHOT_TARGETS } from './snapshot.mjs';
@@ -32,8 +34,8 @@ const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 async function main() {
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'http'].includes(only)) {
-    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot" or "http"');
+  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'intel', 'http'].includes(only)) {
+    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot", "intel" or "http"');
   }
   const started = Date.now();
   console.log(`geogate benchmark (npm run bench), ${new Date(started).toISOString()}\n`);
@@ -45,6 +47,8 @@ async function main() {
   const load = only === undefined || only === 'load' ? await runPolicyLoadBench() : undefined;
   if (!only) console.log('');
   const snapshot = only === undefined || only === 'snapshot' ? await runSnapshotBench() : undefined;
+  if (!only) console.log('');
+  const intel = only === undefined || only === 'intel' ? await runIntelBench() : undefined;
   if (!only) console.log('');
   const http = only === undefined || only === 'http' ? await runHttpBench() : undefined;
 
@@ -84,6 +88,20 @@ async function main() {
       `        write time <= ${SNAPSHOT_TARGETS.maxBuildMs} ms: ${verdict(snapshot.buildPass)}; cold load <= ${SNAPSHOT_TARGETS.maxColdLoadMs} ms: ${verdict(snapshot.loadPass)}`,
     );
   }
+  if (intel) {
+    const [random, hit, reqRandom, reqHit] = intel.rows;
+    const w = intel.workerd;
+    lines.push(
+      `intel   ${intel.stats.blocks} blocks / ${intel.stats.intervals} intervals: lookup (findV4/findV6) median ${fmt(random.p50, 3)} µs random, ${fmt(hit.p50, 3)} µs hit-heavy ` +
+        `(p99 ${fmt(random.p99, 3)} / ${fmt(hit.p99, 3)}); per request (parseIp + 2 x matchIp) ${fmt(reqRandom.p50, 3)} / ${fmt(reqHit.p50, 3)} µs (p99 ${fmt(reqRandom.p99, 2)} / ${fmt(reqHit.p99, 2)})`,
+      `        linear scan ${fmt(intel.cmp.linearUs, 1)} µs (${Math.round(intel.cmp.linearUs / intel.cmp.tableUs)}x), ipaddr.js ${fmt(intel.cmp.ipaddrUs, 1)} µs (${Math.round(intel.cmp.ipaddrUs / intel.cmp.tableUs)}x) on ${intel.cmp.n} addresses, all agreeing; ` +
+        `memory: tables ${(intel.mem.tableBytes / 1024).toFixed(0)} KiB, decoded ${(intel.mem.decodedBytes / 1048576).toFixed(2)} MiB (every block text cached ${(intel.mem.fullBytes / 1048576).toFixed(2)} MiB)`,
+      `        workerd cold intel load ${fmt(w.coldLoadMs, 1)} ms (read ${fmt(w.readMs, 1)} + SHA-256 ${fmt(w.hashMs, 1)} + decode ${fmt(w.decodeColdMs, 1)}; cross-check ${fmt(w.endToEndMs, 1)} ms), ` +
+        `first check ${fmt(w.firstKvMs, 1)} ms vs ${fmt(w.firstBundledMs, 1)} ms bundled, warm ${fmt(w.warmMs, 1)} ms; Worker ${(intel.size.scriptGzip / 1024).toFixed(0)} KiB gzip (artifact ${(intel.size.artifactGzip / 1024).toFixed(0)} KiB gzip)`,
+      `        median < ${INTEL_TARGETS.maxLookupMedianUs} µs: lookup ${verdict(intel.lookupPass)}, per request ${verdict(intel.requestPathPass)}; memory < 16 MiB: ${verdict(intel.memPass)}; ` +
+        `cold load < ${INTEL_TARGETS.maxColdLoadMs} ms: ${verdict(intel.loadPass)}; Worker < 3 MiB gzip: ${verdict(intel.sizePass)}`,
+    );
+  }
   if (http) {
     for (const l of http.levels) {
       lines.push(
@@ -100,7 +118,8 @@ async function main() {
   }
   console.log(lines.join('\n'));
 
-  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (snapshot ? snapshot.buildPass && snapshot.loadPass : true) && (http?.pass ?? true);
+  const intelPass = intel ? intel.lookupPass && intel.requestPathPass && intel.memPass && intel.loadPass && intel.sizePass : true;
+  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (snapshot ? snapshot.buildPass && snapshot.loadPass : true) && intelPass && (http?.pass ?? true);
   if (process.env.BENCH_STRICT === '1' && !allPass) process.exitCode = 1;
 }
 

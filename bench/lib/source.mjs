@@ -18,6 +18,17 @@ export async function bundleEntry(entry, out) {
   return outfile;
 }
 
+/**
+ * Bundles bench/<entry>.mjs for workerd (an ES module Worker, no Node built-ins) into
+ * dist/bench/<out>.mjs, minified like the deployed script; returns its path.
+ */
+export async function bundleWorkerEntry(entry, out) {
+  const outfile = join(root, 'dist', 'bench', `${out}.mjs`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({ entryPoints: [join(root, 'bench', `${entry}.mjs`)], outfile, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', minify: true, logLevel: 'warning' });
+  return outfile;
+}
+
 /** Bundles and imports an entry. */
 export async function importEntry(entry, out) {
   return import(pathToFileURL(await bundleEntry(entry, out)).href);
@@ -33,10 +44,12 @@ export function readIntelList(file) {
 
 /**
  * A fresh workerd isolate running the built Worker (Miniflare API, real local KV and the admin
- * Durable Object), with random tokens; `await mf.ready` before use and `mf.dispose()` after.
+ * Durable Object), with random tokens (both returned, for /v1/check and the admin API);
+ * `await mf.ready` before use and `mf.dispose()` after.
  */
 export function freshIsolate(scriptPath, settings) {
   const checkToken = randomBytes(24).toString('hex');
+  const adminToken = randomBytes(24).toString('hex');
   const mf = new Miniflare({
     modules: true,
     scriptPath,
@@ -44,7 +57,7 @@ export function freshIsolate(scriptPath, settings) {
     compatibilityFlags: settings.compatibilityFlags,
     kvNamespaces: ['POLICY'],
     durableObjects: { POLICY_ADMIN: { className: 'PolicyAdmin', useSQLite: true } },
-    bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', FAIL_MODE: 'closed' },
+    bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: adminToken, GEO_FROM_CF: 'false', FAIL_MODE: 'closed' },
   });
-  return { mf, checkToken };
+  return { mf, checkToken, adminToken };
 }
