@@ -175,9 +175,27 @@ interface LookupKey {
 const NONE: readonly EmbeddedIpv4[] = Object.freeze([]);
 
 /**
- * Lookup keys by address object. A request's address is looked up in several sets (rules, VPN,
- * hosting); deriving its words and embedded IPv4s once keeps every lookup allocation-free.
+ * An IPv6 address as {@link parseIp} returns it: its lookup key (words and embedded IPv4s) is
+ * derived once, at parse time, and kept in a private field, so that the several lookups of one
+ * request (rules, VPN, hosting) allocate nothing. (A WeakMap from address to key did the same and
+ * cost more than the parse itself.) Equal, field by field, to a plain `{ version: 6, value }`.
  */
+class ParsedV6 {
+  readonly version = 6 as const;
+  readonly value: bigint;
+  readonly #key: LookupKey;
+
+  constructor(value: bigint, key: LookupKey) {
+    this.value = value;
+    this.#key = key;
+  }
+
+  static keyOf(ip: ParsedV6): LookupKey {
+    return ip.#key;
+  }
+}
+
+/** Lookup keys of IPv6 address objects built elsewhere than {@link parseIp} (tests, callers' own). */
 const KEYS = new WeakMap<ParsedIp, LookupKey>();
 
 function embeddedOfWords(w0: number, w1: number, w2: number, w3: number): readonly EmbeddedIpv4[] {
@@ -208,19 +226,13 @@ function keyOfWords(w0: number, w1: number, w2: number, w3: number): LookupKey {
 }
 
 function keyOf(ip: ParsedIp): LookupKey {
+  if (ip instanceof ParsedV6) return ParsedV6.keyOf(ip);
+  // IPv4 needs no cache (the hot paths read `ip.value` directly).
+  if (ip.version === 4) return { v4: ip.value, w0: 0, w1: 0, w2: 0xffff, w3: ip.value, embedded: NONE };
   let key = KEYS.get(ip);
   if (key === undefined) {
-    if (ip.version === 4) {
-      key = { v4: ip.value, w0: 0, w1: 0, w2: 0xffff, w3: ip.value, embedded: NONE };
-    } else {
-      const v = ip.value;
-      key = keyOfWords(
-        Number(BigInt.asUintN(32, v >> 96n)),
-        Number(BigInt.asUintN(32, v >> 64n)),
-        Number(BigInt.asUintN(32, v >> 32n)),
-        Number(BigInt.asUintN(32, v)),
-      );
-    }
+    const v = ip.value;
+    key = keyOfWords(Number(BigInt.asUintN(32, v >> 96n)), Number(BigInt.asUintN(32, v >> 64n)), Number(BigInt.asUintN(32, v >> 32n)), Number(BigInt.asUintN(32, v)));
     KEYS.set(ip, key);
   }
   return key;
@@ -247,10 +259,8 @@ export function parseIp(s: string): ParsedIp | undefined {
   const kind = parseInto(s, 0, s.length);
   if (kind === 0) return undefined;
   const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = W;
-  const key = keyOfWords(w0, w1, w2, w3);
-  const ip: ParsedIp = key.v4 >= 0 ? { version: 4, value: key.v4 } : { version: 6, value: wordsToBigInt(w0, w1, w2, w3) };
-  KEYS.set(ip, key);
-  return ip;
+  if (isMapped(w0, w1, w2)) return { version: 4, value: w3 };
+  return new ParsedV6(wordsToBigInt(w0, w1, w2, w3), keyOfWords(w0, w1, w2, w3));
 }
 
 /**
@@ -259,7 +269,7 @@ export function parseIp(s: string): ParsedIp | undefined {
  * than embedding one. A 6to4 address with an ISATAP interface id yields both.
  */
 export function embeddedIpv4(ip: ParsedIp): readonly EmbeddedIpv4[] {
-  return keyOf(ip).embedded;
+  return ip.version === 4 ? NONE : keyOf(ip).embedded;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,6 +307,7 @@ function formatV6(w0: number, w1: number, w2: number, w3: number): string {
 
 /** Canonical text of an address: dotted quad for IPv4 (and IPv4-mapped), RFC 5952 for IPv6. */
 export function formatIp(ip: ParsedIp): string {
+  if (ip.version === 4) return formatV4(ip.value);
   const k = keyOf(ip);
   return k.v4 >= 0 ? formatV4(k.v4) : formatV6(k.w0, k.w1, k.w2, k.w3);
 }
@@ -675,6 +686,8 @@ function wholeBlocks(r: PrefixRanges, w: 1 | 4, categories: number): boolean {
         blockStart[k] = ((r.starts[i * w + k] ?? 0) & m) >>> 0;
         blockEnd[k] = ((blockStart[k] ?? 0) | ~m) >>> 0;
       }
+      // Most blocks hold no other: the interval is the whole block.
+      if (cmpAt(blockStart, 0, r.starts, i, w) === 0 && cmpAt(blockEnd, 0, r.ends, i, w) === 0) continue;
       // Forget (compacting in place) the checked blocks that end before this interval; skip this
       // block if it is one of those left.
       let known = false;
@@ -722,40 +735,44 @@ function validV4(r: PrefixRanges, categories: number): boolean {
   const ends = r.ends;
   const n = starts.length;
   if (ends.length !== n || r.bits.length !== categories) return false;
-  for (const b of r.bits) if (b.length !== n) return false;
+  // Sorted and disjoint.
+  let previous = -1;
   for (let i = 0; i < n; i++) {
-    const s = starts[i] ?? 0;
-    const e = ends[i] ?? 0;
-    if (s > e || (i > 0 && (ends[i - 1] ?? 0) >= s)) return false;
-    let labelled = false;
-    for (let c = 0; c < categories; c++) {
-      const b = r.bits[c]?.[i] ?? NO_PREFIX;
-      if (b === NO_PREFIX) continue;
-      if (b > 32 || ((s ^ e) & (MASK32[b] ?? 0)) !== 0) return false;
-      labelled = true;
-    }
-    if (!labelled) return false;
+    const s = starts[i] as number;
+    const e = ends[i] as number;
+    if (s > e || s <= previous) return false;
+    previous = e;
   }
+  const labelled = new Uint8Array(n);
   const checkedStart = new Float64Array(34);
   const checkedEnd = new Float64Array(34);
   const checkedBits = new Uint8Array(34);
   for (let c = 0; c < categories; c++) {
-    const labels = r.bits[c] ?? new Uint8Array(0);
+    const labels = r.bits[c] as Uint8Array;
+    if (labels.length !== n) return false;
     let count = 0;
     for (let i = 0; i < n; i++) {
-      const b = labels[i] ?? NO_PREFIX;
+      const b = labels[i] as number;
       if (b === NO_PREFIX) continue;
-      const s = starts[i] ?? 0;
-      const m = MASK32[b] ?? 0;
+      const s = starts[i] as number;
+      const e = ends[i] as number;
+      if (b > 32) return false;
+      const m = MASK32[b] as number;
+      // Inside the block it names.
+      if (((s ^ e) & m) !== 0) return false;
+      labelled[i] = 1;
       const blockStart = (s & m) >>> 0;
       const blockEnd = (blockStart | ~m) >>> 0;
+      // Most blocks hold no other: the interval is the whole block.
+      if (blockStart === s && blockEnd === e) continue;
+      // The block is whole: checked once (the checked blocks holding this interval are kept).
       let known = false;
       let kept = 0;
       for (let j = 0; j < count; j++) {
-        if ((checkedEnd[j] ?? 0) < s) continue;
-        checkedStart[kept] = checkedStart[j] ?? 0;
-        checkedEnd[kept] = checkedEnd[j] ?? 0;
-        checkedBits[kept] = checkedBits[j] ?? 0;
+        if ((checkedEnd[j] as number) < s) continue;
+        checkedStart[kept] = checkedStart[j] as number;
+        checkedEnd[kept] = checkedEnd[j] as number;
+        checkedBits[kept] = checkedBits[j] as number;
         if (checkedBits[kept] === b && checkedStart[kept] === blockStart) known = true;
         kept++;
       }
@@ -763,11 +780,11 @@ function validV4(r: PrefixRanges, categories: number): boolean {
       if (known) continue;
       let at = blockStart === s ? i : searchV4(r, blockStart);
       for (;;) {
-        const label = at < 0 ? NO_PREFIX : (labels[at] ?? NO_PREFIX);
+        const label = at < 0 ? NO_PREFIX : (labels[at] as number);
         if (label === NO_PREFIX || label < b) return false;
-        const e = ends[at] ?? 0;
-        if (e >= blockEnd) break;
-        at = at + 1 < n && starts[at + 1] === e + 1 ? at + 1 : -1;
+        const end = ends[at] as number;
+        if (end >= blockEnd) break;
+        at = at + 1 < n && starts[at + 1] === end + 1 ? at + 1 : -1;
       }
       if (count === 33) return false;
       checkedStart[count] = blockStart;
@@ -775,6 +792,8 @@ function validV4(r: PrefixRanges, categories: number): boolean {
       checkedBits[count++] = b;
     }
   }
+  // Every interval labelled.
+  for (let i = 0; i < n; i++) if (labelled[i] === 0) return false;
   return true;
 }
 
@@ -934,6 +953,7 @@ export class PrefixTable {
    * {@link embeddedIpv4}'s order.
    */
   match(ip: ParsedIp, mode: IpMatchMode, category = 0): CidrMatch | undefined {
+    if (ip.version === 4) return this.#hit4(ip.value, 'address', category);
     const k = keyOf(ip);
     if (k.v4 >= 0) return this.#hit4(k.v4, 'address', category);
     const at = searchV6(this.#v6, k.w0, k.w1, k.w2, k.w3);
