@@ -439,4 +439,24 @@ describe('warnings (what validate and every write report)', () => {
   ])('%s', async (_name, rules, want) => {
     expect(await warningsOf(rules)).toEqual(want);
   });
+  async function networkWarnings(over: object) {
+    const r = await buildSnapshot(policyWith(over), new Map([...EMPTY, stored('no-ranges', { kind: 'cidr', items: [] })]));
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    return r.warnings.map((w) => ({ path: w.path.join('.'), message: w.message }));
+  }
+
+  it.each<[string, object, { path: string; message: string }[]]>([
+    ['categories that weigh 0', { network: { categories: { relay: { lists: ['ranges'] } } } }, [{ path: 'score.weights.NETWORK_LISTED', message: 'NETWORK_LISTED weighs 0, so the network categories relay never add to the score' }]],
+    ['categories weighed at the top', { network: { categories: { relay: { lists: ['ranges'] } } }, score: { weights: { NETWORK_LISTED: 40 }, challengeAt: 50, denyAt: 100 } }, []],
+    ['categories weighed on one surface only', { network: { categories: { relay: { lists: ['ranges'] } } }, surfaces: { api: { weights: { NETWORK_LISTED: 40 } } } }, []],
+    ['a network set listing nothing', { network: { vpn: {} } }, [{ path: 'network.vpn', message: 'network set vpn lists nothing, so it never matches' }]],
+    [
+      'a category whose only list is empty',
+      { network: { categories: { relay: { lists: ['no-ranges'] } } }, score: { weights: { NETWORK_LISTED: 40 }, challengeAt: 50, denyAt: 100 } },
+      [{ path: 'network.categories.relay.lists.0', message: 'list no-ranges is empty' }],
+    ],
+    ['built-in lists in the sets', { network: { vpn: { lists: ['x4b-vpn'] }, hosting: { lists: ['x4b-datacenter'] } } }, []],
+  ])('network: %s', async (_name, over, want) => {
+    expect(await networkWarnings(over)).toEqual(want);
+  });
 });
