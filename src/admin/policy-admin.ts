@@ -10,7 +10,7 @@
 // (fast at every edge); pointer writes are spaced at least 1 s apart.
 // Documented in docs/storage-schema.md and docs/admin-api.md.
 import { DurableObject } from 'cloudflare:workers';
-import { bundledIntel, decodeIntel, INTEL_SCHEMA, type IntelSource } from '../engine/intel';
+import { bundledIntel, decodeIntel, INTEL_CATEGORIES, INTEL_SCHEMA, type CategoryCoverage, type IntelCategory, type IntelSource, type NetworkIntel } from '../engine/intel';
 import { ACTIVE_INTEL_KEY, ACTIVE_POLICY_KEY, intelKey } from '../policy/keys';
 import { readIntelPointer, type IntelPointer } from '../store/intel-store';
 import { parseListDocument, patchList, type ListDocument, type ListItems } from '../policy/lists';
@@ -39,6 +39,7 @@ export type AdminErrorCode =
   | 'OUT_OF_BAND_CHANGE'
   | 'INVALID_INTEL'
   | 'INTEL_SHRINKS'
+  | 'INTEL_OLDER'
   | 'STORAGE_UNAVAILABLE';
 
 /** An admin operation's outcome. */
@@ -85,6 +86,8 @@ export interface IntelView {
   readonly blocks: number;
   readonly intervals: number;
   readonly asns: number;
+  /** What each category covers (intervals a block of it labels, per family; its ASNs). */
+  readonly coverage: Readonly<Record<IntelCategory, CategoryCoverage>>;
   /** False when the artifact was already in force (nothing was written). */
   readonly changed: boolean;
 }
@@ -606,7 +609,8 @@ export class PolicyAdmin extends DurableObject<Env> {
    * (the bundled copy when none was pushed) is refused unless `allowShrink`: a test artifact or a
    * truncated build pushed by mistake would silently stop detecting most networks.
    */
-  putIntel(text: string, pre: Precondition, who: string, allowShrink = false): Promise<AdminResult<IntelView>> {
+  putIntel(text: string, pre: Precondition, who: string, allow: { allowShrink?: boolean; allowOlder?: boolean } = {}): Promise<AdminResult<IntelView>> {
+    const { allowShrink = false, allowOlder = false } = allow;
     return this.#serialised(async () => {
       const current = this.#intelView();
       const refused = checkPrecondition(pre, current?.etag ?? ETAG_POLICY_NONE);
@@ -618,14 +622,9 @@ export class PolicyAdmin extends DurableObject<Env> {
       // push an operator makes when /healthz says `corrupt`), which republishing repairs.
       if (current?.artifact === id && (await this.#intelIntact(id, text))) return { ok: true, value: { ...current, changed: false } };
       const intel = decoded.intel;
-      const before = current ?? { version: bundledIntel().version, ...bundledIntel().stats };
-      const after = intel.stats;
-      if (!allowShrink && current?.artifact !== id && (after.blocks * 2 < before.blocks || after.asns * 2 < before.asns)) {
-        return fail(
-          409,
-          'INTEL_SHRINKS',
-          `This intel lists ${after.blocks} blocks and ${after.asns} ASNs, less than half of the ${before.blocks} blocks or ${before.asns} ASNs of the intel in force (${before.version}): a test artifact or a truncated build? Nothing changed; send ?allowShrink=true (geogate intel push --allow-shrink) to publish it anyway.`,
-        );
+      if (current?.artifact !== id) {
+        const refused = intelRegression(intel, current ?? viewOf(bundledIntel(), 'bundled', '', ''), { allowShrink, allowOlder });
+        if (refused) return refused;
       }
       const at = new Date().toISOString();
       const pointer: IntelPointer = { geogate: 'intel-pointer', schema: INTEL_SCHEMA, artifact: id, version: intel.version, storedAt: at, storedBy: who };
@@ -636,18 +635,7 @@ export class PolicyAdmin extends DurableObject<Env> {
       } catch {
         return fail(503, 'STORAGE_UNAVAILABLE', 'KV could not be written; the intel in force is unchanged (or the new one is only partly published). Retry.');
       }
-      const stats = intel.stats;
-      const view: Omit<IntelView, 'changed'> = {
-        version: intel.version,
-        artifact: id,
-        etag: `intel-${id.slice(0, 16)}`,
-        storedAt: at,
-        storedBy: who,
-        source: intel.source,
-        blocks: stats.blocks,
-        intervals: stats.intervals,
-        asns: stats.asns,
-      };
+      const view = viewOf(intel, id, at, who);
       this.ctx.storage.transactionSync(() => {
         this.#setState('intel_view', JSON.stringify(view));
         this.#audit(at, who, 'intel.put', intel.version, current?.version ?? null, intel.version, id);
@@ -670,6 +658,57 @@ export class PolicyAdmin extends DurableObject<Env> {
     const last = page[page.length - 1];
     return { items: page.map((r) => ({ ...r })), ...(rows.length > limit && last ? { cursor: String(last.seq) } : {}) };
   }
+}
+
+/** The view of an intel as GET /v1/intel shows it. */
+function viewOf(intel: NetworkIntel, artifact: string, storedAt: string, storedBy: string): Omit<IntelView, 'changed'> {
+  const stats = intel.stats;
+  return {
+    version: intel.version,
+    artifact,
+    etag: `intel-${artifact.slice(0, 16)}`,
+    storedAt,
+    storedBy,
+    source: intel.source,
+    blocks: stats.blocks,
+    intervals: stats.intervals,
+    asns: stats.asns,
+    coverage: intel.coverage(),
+  };
+}
+
+/**
+ * Why publishing `next` over the intel in force (`before`: the pushed one, else the bundled copy)
+ * looks like a mistake, unless allowed: it covers less than half of what `before` covers in some
+ * category and family, or in ASNs (a build whose VPN files came out empty, a test artifact), or it
+ * comes from older upstream data (a stale checkout's `npm run intel:push`).
+ */
+function intelRegression(next: NetworkIntel, before: Omit<IntelView, 'changed'>, allow: { allowShrink: boolean; allowOlder: boolean }): AdminFailure | undefined {
+  if (!allow.allowShrink) {
+    const after = next.coverage();
+    for (const category of INTEL_CATEGORIES) {
+      const was: Partial<CategoryCoverage> = before.coverage?.[category] ?? {};
+      const now = after[category];
+      for (const [what, label] of [['v4', 'IPv4 blocks'], ['v6', 'IPv6 blocks'], ['asns', 'ASNs']] as const) {
+        const had = was[what] ?? 0;
+        if (now[what] * 2 < had) {
+          return fail(
+            409,
+            'INTEL_SHRINKS',
+            `This intel covers ${now[what]} ${category} ${label} (intervals), less than half of the ${had} of the intel in force (${before.version}): a build from empty or cut lists, or a test artifact? Nothing changed; send ?allowShrink=true (geogate intel push --allow-shrink) to publish it anyway.`,
+          );
+        }
+      }
+    }
+  }
+  if (!allow.allowOlder && next.source.repository === before.source.repository && next.source.date < before.source.date) {
+    return fail(
+      409,
+      'INTEL_OLDER',
+      `This intel comes from ${next.source.repository} as of ${next.source.date}, older than the intel in force (${before.version}, ${before.source.date}): a stale checkout? Nothing changed; send ?allowOlder=true (geogate intel push --allow-older) to publish it anyway.`,
+    );
+  }
+  return undefined;
 }
 
 /** Whether a stored policy document names list `name` (in a rule's or a network set's `lists`). */

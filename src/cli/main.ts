@@ -155,7 +155,8 @@ function buildProgram(ctx: CliContext, result: { code: number }): Command {
       .command('push')
       .description('check the intel artifact, then make it current (PUT /v1/intel): the one `npm run intel:build` bundled, or --file')
       .option('--file <file>', 'an intel artifact built by `npm run intel:build` (default: the bundled one)')
-      .option('--allow-shrink', 'publish it even when it lists less than half the blocks or ASNs of the intel in force'),
+      .option('--allow-shrink', 'publish it even when it covers less than half of the intel in force in some category (VPN or datacenter IPv4, IPv6 or ASNs)')
+      .option('--allow-older', 'publish it even when its upstream data is older than that of the intel in force'),
   ).action(run((o: IntelPushOptions) => intelPushCommand(ctx, o)));
   withAdminFlags(intel.command('status').description('show the intel in force (GET /v1/intel)')).action(run((o: object) => intelStatusCommand(ctx, o)));
 

@@ -117,10 +117,35 @@ export class NetworkIntel {
     };
   }
 
+  /**
+   * What each category covers: IPv4 and IPv6 intervals labelled with one of its blocks, and its
+   * ASNs. The admin store compares these with the intel in force, category by category, so that
+   * a build whose VPN lists came out empty cannot pass for a smaller update.
+   */
+  coverage(): Readonly<Record<IntelCategory, CategoryCoverage>> {
+    const out = {} as Record<IntelCategory, CategoryCoverage>;
+    for (const category of INTEL_CATEGORIES) {
+      const bit = 1 << categoryIndex(category);
+      let asns = 0;
+      for (const c of this.#asns.categories) if ((c & bit) !== 0) asns++;
+      out[category] = { ...this.ranges.labelled(categoryIndex(category)), asns };
+    }
+    return out;
+  }
+
   /** The artifact's ASN table and notes (for encoding). */
   get asnTable(): { readonly asns: IntelAsns; readonly notes: readonly string[] } {
     return { asns: this.#asns, notes: this.#notes };
   }
+}
+
+/** What one category of the intel covers (see {@link NetworkIntel.coverage}). */
+export interface CategoryCoverage {
+  /** IPv4 intervals labelled with a block of the category. */
+  readonly v4: number;
+  /** IPv6 intervals labelled with a block of the category. */
+  readonly v6: number;
+  readonly asns: number;
 }
 
 /** Sizes of a loaded intel. */

@@ -886,6 +886,56 @@ export class PrefixTable {
     return this.#v4.starts.length + this.#v6.starts.length / 4;
   }
 
+  /**
+   * The outermost blocks of `category`, sorted, as intervals labelled with their own length: the
+   * form tables had before nested blocks were flattened (kept beside the flattened tables in
+   * snapshots, so that a deployment rolled back to that form still reads them). Same membership;
+   * only the block an inner address reports differs.
+   */
+  outermost(category = 0): PrefixTablesData {
+    const family = (r: PrefixRanges, w: 1 | 4): PrefixRanges => {
+      const labels = r.bits[category] ?? new Uint8Array(0);
+      const n = r.starts.length / w;
+      const starts = new Words();
+      const ends = new Words();
+      const bits: number[] = [];
+      const bs = new Uint32Array(w);
+      const be = new Uint32Array(w);
+      for (let i = 0; i < n; i++) {
+        const b = labels[i] ?? NO_PREFIX;
+        if (b === NO_PREFIX) continue;
+        for (let k = 0; k < w; k++) {
+          const m = wordMask(b - 32 * k);
+          bs[k] = ((r.starts[i * w + k] ?? 0) & m) >>> 0;
+          be[k] = ((bs[k] ?? 0) | ~m) >>> 0;
+        }
+        const last = bits.length - 1;
+        // Inside the last block kept: nothing new. Otherwise it replaces the blocks it holds.
+        if (last >= 0 && cmpAt(bs, 0, starts.a, last, w) >= 0 && cmpAt(be, 0, ends.a, last, w) <= 0) continue;
+        while (bits.length > 0 && cmpAt(starts.a, bits.length - 1, bs, 0, w) >= 0 && cmpAt(ends.a, bits.length - 1, be, 0, w) <= 0) {
+          bits.pop();
+          starts.n -= w;
+          ends.n -= w;
+        }
+        starts.push(bs, 0, w);
+        ends.push(be, 0, w);
+        bits.push(b);
+      }
+      return { starts: starts.done(), ends: ends.done(), bits: [Uint8Array.from(bits)] };
+    };
+    return { size: this.size, v4: family(this.#v4, 1), v6: family(this.#v6, 4) };
+  }
+
+  /** How many IPv4 and IPv6 intervals a block of `category` labels. */
+  labelled(category: number): { readonly v4: number; readonly v6: number } {
+    const count = (bits: Uint8Array | undefined) => {
+      let n = 0;
+      for (const b of bits ?? []) if (b !== NO_PREFIX) n++;
+      return n;
+    };
+    return { v4: count(this.#v4.bits[category]), v6: count(this.#v6.bits[category]) };
+  }
+
   /** Bytes the interval tables occupy. */
   get byteLength(): number {
     let n = this.#v4.starts.byteLength + this.#v4.ends.byteLength + this.#v6.starts.byteLength + this.#v6.ends.byteLength;
@@ -1075,6 +1125,16 @@ export class CidrSet {
   /** The interval tables, for a compiled snapshot; {@link CidrSet.fromTables} rebuilds the set in O(n). */
   toTables(): CidrTables {
     const d = this.#table.toData();
+    return {
+      size: d.size,
+      v4: { starts: d.v4.starts, ends: d.v4.ends, bits: d.v4.bits[0] ?? new Uint8Array(0) },
+      v6: { starts: d.v6.starts, ends: d.v6.ends, bits: d.v6.bits[0] ?? new Uint8Array(0) },
+    };
+  }
+
+  /** The outermost blocks alone, in the same form (see {@link PrefixTable.outermost}). */
+  outerTables(): CidrTables {
+    const d = this.#table.outermost(0);
     return {
       size: d.size,
       v4: { starts: d.v4.starts, ends: d.v4.ends, bits: d.v4.bits[0] ?? new Uint8Array(0) },

@@ -69,9 +69,22 @@ interface EncodedTable {
   bits: string;
 }
 
-function encodeTables(t: CidrTables): { size: number; v4: EncodedTable; v6: EncodedTable } {
-  const enc = (x: CidrTables['v4']): EncodedTable => ({ starts: wordsToBase64(x.starts), ends: wordsToBase64(x.ends), bits: bytesToBase64(x.bits) });
-  return { size: t.size, v4: enc(t.v4), v6: enc(t.v6) };
+const encodeTable = (x: CidrTables['v4']): EncodedTable => ({ starts: wordsToBase64(x.starts), ends: wordsToBase64(x.ends), bits: bytesToBase64(x.bits) });
+
+const sameTable = (a: CidrTables['v4'], b: CidrTables['v4']) =>
+  a.bits.length === b.bits.length && a.bits.every((x, i) => x === b.bits[i]) && a.starts.every((x, i) => x === b.starts[i]) && a.ends.every((x, i) => x === b.ends[i]);
+
+/**
+ * A CIDR list's tables. `v4` / `v6` hold the outermost blocks, sorted and aligned: the form the
+ * code before nested blocks were flattened reads, so that a deployment rolled back still reads
+ * the snapshot. When the list nests blocks, `lpm` adds the flattened tables (each address's
+ * longest block), which this code prefers.
+ */
+function encodeTables(set: CidrSet): { size: number; v4: EncodedTable; v6: EncodedTable; lpm?: { v4: EncodedTable; v6: EncodedTable } } {
+  const outer = set.outerTables();
+  const lpm = set.toTables();
+  const nested = !sameTable(outer.v4, lpm.v4) || !sameTable(outer.v6, lpm.v6);
+  return { size: lpm.size, v4: encodeTable(outer.v4), v6: encodeTable(outer.v6), ...(nested ? { lpm: { v4: encodeTable(lpm.v4), v6: encodeTable(lpm.v6) } } : {}) };
 }
 
 function decodeTables(value: unknown): CidrSet | undefined {
@@ -85,7 +98,14 @@ function decodeTables(value: unknown): CidrSet | undefined {
   };
   const v4 = dec(value.v4);
   const v6 = dec(value.v6);
-  return v4 && v6 ? CidrSet.fromTables({ size: value.size, v4, v6 }) : undefined;
+  const outer = v4 && v6 ? CidrSet.fromTables({ size: value.size, v4, v6 }) : undefined;
+  if (!outer || value.lpm === undefined) return outer;
+  // Nested blocks: the flattened tables answer; the outer ones were checked all the same (both
+  // are parts of one artifact: either malformed means the artifact is).
+  if (!isRecord(value.lpm)) return undefined;
+  const l4 = dec(value.lpm.v4);
+  const l6 = dec(value.lpm.v6);
+  return l4 && l6 ? CidrSet.fromTables({ size: value.size, v4: l4, v6: l6 }) : undefined;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -113,7 +133,7 @@ function resolve(list: StoredList): ResolvedList {
 function encodeList(list: ResolvedList): Record<string, unknown> {
   switch (list.kind) {
     case 'cidr':
-      return { kind: 'cidr', version: list.version, ...encodeTables(list.set.toTables()) };
+      return { kind: 'cidr', version: list.version, ...encodeTables(list.set) };
     case 'asn':
       return { kind: 'asn', version: list.version, asns: list.asns };
     case 'account':
@@ -153,6 +173,18 @@ function decodeList(value: unknown): ResolvedList | undefined {
 // --- build and decode -------------------------------------------------------------------------
 
 /**
+ * The policy as a snapshot stores it: the validated spec without the defaults that code before
+ * them cannot read (an empty `network.categories`), so that a deployment rolled back to that code
+ * still reads a snapshot of a policy that uses nothing new.
+ */
+function storedSpec(spec: PolicySpec): unknown {
+  if (Object.keys(spec.network.categories).length > 0) return spec;
+  const network: Partial<PolicySpec['network']> = { ...spec.network };
+  delete network.categories;
+  return { ...spec, network };
+}
+
+/**
  * Validates a policy against the stored lists, compiles it with the lists it references, and
  * produces the artifact. Pure but for hashing; the admin store calls it on every write.
  */
@@ -177,7 +209,7 @@ export async function buildSnapshot(policy: unknown, stored: ReadonlyMap<string,
   const artifact = {
     geogate: 'snapshot',
     schema: SNAPSHOT_SCHEMA,
-    policy: spec,
+    policy: storedSpec(spec),
     lists: Object.fromEntries([...resolved].map(([name, l]) => [name, encodeList(l)])),
   };
   const text = JSON.stringify(artifact);

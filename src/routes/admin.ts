@@ -204,7 +204,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .put('/v1/intel', limitBody(MAX_INTEL_BYTES), async (c) => {
     // The artifact's exact text: its SHA-256 is its id, so it is stored byte for byte as sent.
     const text = await c.req.text();
-    const r = await admin(c).putIntel(text, precondition(c), actor(c), c.req.query('allowShrink') === 'true');
+    const r = await admin(c).putIntel(text, precondition(c), actor(c), { allowShrink: c.req.query('allowShrink') === 'true', allowOlder: c.req.query('allowOlder') === 'true' });
     if (r.ok) activeIntelStore.invalidate();
     return answer(c, r, (v) => v.etag);
   })

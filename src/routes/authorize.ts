@@ -32,6 +32,7 @@ const authorize = async (c: Context<AppEnv>): Promise<Response> => {
   c.header('Geogate-Intel-Version', body.intel.version);
   c.header('Geogate-Request-Id', body.requestId);
   if (body.failed) c.header('Geogate-Failed', 'true');
+  if (body.intel.failed) c.header('Geogate-Intel-Failed', 'true');
   if (body.dryRun) {
     c.header('Geogate-Dry-Run-Decision', body.dryRun.decision);
     c.header('Geogate-Dry-Run-Rules', body.dryRun.matched.join(','));

@@ -24,7 +24,7 @@ import type { TextStore } from './text-store';
 export type IntelSourceKind = 'kv' | 'bundled' | 'last-known-good';
 
 /** Why the intel `intel:active` names is not the one answering. */
-export type IntelFailureKind = 'unreadable' | 'timeout' | 'invalid-pointer' | 'missing-artifact' | 'corrupt' | 'invalid' | 'too-large' | 'internal';
+export type IntelFailureKind = 'unreadable' | 'timeout' | 'missing' | 'invalid-pointer' | 'missing-artifact' | 'corrupt' | 'invalid' | 'too-large' | 'internal';
 
 /** A typed intel failure; `message` never carries stored text or storage internals. */
 export interface IntelFailure {
@@ -89,6 +89,8 @@ export function readIntelPointer(text: string): IntelPointer | undefined {
     typeof p.storedBy === 'string';
   return ok ? (p as unknown as IntelPointer) : undefined;
 }
+
+const MISSING: IntelFailure = { kind: 'missing', message: `${ACTIVE_INTEL_KEY} is gone, but intel was pushed before (push the intel you want, even the bundled one)` };
 
 /** Largest pointer text read, in bytes. */
 const MAX_POINTER_BYTES = 4096;
@@ -230,9 +232,19 @@ export class IntelStore {
     }
     if (!context.current()) return SUPERSEDED;
     if (read.kind === 'absent') {
-      // Never pushed (or deleted on purpose): the deployment's own intel answers, healthily.
-      this.#good = undefined;
-      return this.#bundled();
+      // Never pushed: the deployment's own intel answers, healthily. But a pointer that existed
+      // (this isolate loaded one, or intel:last-good says one did) and is gone is a failure, like
+      // a deleted policy: the last good intel answers and says so. To go back to the bundled copy
+      // on purpose, push it (`npm run intel:push`).
+      if (this.#good) return this.#fallback(store, context, MISSING);
+      let lastGood;
+      try {
+        lastGood = await store.read(LAST_GOOD_INTEL_KEY, MAX_POINTER_BYTES);
+      } catch {
+        return this.#fallback(store, context, MISSING);
+      }
+      if (!context.current()) return SUPERSEDED;
+      return lastGood.kind === 'absent' ? this.#bundled() : this.#fallback(store, context, MISSING);
     }
     const pointer = read.kind === 'text' ? readIntelPointer(read.text) : undefined;
     if (!pointer || read.kind !== 'text') return this.#fallback(store, context, { kind: 'invalid-pointer', message: `${ACTIVE_INTEL_KEY} does not hold an intel pointer` });

@@ -105,7 +105,7 @@ function newIntelStore() {
 // --- findings -----------------------------------------------------------------------------------
 
 describe('review: the admin store lets a broken intel through', () => {
-  it.fails('FOUND: an intel whose VPN lists came out empty is published over the full intel without allowShrink, and VPN exits stop being VPNs', async () => {
+  it('fixed (was FOUND): an intel whose VPN lists came out empty is published over the full intel without allowShrink, and VPN exits stop being VPNs', async () => {
     // A tired operator's update: the VPN files were truncated to nothing (a failed download), the
     // build does not mind, and the push passes the shrink check, which compares totals only:
     // 51,300 datacenter blocks and ~900 datacenter ASNs are "more than half" of the intel in force.
@@ -124,7 +124,7 @@ describe('review: the admin store lets a broken intel through', () => {
     expect(after.signals.NETWORK_VPN).toBe(true);
   });
 
-  it.fails('FOUND: an older intel (a push from a stale checkout) silently replaces a newer one', async () => {
+  it('fixed (was FOUND): an older intel (a push from a stale checkout) silently replaces a newer one', async () => {
     // `npm run intel:push` pushes the checkout's bundled artifact; run from an old branch it rolls
     // the intel back by months. Sizes are alike, so the shrink check says nothing.
     const newer = textOf(shipped({ source: { ...bundledIntel().source, date: '2026-08-22' } }));
@@ -139,7 +139,7 @@ describe('review: the admin store lets a broken intel through', () => {
 });
 
 describe('review: missing intel is treated as "never pushed"', () => {
-  it.fails('FOUND: intel:active deleted after a push -> the bundled copy answers as healthy, forgetting the pushed intel, though intel:last-good says one existed', async () => {
+  it('fixed (was FOUND): intel:active deleted after a push -> the bundled copy answers as healthy, forgetting the pushed intel, though intel:last-good says one existed', async () => {
     const kv = kvTextStore(env.POLICY);
     const a = await small(fresh('pushed'));
     await env.POLICY.put(intelKey(a.id), a.text);
@@ -164,7 +164,7 @@ describe('review: missing intel is treated as "never pushed"', () => {
 });
 
 describe('review: forward-auth proxies never learn that the intel failed', () => {
-  it.fails('FOUND: /v1/authorize under a fallback intel carries no failure header (only the JSON body says intel.failed)', async () => {
+  it('fixed (was FOUND): /v1/authorize under a fallback intel carries no failure header (only the JSON body says intel.failed)', async () => {
     // intel:active names an artifact that is not stored: a fallback (the bundled copy) decides.
     await env.POLICY.put(ACTIVE_INTEL_KEY, pointerText('ab'.repeat(32), 'gone'));
     const res = await SELF.fetch('https://geogate.test/v1/authorize', {
@@ -190,7 +190,7 @@ function v3AcceptsV4(starts: Uint32Array, ends: Uint32Array, bits: Uint8Array): 
 }
 
 describe('review: snapshots written now cannot be read by the deployment before (rollback / gradual deploy)', () => {
-  it.fails('FOUND: a snapshot of an unchanged v3 policy is refused by v3 code (network.categories, nested CIDR tables), and its schema still says 1', async () => {
+  it('fixed (was FOUND): a snapshot of an unchanged v3 policy is refused by v3 code (network.categories, nested CIDR tables), and its schema still says 1', async () => {
     // Nothing in this policy is new. v3's schema is strict (network: { vpn, hosting }) and v3's
     // table check wants aligned whole blocks; rolled back, or on the old side of a gradual
     // deployment, its isolates refuse policy:active AND policy:last-good: the fail mode answers.

@@ -177,9 +177,9 @@ describe('sources', () => {
     expect(a.intel).toBe(bundledIntel());
     expect(store.status()).toMatchObject({ status: 'ok', source: 'bundled', version: bundledIntel().version, id: BUNDLED_INTEL_ID });
     expect(store.status()?.cause).toBeUndefined();
-    // Only the pointer was read: no artifact, no last good copy.
+    // The pointer, then intel:last-good (absent: no intel was ever pushed): no artifact read.
     expect(mem.reads(ACTIVE_INTEL_KEY)).toBe(1);
-    expect(mem.reads(LAST_GOOD_INTEL_KEY)).toBe(0);
+    expect(mem.reads(LAST_GOOD_INTEL_KEY)).toBe(1);
     expect(mem.writes).toEqual([]);
   });
 
@@ -249,7 +249,7 @@ describe('sources', () => {
     expect(mem.reads(intelKey(A.id))).toBe(1);
   });
 
-  it('intel:active deleted on purpose: the bundled copy answers again, healthily', async () => {
+  it('intel:active deleted after a push: the last good intel answers, failed (missing), like a deleted policy', async () => {
     const mem = memoryStore();
     mem.publish(A);
     const { store, at, get } = newStore();
@@ -257,8 +257,32 @@ describe('sources', () => {
     mem.texts.delete(ACTIVE_INTEL_KEY);
     store.invalidate();
     at(T0 + 1);
+    expect(summary(await get(mem))).toEqual({ version: 'test-1', source: 'last-known-good', id: A.id, failure: 'missing' });
+    expect(store.status()).toMatchObject({ status: 'degraded', cause: { kind: 'missing' } });
+  });
+
+  it('intel:active deleted after a push, on a new isolate: intel:last-good answers, failed (missing)', async () => {
+    const mem = memoryStore();
+    mem.publish(A);
+    const first = newStore();
+    await first.get(mem);
+    await first.store.settled();
+    mem.texts.delete(ACTIVE_INTEL_KEY);
+    const { get } = newStore();
+    expect(summary(await get(mem))).toEqual({ version: 'test-1', source: 'last-known-good', id: A.id, failure: 'missing' });
+  });
+
+  it('both intel keys deleted: the bundled copy answers again, healthily (the way back to it is to push it)', async () => {
+    const mem = memoryStore();
+    mem.publish(A);
+    const { store, at, get } = newStore();
+    await get(mem);
+    await store.settled();
+    mem.texts.delete(ACTIVE_INTEL_KEY);
+    mem.texts.delete(LAST_GOOD_INTEL_KEY);
+    store.reset();
+    at(T0 + 1);
     expect(summary(await get(mem))).toEqual({ version: bundledIntel().version, source: 'bundled', id: BUNDLED_INTEL_ID, failure: undefined });
-    expect(store.status()?.status).toBe('ok');
   });
 });
 

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../src/engine/compile';
 import { evaluate } from '../../src/engine/evaluate';
+import { base64ToBytes, bytesToBase64 } from '../../src/engine/base64';
 import { CidrSet, parseIp } from '../../src/engine/ip';
 import { parseListDocument, patchList, type ListDocument } from '../../src/policy/lists';
 import { parsePolicy } from '../../src/policy/schema';
@@ -92,6 +93,42 @@ describe('buildSnapshot', () => {
 });
 
 describe('decodeSnapshot', () => {
+  it('a list with nested blocks: outermost tables (what code before flattening reads) plus flattened ones, which answer', async () => {
+    const doc = policyWith({ version: 'nested-1', rules: [{ id: 'feeds', type: 'cidr', action: 'deny', lists: ['feed'] }] });
+    const lists = new Map([stored('feed', { kind: 'cidr', items: ['10.0.0.0/8', '10.1.0.0/16', '2001:db8::/32', '2001:db8:1::/48', '192.0.2.0/24'] })]);
+    const b = await buildSnapshot(doc, lists);
+    if (!b.ok) throw new Error(JSON.stringify(b.issues));
+    const feed = (JSON.parse(b.text) as { lists: { feed: { v4: { bits: string }; v6: { bits: string }; lpm?: { v4: { bits: string } } } } }).lists.feed;
+    // Outer: 10.0.0.0/8 and 192.0.2.0/24, whole and aligned; flattened: /8 around /16.
+    expect([...(base64ToBytes(feed.v4.bits) ?? [])]).toEqual([8, 24]);
+    expect([...(base64ToBytes(feed.v6.bits) ?? [])]).toEqual([32]);
+    expect([...(base64ToBytes(feed.lpm?.v4.bits) ?? [])]).toEqual([8, 16, 8, 24]);
+    const decoded = await decodeSnapshot(b.text, b.id);
+    if (!decoded.ok) throw new Error(decoded.message);
+    const reason = (ip: string) => evaluate(decoded.compiled, facts({ ip, geo: { country: 'US' } }), NOW).reasons.find((r) => r.code === 'IP_DENIED')?.evidence;
+    expect(reason('10.1.2.3')).toMatchObject({ cidr: '10.1.0.0/16' });
+    expect(reason('10.2.0.1')).toMatchObject({ cidr: '10.0.0.0/8' });
+    expect(reason('2001:db8:1::5')).toMatchObject({ cidr: '2001:db8:1::/48' });
+    // A list without nesting stores one form only.
+    const flat = await buildSnapshot(doc, new Map([stored('feed', { kind: 'cidr', items: ['10.0.0.0/8', '192.0.2.0/24'] })]));
+    if (!flat.ok) throw new Error('flat list refused');
+    const flatArtifact = JSON.parse(flat.text) as { lists: { feed: { lpm?: unknown } }; policy: { network: unknown } };
+    expect(flatArtifact.lists.feed.lpm).toBeUndefined();
+    // And a snapshot of a policy with no categories stores none (code before them reads it).
+    expect(flatArtifact.policy.network).toEqual({});
+  });
+
+  it('refuses a nested list whose flattened tables are malformed, though its outer ones are fine', async () => {
+    const doc = policyWith({ version: 'nested-2', rules: [{ id: 'feeds', type: 'cidr', action: 'deny', lists: ['feed'] }] });
+    const b = await buildSnapshot(doc, new Map([stored('feed', { kind: 'cidr', items: ['10.0.0.0/8', '10.1.0.0/16'] })]));
+    if (!b.ok) throw new Error('refused');
+    const v = JSON.parse(b.text) as { lists: { feed: { lpm: { v4: { bits: string } } } } };
+    v.lists.feed.lpm.v4.bits = bytesToBase64(Uint8Array.from([8, 24, 8])); // the /16 piece labelled as a /24: it runs past that block
+    const text = JSON.stringify(v);
+    const r = await decodeSnapshot(text, await sha256Hex(text));
+    expect(r.ok ? 'ok' : r.message).toMatch(/list feed .* malformed/);
+  });
+
   it('decides exactly as the same policy written inline, request by request', async () => {
     const b = await built();
     const decoded = await decodeSnapshot(b.text, b.id);

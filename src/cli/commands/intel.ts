@@ -25,8 +25,10 @@ interface IntelView {
 /** Flags of `intel push`. */
 export interface IntelPushOptions extends AdminOptions {
   file?: string;
-  /** Publish even when the artifact lists less than half the blocks or ASNs of the intel in force. */
+  /** Publish even when the artifact covers less than half of the intel in force in some category. */
   allowShrink?: boolean;
+  /** Publish even when the artifact comes from older upstream data than the intel in force. */
+  allowOlder?: boolean;
 }
 
 /** `intel push [--file F]`: check the artifact locally, read the current ETag, PUT with a precondition. */
@@ -39,7 +41,8 @@ export async function intelPushCommand(ctx: CliContext, o: IntelPushOptions): Pr
   const etag = current.etag ?? current.body.etag;
   const headers: Record<string, string> = current.status === 404 ? { 'if-none-match': '*' } : etag ? { 'if-match': `"${etag}"` } : {};
   if (current.status !== 404 && !etag) throw new CliError(EXIT.HTTP, 'the server sent no ETag for the current intel: cannot write safely');
-  const res = await client.call<IntelView>('PUT', o.allowShrink ? '/v1/intel?allowShrink=true' : '/v1/intel', { body: text, headers });
+  const query = [o.allowShrink ? 'allowShrink=true' : '', o.allowOlder ? 'allowOlder=true' : ''].filter((q) => q !== '').join('&');
+  const res = await client.call<IntelView>('PUT', query ? `/v1/intel?${query}` : '/v1/intel', { body: text, headers });
   if (o.json) {
     printJson(ctx, res.body);
     return EXIT.OK;
