@@ -660,3 +660,58 @@ describe('coalescing', () => {
     expect(mem.reads(intelKey(A.id))).toBe(1);
   });
 });
+
+describe('readIntelPointer: only the exact pointer shape is a pointer', () => {
+  const good = { geogate: 'intel-pointer', schema: 1, artifact: 'ab'.repeat(32), version: 'v1', storedAt: '2026-11-26T00:00:00Z', storedBy: 'admin' };
+
+  it('reads a pointer', () => {
+    expect(readIntelPointer(JSON.stringify(good))).toEqual(good);
+  });
+
+  it.each<[string, unknown]>([
+    ['not JSON', '{'],
+    ['null', null],
+    ['a number', 7],
+    ['an array', [good]],
+    ['another geogate value', { ...good, geogate: 'pointer' }],
+    ['another schema', { ...good, schema: 2 }],
+    ['a numeric artifact', { ...good, artifact: 1 }],
+    ['an artifact of 63 hex digits', { ...good, artifact: 'a'.repeat(63) }],
+    ['an artifact of 65 hex digits', { ...good, artifact: 'a'.repeat(65) }],
+    ['an artifact with a prefix', { ...good, artifact: `x${'a'.repeat(64)}` }],
+    ['an artifact with a suffix', { ...good, artifact: `${'a'.repeat(64)}x` }],
+    ['an upper-case artifact', { ...good, artifact: 'AB'.repeat(32) }],
+    ['a numeric version', { ...good, version: 1 }],
+    ['no storedAt', { ...good, storedAt: undefined }],
+    ['a numeric storedBy', { ...good, storedBy: 1 }],
+  ])('refuses %s', (_name, value) => {
+    expect(readIntelPointer(typeof value === 'string' ? value : JSON.stringify(value))).toBeUndefined();
+  });
+});
+
+describe('the intel:last-good mirror writes only when it would change', () => {
+  it('isolates loading the same pointer write intel:last-good once', async () => {
+    const mem = memoryStore();
+    mem.publish(A);
+    for (let i = 0; i < 3; i++) {
+      const { store, get } = newStore();
+      await get(mem);
+      await store.settled();
+    }
+    expect(mem.writes.filter((k) => k === LAST_GOOD_INTEL_KEY)).toHaveLength(1);
+  });
+
+  it('a new pointer is mirrored over the old one', async () => {
+    const mem = memoryStore();
+    mem.publish(A);
+    const first = newStore();
+    await first.get(mem);
+    await first.store.settled();
+    mem.publish(B);
+    const second = newStore();
+    await second.get(mem);
+    await second.store.settled();
+    expect(mem.writes.filter((k) => k === LAST_GOOD_INTEL_KEY)).toHaveLength(2);
+    expect(readIntelPointer(mem.texts.get(LAST_GOOD_INTEL_KEY) ?? '')).toMatchObject({ artifact: B.id });
+  });
+});
