@@ -549,6 +549,69 @@ function flatten(w: 1 | 4, n: number, starts: Uint32Array, prefixes: Uint8Array,
   return { starts: outStarts.done(), ends: outEnds.done(), bits: outBits.map((b) => Uint8Array.from(b)) };
 }
 
+/**
+ * {@link flatten} for IPv4, on plain numbers, from the sorted keys `(start * 64 + prefix) * 8 +
+ * category`: policies carry tens of thousands of IPv4 blocks, compiled on an isolate's first
+ * request, before the JIT has warmed up. Positions may reach 2^32 (one past the last address).
+ */
+function flattenV4(keys: Float64Array, categories: number): PrefixRanges {
+  const n = keys.length;
+  // Each block adds at most two boundaries: at most 2n + 1 intervals.
+  const cap = 2 * n + 1;
+  const outStarts = new Uint32Array(cap);
+  const outEnds = new Uint32Array(cap);
+  const outBits = Array.from({ length: categories }, () => new Uint8Array(cap));
+  let m = 0;
+  // Open blocks, innermost last (duplicates skipped: at most 33 per category).
+  const depth = 33 * categories + 1;
+  const stackEnd = new Float64Array(depth);
+  const stackBits = new Uint8Array(depth);
+  const stackCat = new Uint8Array(depth);
+  let sp = 0;
+  let pos = 0;
+  const emit = (from: number, to: number): void => {
+    if (from > to) return;
+    outStarts[m] = from;
+    outEnds[m] = to;
+    for (let c = 0; c < categories; c++) {
+      let label = NO_PREFIX;
+      for (let j = sp - 1; j >= 0; j--) {
+        if (stackCat[j] === c) {
+          label = stackBits[j] as number;
+          break;
+        }
+      }
+      (outBits[c] as Uint8Array)[m] = label;
+    }
+    m++;
+  };
+  const close = (): void => {
+    const end = stackEnd[sp - 1] as number;
+    emit(pos, end);
+    if (end + 1 > pos) pos = end + 1;
+    sp--;
+  };
+  let previous = -1;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i] as number;
+    if (key === previous) continue;
+    previous = key;
+    const cat = key % 8;
+    const rest = (key - cat) / 8;
+    const prefix = rest % 64;
+    const start = (rest - prefix) / 64;
+    while (sp > 0 && (stackEnd[sp - 1] as number) < start) close();
+    if (sp > 0 && pos < start) emit(pos, start - 1);
+    pos = start;
+    stackEnd[sp] = start + 2 ** (32 - prefix) - 1;
+    stackBits[sp] = prefix;
+    stackCat[sp] = cat;
+    sp++;
+  }
+  while (sp > 0) close();
+  return { starts: outStarts.slice(0, m), ends: outEnds.slice(0, m), bits: outBits.map((b) => b.slice(0, m)) };
+}
+
 /** Sorts in place unless already sorted (published lists usually are: skip the sort's cost). */
 function sortedKeys(keys: Float64Array): Float64Array {
   for (let i = 1; i < keys.length; i++) if ((keys[i - 1] ?? 0) > (keys[i] ?? 0)) return keys.sort();
@@ -602,18 +665,6 @@ function buildRanges(lists: readonly (readonly string[])[], invalid: InvalidBloc
     }
   });
   const keys = sortedKeys(v4Keys.subarray(0, n4));
-  const s4 = new Uint32Array(n4);
-  const b4 = new Uint8Array(n4);
-  const c4 = new Uint8Array(n4);
-  for (let i = 0; i < n4; i++) {
-    const key = keys[i] ?? 0;
-    const cat = key % 8;
-    const rest = (key - cat) / 8;
-    const prefix = rest % 64;
-    s4[i] = (rest - prefix) / 64;
-    b4[i] = prefix;
-    c4[i] = cat;
-  }
   const order = Array.from({ length: n6 }, (_, i) => i);
   order.sort((a, b) => cmpAt(w6, a, w6, b, 4) || (bits6[a] ?? 0) - (bits6[b] ?? 0) || (cats6[a] ?? 0) - (cats6[b] ?? 0));
   const s6 = new Uint32Array(4 * n6);
@@ -624,7 +675,7 @@ function buildRanges(lists: readonly (readonly string[])[], invalid: InvalidBloc
     b6[to] = bits6[from] ?? 0;
     c6[to] = cats6[from] ?? 0;
   });
-  return { v4: flatten(1, n4, s4, b4, c4, categories), v6: flatten(4, n6, s6, b6, c6, categories) };
+  return { v4: flattenV4(keys, categories), v6: flatten(4, n6, s6, b6, c6, categories) };
 }
 
 /**
