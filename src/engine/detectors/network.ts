@@ -57,7 +57,6 @@ export interface NetworkHit {
   readonly note?: string;
 }
 
-/** A compiled set of networks: ASNs and CIDR blocks (each remembering where it is listed) and built-in lists. */
 /**
  * One Set per named list's ASN array, shared by every set and rule that names the list: a list of
  * 150,000 ASNs named by thirty sets is indexed once, not copied thirty times on a cold isolate.
@@ -73,6 +72,7 @@ function asnSetOf(asns: readonly number[]): ReadonlySet<number> {
   return set;
 }
 
+/** A compiled set of networks: ASNs and CIDR blocks (each remembering where it is listed) and built-in lists. */
 export class NetworkSet {
   /** ASNs written in the policy. */
   readonly #asns: ReadonlySet<number>;
@@ -90,12 +90,11 @@ export class NetworkSet {
     for (const l of parts.namedCidrs ?? []) if (l.set.size > 0) this.#cidrs.push({ set: l.set, source: l.name });
     // Each built-in list once, however often a policy names it.
     this.#builtin = [...new Set(parts.builtin ?? [])];
+    this.isEmpty = this.#asns.size === 0 && this.#named.every((l) => l.set.size === 0) && this.#cidrs.length === 0 && this.#builtin.length === 0;
   }
 
-  /** Whether the set lists anything at all. */
-  get isEmpty(): boolean {
-    return this.#asns.size === 0 && this.#named.every((l) => l.set.size === 0) && this.#cidrs.length === 0 && this.#builtin.length === 0;
-  }
+  /** Whether the set lists nothing at all. */
+  readonly isEmpty: boolean;
 
   /**
    * The membership evidence of the request's network, by ASN or IP: a hit, `null` when the facts
