@@ -86,8 +86,8 @@ export interface IntelView {
   readonly blocks: number;
   readonly intervals: number;
   readonly asns: number;
-  /** What each category covers (intervals a block of it labels, per family; its ASNs). */
-  readonly coverage: Readonly<Record<IntelCategory, CategoryCoverage>>;
+  /** What each category covers (its distinct IPv4 and IPv6 blocks, its ASNs); absent in views stored before it was recorded. */
+  readonly coverage?: Readonly<Record<IntelCategory, CategoryCoverage>>;
   /** False when the artifact was already in force (nothing was written). */
   readonly changed: boolean;
 }
@@ -684,7 +684,13 @@ function viewOf(intel: NetworkIntel, artifact: string, storedAt: string, storedB
  * comes from older upstream data (a stale checkout's `npm run intel:push`).
  */
 function intelRegression(next: NetworkIntel, before: Omit<IntelView, 'changed'>, allow: { allowShrink: boolean; allowOlder: boolean }): AdminFailure | undefined {
-  if (!allow.allowShrink) {
+  if (!allow.allowShrink && before.coverage === undefined) {
+    // A view stored before coverage was recorded: judge on the totals it has.
+    const after = next.stats;
+    if (after.blocks * 2 < before.blocks || after.asns * 2 < before.asns) {
+      return fail(409, 'INTEL_SHRINKS', `This intel lists ${after.blocks} blocks and ${after.asns} ASNs, less than half of the ${before.blocks} blocks or ${before.asns} ASNs of the intel in force (${before.version}). Nothing changed; send ?allowShrink=true (geogate intel push --allow-shrink) to publish it anyway.`);
+    }
+  } else if (!allow.allowShrink) {
     const after = next.coverage();
     for (const category of INTEL_CATEGORIES) {
       const was: Partial<CategoryCoverage> = before.coverage?.[category] ?? {};
@@ -695,7 +701,7 @@ function intelRegression(next: NetworkIntel, before: Omit<IntelView, 'changed'>,
           return fail(
             409,
             'INTEL_SHRINKS',
-            `This intel covers ${now[what]} ${category} ${label} (intervals), less than half of the ${had} of the intel in force (${before.version}): a build from empty or cut lists, or a test artifact? Nothing changed; send ?allowShrink=true (geogate intel push --allow-shrink) to publish it anyway.`,
+            `This intel lists ${now[what]} ${category} ${label}, less than half of the ${had} of the intel in force (${before.version}): a build from empty or cut lists, or a test artifact? Nothing changed; send ?allowShrink=true (geogate intel push --allow-shrink) to publish it anyway.`,
           );
         }
       }

@@ -118,8 +118,7 @@ export class NetworkIntel {
   }
 
   /**
-   * What each category covers: IPv4 and IPv6 intervals labelled with one of its blocks, and its
-   * ASNs. The admin store compares these with the intel in force, category by category, so that
+   * What each category covers: its distinct IPv4 and IPv6 blocks, and its ASNs. The admin store compares these with the intel in force, category by category, so that
    * a build whose VPN lists came out empty cannot pass for a smaller update.
    */
   coverage(): Readonly<Record<IntelCategory, CategoryCoverage>> {
@@ -128,7 +127,7 @@ export class NetworkIntel {
       const bit = 1 << categoryIndex(category);
       let asns = 0;
       for (const c of this.#asns.categories) if ((c & bit) !== 0) asns++;
-      out[category] = { ...this.ranges.labelled(categoryIndex(category)), asns };
+      out[category] = { ...this.ranges.blocks(categoryIndex(category)), asns };
     }
     return out;
   }
@@ -141,9 +140,9 @@ export class NetworkIntel {
 
 /** What one category of the intel covers (see {@link NetworkIntel.coverage}). */
 export interface CategoryCoverage {
-  /** IPv4 intervals labelled with a block of the category. */
+  /** Distinct IPv4 blocks of the category (see PrefixTable.blocks). */
   readonly v4: number;
-  /** IPv6 intervals labelled with a block of the category. */
+  /** Distinct IPv6 blocks of the category. */
   readonly v6: number;
   readonly asns: number;
 }
@@ -209,7 +208,9 @@ function decodeSource(x: unknown): IntelSource | undefined {
   const commit = field('commit');
   const date = field('date');
   const license = field('license');
-  return repository !== undefined && commit !== undefined && date !== undefined && license !== undefined ? { repository, commit, date, license } : undefined;
+  // The date is compared with the intel in force's (an older intel is refused): a real date only.
+  const dated = date !== undefined && /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/.test(date);
+  return repository !== undefined && commit !== undefined && dated && license !== undefined ? { repository, commit, date, license } : undefined;
 }
 
 /**

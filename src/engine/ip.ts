@@ -938,53 +938,34 @@ export class PrefixTable {
   }
 
   /**
-   * The outermost blocks of `category`, sorted, as intervals labelled with their own length: the
-   * form tables had before nested blocks were flattened (kept beside the flattened tables in
-   * snapshots, so that a deployment rolled back to that form still reads them). Same membership;
-   * only the block an inner address reports differs.
+   * How many distinct IPv4 and IPv6 blocks of `category` the table names (a block cut into pieces
+   * by inner blocks counts once; a block wholly tiled by longer ones is represented by them).
    */
-  outermost(category = 0): PrefixTablesData {
-    const family = (r: PrefixRanges, w: 1 | 4): PrefixRanges => {
+  blocks(category: number): { readonly v4: number; readonly v6: number } {
+    const count = (r: PrefixRanges, w: 1 | 4): number => {
       const labels = r.bits[category] ?? new Uint8Array(0);
       const n = r.starts.length / w;
-      const starts = new Words();
-      const ends = new Words();
-      const bits: number[] = [];
-      const bs = new Uint32Array(w);
-      const be = new Uint32Array(w);
+      // The blocks counted that may still hold later intervals (they nest: a short list).
+      const open: { start: Uint32Array; end: Uint32Array; bits: number }[] = [];
+      let total = 0;
       for (let i = 0; i < n; i++) {
         const b = labels[i] ?? NO_PREFIX;
         if (b === NO_PREFIX) continue;
+        const start = new Uint32Array(w);
+        const end = new Uint32Array(w);
         for (let k = 0; k < w; k++) {
           const m = wordMask(b - 32 * k);
-          bs[k] = ((r.starts[i * w + k] ?? 0) & m) >>> 0;
-          be[k] = ((bs[k] ?? 0) | ~m) >>> 0;
+          start[k] = ((r.starts[i * w + k] ?? 0) & m) >>> 0;
+          end[k] = ((start[k] ?? 0) | ~m) >>> 0;
         }
-        const last = bits.length - 1;
-        // Inside the last block kept: nothing new. Otherwise it replaces the blocks it holds.
-        if (last >= 0 && cmpAt(bs, 0, starts.a, last, w) >= 0 && cmpAt(be, 0, ends.a, last, w) <= 0) continue;
-        while (bits.length > 0 && cmpAt(starts.a, bits.length - 1, bs, 0, w) >= 0 && cmpAt(ends.a, bits.length - 1, be, 0, w) <= 0) {
-          bits.pop();
-          starts.n -= w;
-          ends.n -= w;
-        }
-        starts.push(bs, 0, w);
-        ends.push(be, 0, w);
-        bits.push(b);
+        for (let j = open.length - 1; j >= 0; j--) if (cmpAt(open[j]?.end ?? end, 0, r.starts, i, w) < 0) open.splice(j, 1);
+        if (open.some((o) => o.bits === b && cmpAt(o.start, 0, start, 0, w) === 0)) continue;
+        open.push({ start, end, bits: b });
+        total++;
       }
-      return { starts: starts.done(), ends: ends.done(), bits: [Uint8Array.from(bits)] };
+      return total;
     };
-    return { size: this.size, v4: family(this.#v4, 1), v6: family(this.#v6, 4) };
-  }
-
-  /** How many IPv4 and IPv6 intervals a block of `category` labels. */
-  labelled(category: number): { readonly v4: number; readonly v6: number } {
-    const count = (bits: Uint8Array | undefined) => {
-      let n = 0;
-      for (const b of bits ?? []) if (b !== NO_PREFIX) n++;
-      return n;
-    };
-    return { v4: count(this.#v4.bits[category]), v6: count(this.#v6.bits[category]) };
+    return { v4: count(this.#v4, 1), v6: count(this.#v6, 4) };
   }
 
   /** Bytes the interval tables occupy. */
@@ -1183,16 +1164,6 @@ export class CidrSet {
     };
   }
 
-  /** The outermost blocks alone, in the same form (see {@link PrefixTable.outermost}). */
-  outerTables(): CidrTables {
-    const d = this.#table.outermost(0);
-    return {
-      size: d.size,
-      v4: { starts: d.v4.starts, ends: d.v4.ends, bits: d.v4.bits[0] ?? new Uint8Array(0) },
-      v6: { starts: d.v6.starts, ends: d.v6.ends, bits: d.v6.bits[0] ?? new Uint8Array(0) },
-    };
-  }
-
   /**
    * Rebuilds a set from stored tables without parsing a CIDR text: undefined unless the tables
    * are exactly what building a set produces (sorted, disjoint, every interval inside the block
@@ -1220,6 +1191,60 @@ export class CidrSet {
   covers(range: CidrRange): boolean {
     return this.#table.covers(range, 0);
   }
+}
+
+/**
+ * The outermost blocks of a list of CIDR texts, as one-category tables labelled with their own
+ * length: sorted, aligned, each holding none of the others (nested blocks dropped; a block tiled
+ * by longer ones kept whole). The form tables had before nested blocks were flattened. Undefined
+ * when a text is not a CIDR block.
+ */
+export function outerTablesOf(texts: readonly string[]): CidrTables | undefined {
+  const keys4: number[] = [];
+  const w6: number[] = [];
+  const bits6: number[] = [];
+  for (const text of texts) {
+    const bits = parseCidrInto(text);
+    if (bits < 0) return undefined;
+    const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = W;
+    if (bits >= 96 && isMapped(w0, w1, w2)) keys4.push(w3 * 64 + (bits - 96));
+    else {
+      w6.push(w0, w1, w2, w3);
+      bits6.push(bits);
+    }
+  }
+  const v4Keys = sortedKeys(Float64Array.from(keys4));
+  const s4: number[] = [];
+  const e4: number[] = [];
+  const b4: number[] = [];
+  for (const key of v4Keys) {
+    const prefix = key % 64;
+    const start = (key - prefix) / 64;
+    if (e4.length > 0 && start <= (e4[e4.length - 1] ?? 0)) continue;
+    s4.push(start);
+    e4.push(start + 2 ** (32 - prefix) - 1);
+    b4.push(prefix);
+  }
+  const words6 = Uint32Array.from(w6);
+  const order = Array.from({ length: bits6.length }, (_, i) => i);
+  order.sort((a, b) => cmpAt(words6, a, words6, b, 4) || (bits6[a] ?? 0) - (bits6[b] ?? 0));
+  const s6 = new Words();
+  const e6 = new Words();
+  const b6: number[] = [];
+  const end = new Uint32Array(4);
+  for (const i of order) {
+    if (b6.length > 0 && cmpAt(words6, i, e6.a, b6.length - 1, 4) <= 0) continue;
+    const prefix = bits6[i] ?? 0;
+    for (let k = 0; k < 4; k++) end[k] = ((words6[i * 4 + k] ?? 0) | ~wordMask(prefix - 32 * k)) >>> 0;
+    s6.push(words6, i, 4);
+    e6.push(end, 0, 4);
+    b6.push(prefix);
+  }
+  return {
+    size: texts.length,
+    v4: { starts: Uint32Array.from(s4), ends: Uint32Array.from(e4), bits: Uint8Array.from(b4) },
+    v6: { starts: s6.done(), ends: e6.done(), bits: Uint8Array.from(b6) },
+  };
 }
 
 /**

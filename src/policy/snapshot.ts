@@ -12,7 +12,7 @@
 import { compilePolicy, type CompiledPolicy } from '../engine/compile';
 import { isIsoCountry } from '../engine/countries';
 import { base64ToBytes, base64ToWords, bytesToBase64, wordsToBase64 } from '../engine/base64';
-import { CidrSet, type CidrTables } from '../engine/ip';
+import { CidrSet, outerTablesOf, type CidrTables } from '../engine/ip';
 import { LIST_KINDS, type ListKind, type ResolvedList } from '../engine/lists';
 import type { PolicySpec } from '../engine/policy';
 import { utf8Length } from './limits';
@@ -80,9 +80,9 @@ const sameTable = (a: CidrTables['v4'], b: CidrTables['v4']) =>
  * the snapshot. When the list nests blocks, `lpm` adds the flattened tables (each address's
  * longest block), which this code prefers.
  */
-function encodeTables(set: CidrSet): { size: number; v4: EncodedTable; v6: EncodedTable; lpm?: { v4: EncodedTable; v6: EncodedTable } } {
-  const outer = set.outerTables();
+function encodeTables(set: CidrSet, items: readonly string[] | undefined): { size: number; v4: EncodedTable; v6: EncodedTable; lpm?: { v4: EncodedTable; v6: EncodedTable } } {
   const lpm = set.toTables();
+  const outer = (items && outerTablesOf(items)) ?? lpm;
   const nested = !sameTable(outer.v4, lpm.v4) || !sameTable(outer.v6, lpm.v6);
   return { size: lpm.size, v4: encodeTable(outer.v4), v6: encodeTable(outer.v6), ...(nested ? { lpm: { v4: encodeTable(lpm.v4), v6: encodeTable(lpm.v6) } } : {}) };
 }
@@ -130,10 +130,10 @@ function resolve(list: StoredList): ResolvedList {
 }
 
 /** A resolved list in the artifact's form. */
-function encodeList(list: ResolvedList): Record<string, unknown> {
+function encodeList(list: ResolvedList, stored: StoredList | undefined): Record<string, unknown> {
   switch (list.kind) {
     case 'cidr':
-      return { kind: 'cidr', version: list.version, ...encodeTables(list.set) };
+      return { kind: 'cidr', version: list.version, ...encodeTables(list.set, stored?.kind === 'cidr' ? stored.items : undefined) };
     case 'asn':
       return { kind: 'asn', version: list.version, asns: list.asns };
     case 'account':
@@ -210,7 +210,7 @@ export async function buildSnapshot(policy: unknown, stored: ReadonlyMap<string,
     geogate: 'snapshot',
     schema: SNAPSHOT_SCHEMA,
     policy: storedSpec(spec),
-    lists: Object.fromEntries([...resolved].map(([name, l]) => [name, encodeList(l)])),
+    lists: Object.fromEntries([...resolved].map(([name, l]) => [name, encodeList(l, stored.get(name))])),
   };
   const text = JSON.stringify(artifact);
   const bytes = utf8Length(text);

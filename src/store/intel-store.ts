@@ -241,7 +241,8 @@ export class IntelStore {
       try {
         lastGood = await store.read(LAST_GOOD_INTEL_KEY, MAX_POINTER_BYTES);
       } catch {
-        return this.#fallback(store, context, MISSING);
+        // Whether intel was ever pushed cannot be told: degraded, as storage is.
+        return this.#fallback(store, context, { kind: 'unreadable', message: 'intel storage could not be read' });
       }
       if (!context.current()) return SUPERSEDED;
       return lastGood.kind === 'absent' ? this.#bundled() : this.#fallback(store, context, MISSING);

@@ -340,7 +340,7 @@ describe('PUT /v1/intel refuses an intel that shrinks by half or more (a tired o
     expect(res.status).toBe(409);
     const body = await res.json<ErrorBody>();
     expect(body.error.code).toBe('INTEL_SHRINKS');
-    expect(body.error.message).toMatch(/^This intel covers \d+ vpn IPv4 blocks \(intervals\), less than half of the \d+ of the intel in force \(x4b-/);
+    expect(body.error.message).toMatch(/^This intel lists \d+ vpn IPv4 blocks, less than half of the \d+ of the intel in force \(x4b-/);
     expect(await env.POLICY.get(ACTIVE_INTEL_KEY)).toBe(pointer);
     const forced = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: small, headers: await preconditionFor('/v1/intel') });
     expect(forced.status).toBe(200);
