@@ -17,7 +17,7 @@ import { BUNDLED_INTEL_ID } from '../engine/data/network-intel';
 import { bundledIntel, decodeIntel, INTEL_SCHEMA, type NetworkIntel } from '../engine/intel';
 import { ACTIVE_INTEL_KEY, intelKey, LAST_GOOD_INTEL_KEY } from '../policy/keys';
 import { sha256Hex } from '../policy/snapshot';
-import { ArtifactCache, SUPERSEDED, type LoadContext, type WaitUntilLike } from './artifact-cache';
+import { ArtifactCache, SUPERSEDED, type ArtifactCacheOptions, type LoadContext, type WaitUntilLike } from './artifact-cache';
 import type { TextStore } from './text-store';
 
 /** Where the intel answering a request came from. */
@@ -98,17 +98,8 @@ const MAX_POINTER_BYTES = 4096;
 /** Largest intel artifact read, in bytes (KV values go up to 25 MiB; the shipped one is ~1.1 MB). */
 export const MAX_INTEL_BYTES = 16 * 1024 * 1024;
 
-/** Knobs of an {@link IntelStore}. */
-export interface IntelStoreOptions {
-  /** How long a good answer is fresh: at most one pointer read per isolate per TTL. */
-  ttlMs: number;
-  retryMs: number;
-  maxStaleMs: number;
-  loadBudgetMs: number;
-  loadTimeoutMs: number;
-  log: (message: string) => void;
-  clock: () => number;
-}
+/** Knobs of an {@link IntelStore}: the cache's, whose adapter the store supplies. */
+export type IntelStoreOptions = Omit<ArtifactCacheOptions<IntelAnswer, IntelLoad>, 'adapter'>;
 
 interface IntelLoad {
   readonly store: TextStore;
@@ -139,13 +130,7 @@ export class IntelStore {
         timedOut: (previous) => this.#fallbackNow(previous, { kind: 'timeout', message: `intel storage did not answer within ${this.#o.loadBudgetMs} ms` }),
         crashed: (previous) => this.#fallbackNow(previous, { kind: 'internal', message: 'loading the intel failed unexpectedly (see the Workers logs)' }),
       },
-      ttlMs: options.ttlMs,
-      retryMs: options.retryMs,
-      maxStaleMs: options.maxStaleMs,
-      loadBudgetMs: options.loadBudgetMs,
-      loadTimeoutMs: options.loadTimeoutMs,
-      log: options.log,
-      clock: options.clock,
+      ...options,
     });
   }
 
