@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Buffer } from 'node:buffer';
 import { build } from 'esbuild';
+import { licenceComment } from './gen-data.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = 'src/engine/data/network-intel.ts';
@@ -40,14 +41,6 @@ function sourceOf() {
   const m = /commit\s+([0-9a-f]{40}),\s*(\d{4}-\d{2}-\d{2})/.exec(read('data/network-intel/SOURCE.md'));
   if (!m) throw new Error('data/network-intel/SOURCE.md must say "commit <40 hex digits>, <YYYY-MM-DD>"');
   return { repository: 'X4BNet/lists_vpn', commit: m[1], date: m[2], license: 'MIT' };
-}
-
-function licenceComment(path) {
-  return read(path)
-    .trim()
-    .split('\n')
-    .map((l) => (l ? ` * ${l}` : ' *'))
-    .join('\n');
 }
 
 export async function renderIntel() {
