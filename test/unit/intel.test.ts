@@ -11,23 +11,12 @@ import { compilePolicy } from '../../src/engine/compile';
 import { BUNDLED_INTEL_TEXT } from '../../src/engine/data/network-intel';
 import { evaluate } from '../../src/engine/evaluate';
 import { bundledIntel, decodeIntel, encodeIntel, INTEL_CATEGORIES, type IntelCategory, type NetworkIntel } from '../../src/engine/intel';
-import { formatIp, parseCidr, parseIp, type CidrRange, type ParsedIp } from '../../src/engine/ip';
+import { formatIp, type CidrRange, type ParsedIp } from '../../src/engine/ip';
 import type { Decision, Facts } from '../../src/engine/types';
 import { buildIntel, type RawIntel } from '../../src/intel/build';
 import { parsePolicy, type PolicyDocument } from '../../src/policy/schema';
 import { compile, defaultDocument, facts, NOW, policyWith } from '../helpers';
-
-function ip(s: string): ParsedIp {
-  const parsed = parseIp(s);
-  if (!parsed) throw new Error(`bad test ip ${s}`);
-  return parsed;
-}
-
-function range(s: string): CidrRange {
-  const r = parseCidr(s);
-  if (!r) throw new Error(`bad test cidr ${s}`);
-  return r;
-}
+import { ip, range } from '../ip-helpers';
 
 const dotted = (v: number) => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 

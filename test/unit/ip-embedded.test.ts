@@ -6,14 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { RequestView } from '../../src/engine/detectors/geo';
 import { detectNetwork, matchCidr, NetworkSet } from '../../src/engine/detectors/network';
 import { evaluate } from '../../src/engine/evaluate';
-import { CidrSet, embeddedIpv4, parseIp, type EmbeddedVia, type ParsedIp } from '../../src/engine/ip';
+import { CidrSet, embeddedIpv4, type EmbeddedVia, type ParsedIp } from '../../src/engine/ip';
 import { compile, facts, NOW, policyWith } from '../helpers';
-
-function ip(s: string): ParsedIp {
-  const parsed = parseIp(s);
-  if (!parsed) throw new Error(`bad test ip ${s}`);
-  return parsed;
-}
+import { ip } from '../ip-helpers';
 
 const dotted = (v: number) => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 

@@ -6,19 +6,7 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { CidrSet, formatIp, isCidr, isIpAddress, parseCidr, parseIp, type CidrRange, type ParsedIp } from '../../src/engine/ip';
-
-/** Parses a test address, failing the test on a typo. */
-function ip(s: string): ParsedIp {
-  const parsed = parseIp(s);
-  if (!parsed) throw new Error(`bad test ip ${s}`);
-  return parsed;
-}
-
-function range(s: string): CidrRange {
-  const r = parseCidr(s);
-  if (!r) throw new Error(`bad test cidr ${s}`);
-  return r;
-}
+import { ip, range } from '../ip-helpers';
 
 /** Bytes of an address value, most significant first. */
 function bytesOf(value: number | bigint, version: 4 | 6): number[] {

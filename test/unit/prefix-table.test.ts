@@ -5,24 +5,13 @@
 // walk over every address does.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIp, lookupWords, NO_PREFIX, parseCidr, parseIp, PrefixTable, type CidrRange, type ParsedIp, type PrefixRanges } from '../../src/engine/ip';
+import { formatIp, lookupWords, NO_PREFIX, PrefixTable, type CidrRange, type ParsedIp, type PrefixRanges } from '../../src/engine/ip';
+import { ip, range } from '../ip-helpers';
 
 const V4_MAX = 0xffffffff;
 const V6_MAX = (1n << 128n) - 1n;
 /** ::ffff:0:0/96, the IPv4-mapped block: an address in it IS the IPv4 address. */
 const MAPPED = 0xffffn << 32n;
-
-function ip(s: string): ParsedIp {
-  const parsed = parseIp(s);
-  if (!parsed) throw new Error(`bad test ip ${s}`);
-  return parsed;
-}
-
-function range(s: string): CidrRange {
-  const r = parseCidr(s);
-  if (!r) throw new Error(`bad test cidr ${s}`);
-  return r;
-}
 
 function table(lists: readonly (readonly string[])[]): PrefixTable {
   const r = PrefixTable.tryFrom(lists);
