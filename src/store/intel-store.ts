@@ -18,7 +18,7 @@ import { bundledIntel, decodeIntel, INTEL_SCHEMA, type NetworkIntel } from '../e
 import { ACTIVE_INTEL_KEY, intelKey, LAST_GOOD_INTEL_KEY } from '../policy/keys';
 import { sha256Hex } from '../policy/snapshot';
 import { ArtifactCache, SUPERSEDED, type ArtifactCacheOptions, type LoadContext, type WaitUntilLike } from './artifact-cache';
-import type { TextStore } from './text-store';
+import type { TextRead, TextStore } from './text-store';
 
 /** Where the intel answering a request came from. */
 export type IntelSourceKind = 'kv' | 'bundled' | 'last-known-good';
@@ -90,6 +90,7 @@ export function readIntelPointer(text: string): IntelPointer | undefined {
   return ok ? (p as unknown as IntelPointer) : undefined;
 }
 
+const UNREADABLE: IntelFailure = { kind: 'unreadable', message: 'intel storage could not be read' };
 const MISSING: IntelFailure = { kind: 'missing', message: `${ACTIVE_INTEL_KEY} is gone, but intel was pushed before (push the intel you want, even the bundled one)` };
 
 /** Largest pointer text read, in bytes. */
@@ -198,7 +199,7 @@ export class IntelStore {
     try {
       read = await store.read(intelKey(id), MAX_INTEL_BYTES);
     } catch {
-      return { ok: false, failure: { kind: 'unreadable', message: 'intel storage could not be read' } };
+      return { ok: false, failure: UNREADABLE };
     }
     if (read.kind === 'absent') return { ok: false, failure: { kind: 'missing-artifact', message: `the intel artifact ${id.slice(0, 12)}… the pointer names is not stored` } };
     if (read.kind === 'too-large') return { ok: false, failure: { kind: 'too-large', message: `the intel artifact is over ${MAX_INTEL_BYTES} bytes` } };
@@ -213,7 +214,7 @@ export class IntelStore {
     try {
       read = await store.read(ACTIVE_INTEL_KEY, MAX_POINTER_BYTES);
     } catch {
-      return this.#fallback(store, context, { kind: 'unreadable', message: 'intel storage could not be read' });
+      return this.#fallback(store, context, UNREADABLE);
     }
     if (!context.current()) return SUPERSEDED;
     if (read.kind === 'absent') {
@@ -227,10 +228,10 @@ export class IntelStore {
         lastGood = await store.read(LAST_GOOD_INTEL_KEY, MAX_POINTER_BYTES);
       } catch {
         // Whether intel was ever pushed cannot be told: degraded, as storage is.
-        return this.#fallback(store, context, { kind: 'unreadable', message: 'intel storage could not be read' });
+        return this.#fallback(store, context, UNREADABLE);
       }
       if (!context.current()) return SUPERSEDED;
-      return lastGood.kind === 'absent' ? this.#bundled() : this.#fallback(store, context, MISSING);
+      return lastGood.kind === 'absent' ? this.#bundled() : this.#fallback(store, context, MISSING, lastGood);
     }
     const pointer = read.kind === 'text' ? readIntelPointer(read.text) : undefined;
     if (!pointer || read.kind !== 'text') return this.#fallback(store, context, { kind: 'invalid-pointer', message: `${ACTIVE_INTEL_KEY} does not hold an intel pointer` });
@@ -256,14 +257,17 @@ export class IntelStore {
     }
   }
 
-  /** The fallback after a failed load: the isolate's good intel, else the stored last good one, else the bundled copy. */
-  async #fallback(store: TextStore, context: LoadContext, failure: IntelFailure): Promise<IntelAnswer | typeof SUPERSEDED> {
+  /**
+   * The fallback after a failed load: the isolate's good intel, else the stored last good one,
+   * else the bundled copy. `lastGood`: `intel:last-good` as the load already read it, if it did.
+   */
+  async #fallback(store: TextStore, context: LoadContext, failure: IntelFailure, lastGood?: TextRead): Promise<IntelAnswer | typeof SUPERSEDED> {
     this.#o.log(`geogate: intel load failed (${failure.kind}): ${failure.message}`);
     const good = this.#good;
     if (good) return { intel: good.intel, source: 'last-known-good', id: good.id, loadedAt: good.loadedAt, failure };
     // Tried even after a failed read: storage that threw once may answer the next read.
     try {
-      const read = await store.read(LAST_GOOD_INTEL_KEY, MAX_POINTER_BYTES);
+      const read = lastGood ?? (await store.read(LAST_GOOD_INTEL_KEY, MAX_POINTER_BYTES));
       const pointer = read.kind === 'text' ? readIntelPointer(read.text) : undefined;
       if (pointer) {
         const checked = await this.#artifact(store, pointer.artifact);

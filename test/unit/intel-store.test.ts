@@ -269,7 +269,10 @@ describe('sources', () => {
     await first.store.settled();
     mem.texts.delete(ACTIVE_INTEL_KEY);
     const { get } = newStore();
+    const before = mem.reads(LAST_GOOD_INTEL_KEY);
     expect(summary(await get(mem))).toEqual({ version: 'test-1', source: 'last-known-good', id: A.id, failure: 'missing' });
+    // intel:last-good is read once: the read that tells a push happened also serves the fallback.
+    expect(mem.reads(LAST_GOOD_INTEL_KEY) - before).toBe(1);
   });
 
   it('both intel keys deleted: the bundled copy answers again, healthily (the way back to it is to push it)', async () => {
