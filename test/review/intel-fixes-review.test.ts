@@ -1,5 +1,5 @@
 // Review of the fixes to the network-intel review (e397e87..HEAD: "Review fixes: ..." and after):
-// snapshot tables a rolled-back v3 deployment reads (PrefixTable.outermost, lpm), the IPv4 fast
+// snapshot tables a rolled-back v3 deployment reads (outerTablesOf, lpm), the IPv4 fast
 // paths (flattenV4, validV4) against the generic code, the intel store's `missing`, the admin
 // store's per-category shrink check and INTEL_OLDER, and the forward-auth failure header.
 //
@@ -90,10 +90,10 @@ function v3Accepts(t: { starts: Uint32Array; ends: Uint32Array; bits: Uint8Array
   });
 }
 
-// --- PrefixTable.outermost / snapshots a rolled-back v3 reads ---------------------------------
+// --- outerTablesOf / snapshots a rolled-back v3 reads ---------------------------------
 
 describe('review of the fixes: outer tables (what v3 reads after a rollback)', () => {
-  it('holds: for nested IPv4 and IPv6 lists of many shapes (duplicates, /0, /32, /128, blocks inside blocks), the outer tables are whole aligned sorted blocks v3 accepts, hold exactly the listed addresses, and are the outermost blocks the flattened table still names', () => {
+  it('holds: for nested IPv4 and IPv6 lists of many shapes (duplicates, /0, /32, /128, blocks inside blocks), the outer tables are whole aligned sorted blocks v3 accepts, hold exactly the listed addresses, and are the outermost listed blocks', () => {
     fc.assert(
       fc.property(withDuplicates(fc.array(v4Block, { maxLength: 25 })), withDuplicates(fc.array(v6Block, { maxLength: 25 })), (b4, b6) => {
         const outer = outerTablesOf([...b4.map(v4Text), ...b6.map(v6Text)]);
