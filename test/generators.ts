@@ -168,6 +168,9 @@ export const ipArb: fc.Arbitrary<string> = fc.oneof(
   fc.ipV4(),
   fc.ipV6(),
   fc.constantFrom('203.0.113.7', '198.51.100.5', '::ffff:198.51.100.5', '2002:c633:6405::1', '64:ff9b::198.51.100.5', '::c633:6405', '2001:db8:1::5', '192.0.2.9', '185.153.176.9'),
+  // Addresses in the shipped network intel: VPN and datacenter blocks, IPv4 and IPv6, and a 6to4
+  // address embedding a VPN IPv4 (2.26.157.5), so that properties run with the IP signals true.
+  fc.constantFrom('2.26.157.5', '1.12.0.1', '2001:ac8::1', '2001:310::1', '2002:21a:9d05::1', '::ffff:2.26.157.5'),
 );
 
 /** ASNs: listed VPN (M247, Datacamp), hosting (AWS, DigitalOcean), ISPs, unknown. */

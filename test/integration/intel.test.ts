@@ -357,3 +357,27 @@ describe('PUT /v1/intel refuses an intel that shrinks by half or more (a tired o
     await modest.body?.cancel();
   });
 });
+
+describe('the intel route against path tricks and oversized pushes', () => {
+  it.each(['/v1/intel/', '/v1/intel/..', '/v1/intel%2f', '/V1/INTEL', '/v1/intel/x', '/v1/authorize/../intel', '/v1/authorize/%2e%2e/intel'])(
+    'PUT %s with the check token never publishes anything and never answers 2xx',
+    async (path) => {
+      const res = await SELF.fetch(`https://geogate.test${path}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'if-none-match': '*', 'content-type': 'application/json' },
+        body: BUNDLED_INTEL_TEXT,
+      });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      await res.body?.cancel();
+      expect(await env.POLICY.get(ACTIVE_INTEL_KEY)).toBeNull();
+    },
+  );
+
+  it('a push over the 16 MiB bound is refused before it is read whole, and nothing changes', async () => {
+    const huge = `{"geogate":"intel","pad":"${'x'.repeat(16 * 1024 * 1024)}"}`;
+    const res = await adminFetch('/v1/intel', { method: 'PUT', body: huge, headers: { 'if-none-match': '*' } });
+    expect(res.status).toBe(413);
+    await res.body?.cancel();
+    expect(await env.POLICY.get(ACTIVE_INTEL_KEY)).toBeNull();
+  });
+});
