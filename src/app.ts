@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
 import { apiError, echo } from './http/errors';
+import { activityRoutes } from './routes/activity';
 import { adminRoutes } from './routes/admin';
 import { authorizeRoutes } from './routes/authorize';
 import { checkRoutes } from './routes/check';
@@ -21,6 +22,7 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', checkRoutes);
   app.route('/', authorizeRoutes);
   app.route('/', adminRoutes);
+  app.route('/', activityRoutes);
   app.notFound((c) => apiError(c, 404, 'NOT_FOUND', `Nothing at ${echo(c.req.method)} ${echo(c.req.path)}.`));
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {

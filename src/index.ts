@@ -1,8 +1,10 @@
-// Worker entry point: the Hono app is the default export's fetch handler; the admin store's
-// Durable Object class is exported for its binding (POLICY_ADMIN).
+// Worker entry point: the Hono app is the default export's fetch handler; the Durable Object
+// classes are exported for their bindings (POLICY_ADMIN, ACCOUNT_ACTIVITY, ORG_ACTIVITY).
 import { createApp } from './app';
 
 export { PolicyAdmin } from './admin/policy-admin';
+export { AccountActivity } from './accounts/account-activity';
+export { OrgActivity } from './accounts/org-activity';
 
 /** The Worker: every route of geogate (see README.md). */
 export default createApp() satisfies ExportedHandler<Env>;

@@ -116,7 +116,7 @@ export interface AuditEntry {
   readonly seq: number;
   readonly at: string;
   readonly who: string;
-  readonly action: 'policy.put' | 'policy.rollback' | 'list.put' | 'list.patch' | 'list.delete' | 'intel.put';
+  readonly action: 'policy.put' | 'policy.rollback' | 'list.put' | 'list.patch' | 'list.delete' | 'intel.put' | 'account.reset' | 'org.reset';
   readonly target: string;
   readonly previous: string | null;
   readonly next: string | null;
@@ -645,6 +645,11 @@ export class PolicyAdmin extends DurableObject<Env> {
   }
 
   // --- audit ----------------------------------------------------------------------------------
+
+  /** Records that an investigator reset an account's or organisation's memory (DELETE .../activity). */
+  recordReset(kind: 'account' | 'org', id: string, who: string): void {
+    this.#audit(new Date().toISOString(), who, kind === 'account' ? 'account.reset' : 'org.reset', id, null, null, null);
+  }
 
   /** The audit log, newest first. */
   audit(limit: number, cursor?: string): Page<AuditEntry> {

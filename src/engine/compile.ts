@@ -11,9 +11,11 @@ import { matchCountry, matchCountryNotAllowed, matchRegion, type RequestView, ty
 import { matchAsn, matchCidr, NetworkSet, type NamedAsns, type NetworkCategories, type SourcedCidrs } from './detectors/network';
 import type { OrgOwners } from './detectors/account';
 import type { TimezoneSettings } from './detectors/timezone';
+import { Fingerprints, type FingerprintSource } from './detectors/fingerprint';
+import type { HistorySettings } from './history';
 import { CidrSet } from './ip';
 import { isBuiltinList, NO_LISTS, type BuiltinListName, type ResolvedList, type ResolvedLists } from './lists';
-import type { FailMode, NetworkSetSpec, PolicySpec, RuleSpec } from './policy';
+import type { FailMode, HistorySpec, NetworkSetSpec, PolicySpec, RuleSpec } from './policy';
 import { SIGNAL_NAMES, type Action, type SignalName } from './types';
 
 /** A hard rule ready to match. */
@@ -58,6 +60,10 @@ export interface CompiledPolicy {
   readonly failMode: FailMode;
   /** The version of each named list this policy was compiled with (a snapshot's one consistent set). */
   readonly lists: Readonly<Record<string, number>>;
+  /** How the account and organisation memory is consulted, and its signals' thresholds. */
+  readonly history: HistorySettings;
+  /** Known relay user agents and device ids (RELAY_FINGERPRINT). */
+  readonly fingerprints: Fingerprints;
   /**
    * Present only when the policy has dry-run rules: the same policy with every rule enforced
    * (what `Decision.dryRun` reports), and the ids of its dry-run rules. `rules` above holds the
@@ -167,6 +173,31 @@ function networkSetOf(spec: NetworkSetSpec | undefined, lists: ResolvedLists): N
   return new NetworkSet({ asns: spec.asns, cidrs: spec.cidrs.length > 0 ? CidrSet.from(spec.cidrs) : undefined, builtin, namedAsns, namedCidrs });
 }
 
+/** The history settings in milliseconds. */
+function historyOf(h: HistorySpec): HistorySettings {
+  const DAY = 86_400_000;
+  return {
+    mode: h.mode,
+    syncBudgetMs: h.syncBudgetMs,
+    cacheTtlMs: h.cacheTtlSeconds * 1000,
+    fanout: { ...h.fanout, windowMs: h.fanout.windowSeconds * 1000 },
+    signature: { windowMs: h.signature.windowSeconds * 1000, requests: h.signature.requests },
+    travel: { ...h.travel },
+    restrictedWindowMs: h.restrictedDays * DAY,
+    org: { windowMs: h.org.windowDays * DAY, minShare: h.org.minShare, minAccounts: h.org.minAccounts },
+  };
+}
+
+/** The policy's relay fingerprints: its inline patterns and its named lists. */
+function fingerprintsOf(spec: PolicySpec, lists: ResolvedLists): Fingerprints {
+  const sources: FingerprintSource[] = [{ source: 'policy', userAgents: spec.fingerprints.userAgents, devices: spec.fingerprints.devices }];
+  for (const name of new Set(spec.fingerprints.lists)) {
+    const list = listOf(lists, name, ['user-agent', 'device']);
+    sources.push(list.kind === 'user-agent' ? { source: name, userAgents: list.patterns } : { source: name, devices: list.patterns });
+  }
+  return new Fingerprints(sources);
+}
+
 function fullWeights(weights: Partial<Record<SignalName, number | undefined>>, base?: ScoreSettings['weights']) {
   const out = {} as Record<SignalName, number>;
   for (const name of SIGNAL_NAMES) out[name] = weights[name] ?? base?.[name] ?? 0;
@@ -236,6 +267,8 @@ export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS)
     challengeKinds: spec.challenge.kinds,
     failMode: spec.failMode,
     lists: Object.fromEntries([...lists].map(([name, l]) => [name, l.version])),
+    history: historyOf(spec.history),
+    fingerprints: fingerprintsOf(spec, lists),
   };
   if (enforcedSpecs.length === spec.rules.length) return enforced;
   // Every rule enforced. The time-zone settings object is shared when the dry-run rules leave the

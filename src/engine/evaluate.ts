@@ -6,8 +6,11 @@
 //    in part, e.g. an offset shared by restricted and other places).
 // 2. Hard rules that match add reasons with their action; an unknown IP country adds GEO_MISSING.
 // 3. Each true signal adds weight x strength to the score (a network that is in several network
-//    sets counts once, as VPN with the default weights); crossing challengeAt / denyAt adds SCORE_*. A score deny
-//    needs location evidence (see SIGNAL_CLASS); without it, the score only challenges.
+//    sets counts once, as VPN with the default weights; a restricted clock seen now and remembered
+//    from before counts once); crossing challengeAt / denyAt adds SCORE_*. A score deny needs
+//    location evidence (see SIGNAL_CLASS); without it, the score only challenges.
+// Memory signals judge the account's and organisation's history (detectors/history.ts); the
+// transport consults the memory between prepare() and decidePrepared().
 // 4. Matching allow-exceptions lift every challenge, and the denies their `liftDeny` names.
 // 5. The most severe reason left standing is the decision (deny > challenge > allow).
 // Dry-run rules take no part in those steps. When the policy has some, the same steps run again
@@ -19,6 +22,9 @@ import { detectLocale } from './detectors/locale';
 import { detectListedNetwork, detectNetwork } from './detectors/network';
 import { bundledIntel, type NetworkIntel } from './intel';
 import { detectTimezone } from './detectors/timezone';
+import { detectFingerprint } from './detectors/fingerprint';
+import { detectHistory, observe, type HistorySignals } from './detectors/history';
+import { NO_MEMORY, type AccountObservation, type MemoryFacts } from './history';
 import {
   ACTION_SEVERITY,
   LOCATION_EVIDENCE_MIN_STRENGTH,
@@ -46,8 +52,11 @@ const ANONYMOUS_PROXY: Signal = Object.freeze({
   evidence: Object.freeze({ country: 'A1', source: 'geo provider' }),
 });
 
-/** Runs every detector for one request. */
-export function detectSignals(policy: CompiledPolicy, view: RequestView, now: number): Signals {
+/** The signals that need no memory: what the request alone shows. */
+type RequestSignals = Omit<Signals, keyof HistorySignals>;
+
+/** Runs the detectors that judge the request alone. */
+function detectRequest(policy: CompiledPolicy, view: RequestView, now: number): RequestSignals {
   const tz = detectTimezone(view, policy.timezone, now);
   const restricted = policy.timezone.restricted;
   const vpn = detectNetwork(view, policy.vpn, 'VPN');
@@ -64,7 +73,87 @@ export function detectSignals(policy: CompiledPolicy, view: RequestView, now: nu
     NETWORK_VPN: vpn.value !== true && view.anonymousProxy ? ANONYMOUS_PROXY : vpn,
     NETWORK_HOSTING: detectNetwork(view, policy.hosting, 'hosting'),
     NETWORK_LISTED: detectListedNetwork(view, policy.networkCategories),
+    RELAY_FINGERPRINT: detectFingerprint(view, policy.fingerprints),
   };
+}
+
+/** Every signal: the request's, and the memory's. */
+function withMemory(r: RequestSignals, h: HistorySignals): Signals {
+  return {
+    TZ_RESTRICTED: r.TZ_RESTRICTED,
+    TZ_MISMATCH: r.TZ_MISMATCH,
+    TZ_INCONSISTENT: r.TZ_INCONSISTENT,
+    TZ_INVALID: r.TZ_INVALID,
+    CLOCK_SKEW: r.CLOCK_SKEW,
+    CLOCK_INVALID: r.CLOCK_INVALID,
+    LOCALE_RESTRICTED: r.LOCALE_RESTRICTED,
+    NETWORK_VPN: r.NETWORK_VPN,
+    NETWORK_HOSTING: r.NETWORK_HOSTING,
+    NETWORK_LISTED: r.NETWORK_LISTED,
+    RELAY_FINGERPRINT: r.RELAY_FINGERPRINT,
+    RELAY_FANOUT: h.RELAY_FANOUT,
+    RELAY_TZ_FANOUT: h.RELAY_TZ_FANOUT,
+    RELAY_DEVICE_FANOUT: h.RELAY_DEVICE_FANOUT,
+    RELAY_SIGNATURE: h.RELAY_SIGNATURE,
+    IMPOSSIBLE_TRAVEL: h.IMPOSSIBLE_TRAVEL,
+    TZ_RESTRICTED_HISTORY: h.TZ_RESTRICTED_HISTORY,
+    RESTRICTED_IP_HISTORY: h.RESTRICTED_IP_HISTORY,
+    ORG_RESTRICTED_SHARE: h.ORG_RESTRICTED_SHARE,
+  };
+}
+
+/**
+ * One check whose request signals are known but whose decision waits for the account memory:
+ * the transport builds it, sends its observation to the account's object (awaiting the answer in
+ * `sync` mode), then {@link decidePrepared} decides with whatever memory it has.
+ */
+export class PreparedCheck {
+  readonly view: RequestView;
+  readonly signals: RequestSignals;
+  #observation: AccountObservation | undefined;
+
+  constructor(
+    readonly policy: CompiledPolicy,
+    facts: Facts,
+    readonly now: number,
+    intel: NetworkIntel,
+  ) {
+    this.view = new RequestView(facts, intel);
+    this.signals = detectRequest(policy, this.view, now);
+  }
+
+  /** What this check adds to its account's memory (built on first use: most checks name no account). */
+  get observation(): AccountObservation {
+    this.#observation ??= observe(this.view, this.signals, this.policy.timezone.restricted, this.now);
+    return this.#observation;
+  }
+
+  /** Whether this check shows restricted location evidence (what its organisation's memory counts). */
+  get restricted(): boolean {
+    return this.observation.restricted.some((r) => r.strength >= LOCATION_EVIDENCE_MIN_STRENGTH);
+  }
+}
+
+/** Detects the request signals of one check (see {@link PreparedCheck}). */
+export function prepare(policy: CompiledPolicy, facts: Facts, now: number, intel: NetworkIntel = bundledIntel()): PreparedCheck {
+  return new PreparedCheck(policy, facts, now, intel);
+}
+
+/** The memory signals of a prepared check under `policy` (the policy's own, or its dry-run variant). */
+function memorySignals(policy: CompiledPolicy, check: PreparedCheck, memory: MemoryFacts): HistorySignals {
+  // The observation is only built when there is a summary to merge it into.
+  const current = memory.account?.known === true && check.view.facts.account.id !== undefined ? check.observation : undefined;
+  return detectHistory(check.view, { settings: policy.history, restricted: policy.timezone.restricted }, memory, current, check.now);
+}
+
+/** Decides a prepared check with the memory the transport could get (none by default). */
+export function decidePrepared(check: PreparedCheck, memory: MemoryFacts = NO_MEMORY): Decision {
+  const { policy, view } = check;
+  const signals = withMemory(check.signals, memorySignals(policy, check, memory));
+  const result = decideOn(policy, view, signals);
+  // A policy without dry-run rules pays one property read for them.
+  if (policy.dryRun !== undefined) result.dryRun = dryRunOf(policy.dryRun, policy, check, signals, memory, result.decision);
+  return result;
 }
 
 function bandOf(score: number, s: ScoreSettings): Action {
@@ -82,31 +171,52 @@ export interface Contribution {
   readonly points: number;
 }
 
-/** The network signals, in the order that wins a tie of weights: one network counts once. */
-const NETWORK_SIGNALS = ['NETWORK_VPN', 'NETWORK_LISTED', 'NETWORK_HOSTING'] as const satisfies readonly SignalName[];
+/**
+ * Signals that describe one thing and so count once, under the one that adds most (the first
+ * listed on a tie): one network on several lists (VPN, the policy's own, hosting), and one
+ * restricted clock seen now and remembered from before.
+ */
+const COUNT_ONCE = [
+  ['NETWORK_VPN', 'NETWORK_LISTED', 'NETWORK_HOSTING'],
+  ['TZ_RESTRICTED', 'TZ_RESTRICTED_HISTORY'],
+] as const satisfies readonly (readonly SignalName[])[];
 
-/** The network signal that counts: the heaviest true one (VPN, then the policy's own, then hosting on a tie). */
-function countedNetworkSignal(signals: Signals, weights: ScoreSettings['weights']): SignalName | undefined {
+/** Each signal's group in COUNT_ONCE. */
+const GROUP_OF: Partial<Record<SignalName, readonly SignalName[]>> = Object.fromEntries(COUNT_ONCE.flatMap((g) => g.map((n) => [n, g])));
+
+const pointsOf = (signals: Signals, weights: ScoreSettings['weights'], name: SignalName) => {
+  const s = signals[name];
+  return s.value === true ? Math.round(weights[name] * (s.strength ?? 1)) : -1;
+};
+
+/** The member of a COUNT_ONCE group that counts: the true one adding most points, the first on a tie. */
+function countedOf(group: readonly SignalName[], signals: Signals, weights: ScoreSettings['weights']): SignalName | undefined {
   let best: SignalName | undefined;
-  for (const name of NETWORK_SIGNALS) {
-    if (signals[name].value === true && (best === undefined || weights[name] > weights[best])) best = name;
+  let bestPoints = -1;
+  for (const name of group) {
+    const p = pointsOf(signals, weights, name);
+    if (p > bestPoints) {
+      best = name;
+      bestPoints = p;
+    }
   }
-  return best;
+  return bestPoints >= 0 ? best : undefined;
 }
 
 /**
  * The signals that add to the score, and the score. A network in several network sets (on the
- * VPN and the hosting list, or in one of the policy's own categories too) is one network: it
- * counts once, under the heaviest of their weights (VPN on a tie, and with the default weights).
+ * VPN and the hosting list, or in one of the policy's own categories too) is one network, and a
+ * restricted clock seen now and remembered is one clock: each counts once, under the member that
+ * adds most (VPN, and the current TZ_RESTRICTED, on a tie).
  */
 export function scoreSignals(signals: Signals, weights: ScoreSettings['weights']): { score: number; contributions: Contribution[] } {
   const contributions: Contribution[] = [];
   let score = 0;
-  const counted = countedNetworkSignal(signals, weights);
   for (const name of SIGNAL_NAMES) {
     const signal = signals[name];
     if (signal.value !== true) continue;
-    if (name !== counted && (NETWORK_SIGNALS as readonly string[]).includes(name)) continue;
+    const group = GROUP_OF[name];
+    if (group !== undefined && countedOf(group, signals, weights) !== name) continue;
     const weight = weights[name];
     const strength = signal.strength ?? 1;
     const points = Math.round(weight * strength);
@@ -124,23 +234,22 @@ function hasLocationEvidence(contributions: readonly Contribution[]): boolean {
 
 /**
  * Decides one request under a compiled policy at instant `now` (epoch milliseconds), with the
- * network intel in force (the deployment's bundled copy unless given). Never throws for any
- * `facts` the facts adapters can produce.
+ * network intel in force (the deployment's bundled copy unless given) and the account memory the
+ * transport could get (none unless given: the memory signals are then undetermined). Never throws
+ * for any `facts` the facts adapters can produce.
  */
-export function evaluate(policy: CompiledPolicy, facts: Facts, now: number, intel: NetworkIntel = bundledIntel()): Decision {
-  const view = new RequestView(facts, intel);
-  const signals = detectSignals(policy, view, now);
-  const result = decideOn(policy, view, signals);
-  // A policy without dry-run rules pays one property read for them.
-  if (policy.dryRun !== undefined) result.dryRun = dryRunOf(policy.dryRun, policy, view, signals, now, result.decision);
-  return result;
+export function evaluate(policy: CompiledPolicy, facts: Facts, now: number, intel: NetworkIntel = bundledIntel(), memory: MemoryFacts = NO_MEMORY): Decision {
+  return decidePrepared(prepare(policy, facts, now, intel), memory);
 }
 
 /** The decision with every rule enforced, and which dry-run rules matched. */
-function dryRunOf(dry: CompiledDryRun, policy: CompiledPolicy, view: RequestView, signals: Signals, now: number, real: Action): DryRunOutcome {
+function dryRunOf(dry: CompiledDryRun, policy: CompiledPolicy, check: PreparedCheck, signals: Signals, memory: MemoryFacts, real: Action): DryRunOutcome {
   // Same restricted places (the settings object is shared, see compilePolicy): same signals.
-  const all = dry.policy.timezone === policy.timezone ? signals : detectSignals(dry.policy, view, now);
-  const d = decideOn(dry.policy, view, all);
+  const all =
+    dry.policy.timezone === policy.timezone
+      ? signals
+      : withMemory(detectRequest(dry.policy, check.view, check.now), memorySignals(dry.policy, check, memory));
+  const d = decideOn(dry.policy, check.view, all);
   const matched = [...new Set(d.reasons.filter((r) => dry.ruleIds.has(r.rule)).map((r) => r.rule))].sort();
   return { decision: d.decision, changed: d.decision !== real, reasons: d.reasons, score: d.score, summary: d.summary, matched };
 }

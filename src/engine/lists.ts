@@ -2,7 +2,7 @@
 // of the network intel (src/engine/intel.ts: the X4B lists, MIT, X4BNet/lists_vpn), ASNs and CIDR
 // blocks alike, resolved at evaluation against the intel in force (KV, else the bundled copy).
 // Named lists are the operator's own (IPs/CIDRs, ASNs, account ids, org ids, org -> owner
-// country), stored and versioned apart from the policy and resolved into a snapshot at write
+// country, relay user agents and device ids), stored and versioned apart from the policy and resolved into a snapshot at write
 // time; the engine only ever sees them resolved (ResolvedList), never storage.
 import type { IntelCategory } from './intel';
 import type { CidrSet } from './ip';
@@ -25,7 +25,7 @@ export function isBuiltinList(name: string): name is BuiltinListName {
 }
 
 /** What a named list holds. */
-export const LIST_KINDS = ['cidr', 'asn', 'account', 'org', 'org-owner'] as const;
+export const LIST_KINDS = ['cidr', 'asn', 'account', 'org', 'org-owner', 'user-agent', 'device'] as const;
 
 /** A named list's kind. */
 export type ListKind = (typeof LIST_KINDS)[number];
@@ -43,7 +43,9 @@ export type ResolvedList =
   | { readonly kind: 'cidr'; readonly version: number; readonly set: CidrSet }
   | { readonly kind: 'asn'; readonly version: number; readonly asns: readonly number[] }
   | { readonly kind: 'account' | 'org'; readonly version: number; readonly ids: ReadonlySet<string> }
-  | { readonly kind: 'org-owner'; readonly version: number; readonly owners: ReadonlyMap<string, string> };
+  | { readonly kind: 'org-owner'; readonly version: number; readonly owners: ReadonlyMap<string, string> }
+  /** Relay fingerprints: exact values, or prefixes ending in `*`. */
+  | { readonly kind: 'user-agent' | 'device'; readonly version: number; readonly patterns: readonly string[] };
 
 /** The named lists a policy was compiled with, by name (one consistent version of each). */
 export type ResolvedLists = ReadonlyMap<string, ResolvedList>;

@@ -1,6 +1,7 @@
 // The validated policy, as the engine consumes it. The engine owns this shape; the zod schema in
 // src/policy/schema.ts (the single source of the *document* format, with defaults and messages)
 // is type-checked to produce exactly this, so the engine never imports the transport's schema.
+import type { HistoryMode } from './history';
 import type { Action, SignalName } from './types';
 
 /** What a decision answers when geogate has no usable policy (see fail.ts). */
@@ -115,6 +116,26 @@ export interface SurfaceSpec {
   denyAt?: number | undefined;
 }
 
+/** How the account and organisation memory is kept and judged (durations in the units named). */
+export interface HistorySpec {
+  mode: HistoryMode;
+  syncBudgetMs: number;
+  cacheTtlSeconds: number;
+  fanout: { windowSeconds: number; networks: number; asns: number; countries: number; timezones: number; devices: number };
+  signature: { windowSeconds: number; requests: number };
+  travel: { maxKmh: number; minKm: number };
+  restrictedDays: number;
+  org: { windowDays: number; minShare: number; minAccounts: number };
+}
+
+/** Known relay fingerprints (RELAY_FINGERPRINT): exact values or `prefix*`, inline and in named lists. */
+export interface FingerprintsSpec {
+  userAgents: string[];
+  devices: string[];
+  /** Named `user-agent` and `device` lists. */
+  lists: string[];
+}
+
 /** A validated policy (defaults applied). */
 export interface PolicySpec {
   $schema?: string | undefined;
@@ -141,4 +162,6 @@ export interface PolicySpec {
   challenge: { kinds: 'turnstile'[] };
   /** What to answer when this policy is meant to be in force but no usable copy can be loaded. */
   failMode: FailMode;
+  history: HistorySpec;
+  fingerprints: FingerprintsSpec;
 }

@@ -53,6 +53,12 @@ export interface ClientFacts {
   userAgent?: string;
   /** ISO-8601 instant the client believes it is; a numeric offset in it is also an offset claim. */
   clock?: Claims<string>;
+  /**
+   * An opaque device or session id the origin derives (e.g. from the SDK's device id). Counted per
+   * account (RELAY_DEVICE_FANOUT) and matched against `device` lists (RELAY_FINGERPRINT); stored
+   * only as a keyed hash.
+   */
+  deviceId?: string;
 }
 
 /** The account the request acts for, as the origin knows it. */
@@ -87,6 +93,15 @@ export const SIGNAL_NAMES = [
   'NETWORK_VPN',
   'NETWORK_HOSTING',
   'NETWORK_LISTED',
+  'RELAY_FINGERPRINT',
+  'RELAY_FANOUT',
+  'RELAY_TZ_FANOUT',
+  'RELAY_DEVICE_FANOUT',
+  'RELAY_SIGNATURE',
+  'IMPOSSIBLE_TRAVEL',
+  'TZ_RESTRICTED_HISTORY',
+  'RESTRICTED_IP_HISTORY',
+  'ORG_RESTRICTED_SHARE',
 ] as const;
 
 /** A detector signal's name. */
@@ -113,6 +128,19 @@ export const SIGNAL_CLASS: Readonly<Record<SignalName, SignalClass>> = {
   NETWORK_VPN: 'concealment',
   NETWORK_HOSTING: 'concealment',
   NETWORK_LISTED: 'concealment',
+  RELAY_FINGERPRINT: 'concealment',
+  // Account memory (src/engine/detectors/history.ts). Many networks, zones or devices behind one
+  // account, or travel no plane could make, hide who is really there: concealment. A restricted
+  // clock or IP the same account showed before places its user: location evidence. An
+  // organisation whose staff show restricted evidence says nothing of where this user is: affinity.
+  RELAY_FANOUT: 'concealment',
+  RELAY_TZ_FANOUT: 'concealment',
+  RELAY_DEVICE_FANOUT: 'concealment',
+  RELAY_SIGNATURE: 'concealment',
+  IMPOSSIBLE_TRAVEL: 'concealment',
+  TZ_RESTRICTED_HISTORY: 'location',
+  RESTRICTED_IP_HISTORY: 'location',
+  ORG_RESTRICTED_SHARE: 'affinity',
 };
 
 /**

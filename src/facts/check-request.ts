@@ -62,6 +62,8 @@ export const ClientInputSchema = z.strictObject({
   acceptLanguage: optional(claims(z.string())),
   userAgent: optional(z.string()),
   clock: optional(claims(z.string())),
+  /** An opaque device or session id the origin derives; stored only as a keyed hash. */
+  deviceId: optional(z.string()),
 }) satisfies z.ZodType<ClientFacts>;
 
 /** The account acting, as the origin knows it (origin-side facts). */

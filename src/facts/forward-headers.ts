@@ -65,6 +65,7 @@ export const CLIENT_HEADERS = {
   clock: 'geogate-client-clock',
   acceptLanguage: 'accept-language',
   userAgent: 'user-agent',
+  deviceId: 'geogate-device-id',
 } as const;
 
 /** User agents are not judged; they are kept for evidence up to this length. */
@@ -132,6 +133,9 @@ export function checkInputFromHeaders(headers: Headers, options: ForwardedHeader
   if (languages) client.acceptLanguage = languages;
   const userAgent = headers.get(CLIENT_HEADERS.userAgent)?.trim();
   if (userAgent) client.userAgent = userAgent.slice(0, USER_AGENT_MAX);
+  // The origin's device or session id for the user (RELAY_DEVICE_FANOUT, RELAY_FINGERPRINT).
+  const deviceId = headers.get(CLIENT_HEADERS.deviceId)?.trim();
+  if (deviceId) client.deviceId = deviceId.slice(0, USER_AGENT_MAX);
 
   return { request, client, headerForPath: (path) => used.get(path) ?? path };
 }

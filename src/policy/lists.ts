@@ -26,7 +26,8 @@ export type ListItems =
   | { kind: 'cidr'; items: string[] }
   | { kind: 'asn'; items: number[] }
   | { kind: 'account' | 'org'; items: string[] }
-  | { kind: 'org-owner'; items: OrgOwnerItem[] };
+  | { kind: 'org-owner'; items: OrgOwnerItem[] }
+  | { kind: 'user-agent' | 'device'; items: string[] };
 
 /** A list as stored: kind, items, and the operator's note. */
 export type ListDocument = ListItems & { description?: string | undefined };
@@ -45,6 +46,13 @@ const orgOwner = z.strictObject({
     .refine((c) => isIsoCountry(c), { error: 'not an ISO 3166-1 alpha-2 country code' }),
 });
 
+/** A relay fingerprint: an exact user agent or device id, or a prefix when it ends in `*`. */
+const fingerprint = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((s) => s !== '*', { error: 'a lone "*" would match everything' });
+
 /** The items schema of each kind. */
 const ITEM_SCHEMAS = {
   cidr: cidrOrIp,
@@ -52,6 +60,8 @@ const ITEM_SCHEMAS = {
   account: id,
   org: id,
   'org-owner': orgOwner,
+  'user-agent': fingerprint,
+  device: fingerprint,
 } as const satisfies Record<ListKind, z.ZodType>;
 
 /**
@@ -99,6 +109,8 @@ export function normaliseItems(list: ListItems): ListItems {
       return { kind: 'asn', items: [...new Set(list.items)].sort((a, b) => a - b) };
     case 'account':
     case 'org':
+    case 'user-agent':
+    case 'device':
       return { kind: list.kind, items: [...new Set(list.items)].sort() };
     case 'org-owner': {
       const byOrg = new Map<string, string>();

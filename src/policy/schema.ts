@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { isIsoCountry, isRegionCode, TOR_COUNTRY } from '../engine/countries';
 import { CidrSet } from '../engine/ip';
 import { BUILTIN_LIST_NAMES, isBuiltinList, RULE_LIST_KINDS, type ListKind } from '../engine/lists';
+import { HISTORY_MODES, MAX_DISTINCT_THRESHOLD } from '../engine/history';
 import { FAIL_MODES, RULE_MODES, type NetworkSetSpec, type PolicySpec } from '../engine/policy';
 import { SIGNAL_NAMES } from '../engine/types';
 import { checkPolicySize, type SizeProblem } from './limits';
@@ -167,6 +168,56 @@ const surfaceSettings = z.strictObject({
   denyAt: threshold.optional(),
 });
 
+const distinctThreshold = z.int().min(2).max(MAX_DISTINCT_THRESHOLD);
+
+/** Account and organisation memory (docs/policy.md, "Account memory"). Every field has a default. */
+const historySettings = z
+  .strictObject({
+    /** `async` (default): never wait for the objects; `sync`: wait up to syncBudgetMs; `off`. */
+    mode: z.enum(HISTORY_MODES).default('async'),
+    syncBudgetMs: z.int().min(1).max(5000).default(50),
+    cacheTtlSeconds: z.int().min(1).max(3600).default(300),
+    fanout: z
+      .strictObject({
+        windowSeconds: z.int().min(60).max(3600).default(600),
+        networks: distinctThreshold.default(8),
+        asns: distinctThreshold.default(5),
+        countries: distinctThreshold.default(3),
+        timezones: distinctThreshold.default(3),
+        devices: distinctThreshold.default(5),
+      })
+      .prefault({}),
+    signature: z
+      .strictObject({ windowSeconds: z.int().min(10).max(600).default(60), requests: z.int().min(2).max(100_000).default(30) })
+      .prefault({}),
+    travel: z.strictObject({ maxKmh: z.number().min(100).max(5000).default(1000), minKm: z.number().min(0).max(5000).default(500) }).prefault({}),
+    restrictedDays: z.int().min(1).max(365).default(30),
+    org: z
+      .strictObject({
+        windowDays: z.int().min(1).max(365).default(30),
+        minShare: z.number().gt(0).max(1).default(0.3),
+        minAccounts: z.int().min(1).max(10_000).default(3),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+/** A relay fingerprint: an exact value, or a prefix when it ends in `*`. */
+const fingerprintPattern = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((p) => p !== '*', { error: 'a lone "*" would match everything' });
+
+const fingerprints = z
+  .strictObject({
+    userAgents: z.array(fingerprintPattern).max(1000).default([]),
+    devices: z.array(fingerprintPattern).max(1000).default([]),
+    /** Named `user-agent` and `device` lists. */
+    lists: listRefs,
+  })
+  .prefault({});
+
 /** A fail mode: `closed` denies, `challenge` challenges, `open` allows. */
 export const FailModeSchema = z.enum(FAIL_MODES);
 
@@ -218,6 +269,10 @@ export const PolicySchema = z
       .default({ kinds: ['turnstile'] }),
     /** What decisions answer when this policy should be in force but no usable copy exists. */
     failMode: FailModeSchema.default('closed'),
+    /** Account and organisation memory: how it is consulted and what its signals need. */
+    history: historySettings,
+    /** Known relay user agents and device ids (RELAY_FINGERPRINT). */
+    fingerprints,
   })
   .superRefine((policy, ctx) => {
     const byId = new Map<string, (typeof policy.rules)[number]>();
@@ -302,6 +357,7 @@ export function listReferences(policy: PolicySpec): { path: (string | number)[];
   for (const [at, set] of sets) {
     if (set) out.push({ path: ['network', ...at, 'lists'], names: set.lists, kinds: NETWORK_LIST_KINDS, takesBuiltin: true, what: 'a network set' });
   }
+  out.push({ path: ['fingerprints', 'lists'], names: policy.fingerprints.lists, kinds: ['user-agent', 'device'], takesBuiltin: false, what: 'fingerprints' });
   return out;
 }
 

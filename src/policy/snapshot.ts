@@ -18,7 +18,7 @@ import type { PolicySpec } from '../engine/policy';
 import { utf8Length } from './limits';
 import type { ListItems } from './lists';
 import { policyWarnings, type PolicyWarning } from './warnings';
-import { listReferences, parsePolicy, type ListCatalog } from './schema';
+import { listReferences, parsePolicy, PolicySchema, type ListCatalog } from './schema';
 
 /** Version of the snapshot format; an isolate refuses another (a deploy and a write disagree). */
 export const SNAPSHOT_SCHEMA = 1;
@@ -126,6 +126,9 @@ function resolve(list: StoredList): ResolvedList {
       return { kind: list.kind, version: list.version, ids: new Set(list.items) };
     case 'org-owner':
       return { kind: 'org-owner', version: list.version, owners: new Map(list.items.map((i) => [i.org, i.country])) };
+    case 'user-agent':
+    case 'device':
+      return { kind: list.kind, version: list.version, patterns: list.items };
   }
 }
 
@@ -141,6 +144,9 @@ function encodeList(list: ResolvedList, stored: StoredList | undefined): Record<
       return { kind: list.kind, version: list.version, ids: [...list.ids] };
     case 'org-owner':
       return { kind: 'org-owner', version: list.version, owners: [...list.owners] };
+    case 'user-agent':
+    case 'device':
+      return { kind: list.kind, version: list.version, patterns: list.patterns };
   }
 }
 
@@ -167,21 +173,33 @@ function decodeList(value: unknown): ResolvedList | undefined {
       const ok = Array.isArray(owners) && owners.every((p) => Array.isArray(p) && p.length === 2 && isId(p[0]) && typeof p[1] === 'string' && isIsoCountry(p[1]));
       return ok ? { kind, version, owners: new Map(owners as [string, string][]) } : undefined;
     }
+    case 'user-agent':
+    case 'device':
+      return Array.isArray(value.patterns) && value.patterns.every((p) => typeof p === 'string' && p.length >= 1 && p.length <= 512) ? { kind, version, patterns: value.patterns as string[] } : undefined;
   }
 }
 
 // --- build and decode -------------------------------------------------------------------------
 
+/** The history settings a policy that says nothing of them gets. */
+const DEFAULT_HISTORY_JSON = JSON.stringify(PolicySchema.shape.history.parse(undefined));
+
 /**
  * The policy as a snapshot stores it: the validated spec without the defaults that code before
- * them cannot read (an empty `network.categories`), so that a deployment rolled back to that code
- * still reads a snapshot of a policy that uses nothing new.
+ * them cannot read (an empty `network.categories`, default `history`, no `fingerprints`), so that
+ * a deployment rolled back to that code still reads a snapshot of a policy that uses nothing new.
  */
 function storedSpec(spec: PolicySpec): unknown {
-  if (Object.keys(spec.network.categories).length > 0) return spec;
-  const network: Partial<PolicySpec['network']> = { ...spec.network };
-  delete network.categories;
-  return { ...spec, network };
+  const out: Record<string, unknown> = { ...spec };
+  if (Object.keys(spec.network.categories).length === 0) {
+    const network: Partial<PolicySpec['network']> = { ...spec.network };
+    delete network.categories;
+    out.network = network;
+  }
+  if (JSON.stringify(spec.history) === DEFAULT_HISTORY_JSON) delete out.history;
+  const f = spec.fingerprints;
+  if (f.userAgents.length === 0 && f.devices.length === 0 && f.lists.length === 0) delete out.fingerprints;
+  return out;
 }
 
 /**

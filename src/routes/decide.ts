@@ -1,6 +1,7 @@
 // The pipeline both check routes share: validated input -> Facts -> policy -> Decision -> body.
 import type { Context } from 'hono';
-import { evaluate } from '../engine/evaluate';
+import { consultMemory, durableMemoryStore, type MemoryReport } from '../accounts/memory';
+import { decidePrepared, prepare } from '../engine/evaluate';
 import { failModeDecision, underFallback } from '../engine/fail';
 import type { Decision, GeoSource } from '../engine/types';
 import type { AppEnv } from '../env';
@@ -41,6 +42,13 @@ export interface DecisionBody {
    */
   intel: { version: string; source: IntelSourceKind; id: string; failed: boolean };
   /**
+   * How the account and organisation memory was consulted: the policy's mode, and for each side
+   * `object` (answered in time), `cache` (this isolate's summary), `cold` (nothing cached yet),
+   * `timeout` / `unavailable` (the memory signals are undetermined), `none` (no id) or `off`.
+   * Absent under the fail mode.
+   */
+  memory?: MemoryReport;
+  /**
    * What the policy's dry-run rules would have done (the decision with every rule enforced).
    * Present whenever the policy that decided has dry-run rules, a last-known-good fallback
    * included; never under the fail mode. It never changes `decision`.
@@ -78,8 +86,12 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
   let policyVersion = 'none';
   let policySource: DecisionBody['policySource'] = 'none';
   let snapshot = 'none';
+  let memory: MemoryReport | undefined;
   if (answer.kind === 'policy') {
-    d = evaluate(answer.compiled, facts, now, intel.intel);
+    const check = prepare(answer.compiled, facts, now, intel.intel);
+    const consulted = await consultMemory(durableMemoryStore(c.env), check, { waitUntil });
+    memory = consulted.report;
+    d = decidePrepared(check, consulted.memory);
     if (answer.failure) d = underFallback(d, answer.failure, answer.source);
     policyVersion = answer.compiled.version;
     policySource = answer.source;
@@ -101,6 +113,7 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
     geoSource: facts.geoSource,
     signals: d.signals,
     intel: { version: intel.intel.version, source: intel.source, id: intel.id, failed: intel.failure !== undefined },
+    ...(memory ? { memory } : {}),
     ...(d.challenge ? { challenge: d.challenge } : {}),
     ...(d.dryRun ? { dryRun: d.dryRun } : {}),
   };

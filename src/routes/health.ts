@@ -4,6 +4,7 @@
 // A request carrying credentials or Geogate-* headers is check traffic that landed here by
 // mistake (see src/http/guards.ts): it gets an error, never a 200.
 import { Hono } from 'hono';
+import { memoryStatus } from '../accounts/memory';
 import type { AppEnv } from '../env';
 import { tokenConfigProblems } from '../http/auth';
 import { methodNotAllowed } from '../http/errors';
@@ -25,7 +26,8 @@ export const healthRoutes = new Hono<AppEnv>()
       activeIntelStore.peek(kv, now, { waitUntil }),
     ]);
     const problems = [...tokenConfigProblems(c.env), ...settingProblems(c.env)];
-    const ok = store?.status === 'ok' && intel?.status === 'ok' && problems.length === 0;
+    const memory = memoryStatus(now);
+    const ok = store?.status === 'ok' && intel?.status === 'ok' && memory.status === 'ok' && problems.length === 0;
     c.header('Cache-Control', 'no-store');
     return c.json({
       // A cold isolate waits at most the load budget, then records a timeout: status is never unknown.
@@ -34,6 +36,8 @@ export const healthRoutes = new Hono<AppEnv>()
       ...(store?.cause ? { error: store.cause.message, cause: store.cause } : {}),
       ...(store?.failMode ? { failMode: store.failMode } : {}),
       intel: intel ?? null,
+      // This isolate's recent experience of the account and organisation memory objects.
+      memory,
       ...(problems.length > 0 ? { config: problems.map((p) => p.message), configProblems: problems } : {}),
     });
   })

@@ -485,6 +485,16 @@ describe('decision shape', () => {
       NETWORK_VPN: false,
       NETWORK_HOSTING: false,
       NETWORK_LISTED: 'undetermined',
+      // The default policy lists no relay fingerprints; no account, so no memory.
+      RELAY_FINGERPRINT: false,
+      RELAY_FANOUT: 'undetermined',
+      RELAY_TZ_FANOUT: 'undetermined',
+      RELAY_DEVICE_FANOUT: 'undetermined',
+      RELAY_SIGNATURE: 'undetermined',
+      IMPOSSIBLE_TRAVEL: 'undetermined',
+      TZ_RESTRICTED_HISTORY: 'undetermined',
+      RESTRICTED_IP_HISTORY: 'undetermined',
+      ORG_RESTRICTED_SHARE: 'undetermined',
     });
   });
 

@@ -1,0 +1,258 @@
+// Per-account memory: one SQLite-backed Durable Object per account id (binding ACCOUNT_ACTIVITY,
+// named by the id). Every check that names the account records what it showed (network prefix,
+// ASN, country, client zones, keyed hashes of the IP and device id, restricted evidence, city
+// coordinates) and gets back the account's summary (src/engine/history.ts), which the check's
+// isolate caches. The engine judges summaries; this object only counts, within windows.
+//
+// Bounded whatever the traffic: at most MEMORY_ITEM_CAP distinct values per dimension (the least
+// recently seen go first), one row per second of the fan-out window for check counts, at most
+// MARK_CAP restricted marks, one last location and one travel finding. Everything older than its
+// window is deleted on each record; an account idle for longer than its longest window is wiped
+// by an alarm. Raw IPs and device ids are never stored: they are HMAC-SHA-256'd with a random key
+// this object generates for itself (so hashes cannot be compared across accounts), kept until the
+// account is reset. Documented in docs/storage-schema.md ("Account and organisation memory").
+import { DurableObject } from 'cloudflare:workers';
+import {
+  impossibleTravel,
+  MEMORY_ITEM_CAP,
+  SUMMARY_ITEMS,
+  type AccountHistory,
+  type AccountObservation,
+  type DistinctSeen,
+  type Located,
+  type MemoryWindows,
+  type RestrictedMark,
+  type TravelFinding,
+} from '../engine/history';
+import { hmacHex, loadOrCreateKey, sqlText, type SqlRow } from './sql';
+
+/** Restricted marks an account keeps (by strength, then recency). */
+export const MARK_CAP = 64;
+
+/** The dimensions whose distinct values an account counts. */
+type Dim = 'network' | 'asn' | 'country' | 'tz' | 'ip' | 'device';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (dim TEXT NOT NULL, key TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dim, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_by_time ON seen (dim, last_seen);
+CREATE TABLE IF NOT EXISTS checks (second INTEGER PRIMARY KEY, n INTEGER NOT NULL, relay INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS marks (kind TEXT NOT NULL, key TEXT NOT NULL, places TEXT NOT NULL, strength REAL NOT NULL, ip_country TEXT, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
+`;
+
+/** The investigator's view (GET /v1/accounts/{id}/activity): the summary, the windows it used, and the storage it takes. */
+export interface AccountActivityView {
+  readonly history: AccountHistory | null;
+  readonly windows: MemoryWindows | null;
+  /** Rows stored, by table: the bound in practice. */
+  readonly rows: Readonly<Record<string, number>>;
+}
+
+/** Per-account memory (see the module comment). */
+export class AccountActivity extends DurableObject<Env> {
+  readonly #sql: SqlStorage;
+  #key: Promise<CryptoKey> | undefined;
+  #alarmSet = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(SCHEMA);
+  }
+
+  /**
+   * Records one check and answers the account's summary as of its newest check. Concurrent calls
+   * are applied one by one, each in a transaction: no check is lost.
+   */
+  async record(obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory> {
+    this.#key ??= loadOrCreateKey(this.#sql);
+    const key = await this.#key;
+    const [ipHash, deviceHash] = await Promise.all([
+      obs.ip === undefined ? undefined : hmacHex(key, `ip:${obs.ip}`),
+      obs.device === undefined ? undefined : hmacHex(key, `device:${obs.device}`),
+    ]);
+    const history = this.ctx.storage.transactionSync(() => {
+      this.#apply(obs, windows, ipHash, deviceHash);
+      return this.#summary(windows);
+    });
+    await this.#ensureAlarm(windows);
+    return history;
+  }
+
+  /** The summary as of the newest check, and what is stored; null history when nothing is. */
+  view(): AccountActivityView {
+    const windows = this.#meta<MemoryWindows>('windows');
+    const rows: Record<string, number> = {};
+    for (const t of ['seen', 'checks', 'marks', 'meta']) rows[t] = this.#one(`SELECT count(*) AS n FROM ${t}`)?.n as number;
+    return { history: windows ? this.#summary(windows) : null, windows: windows ?? null, rows };
+  }
+
+  /** Forgets the account entirely (its hashing key included). */
+  async reset(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#key = undefined;
+    this.#alarmSet = false;
+    this.#sql.exec(SCHEMA);
+  }
+
+  /** Wipes an account idle for longer than its longest window; otherwise waits for that moment. */
+  override async alarm(): Promise<void> {
+    const touched = this.#meta<number>('touched') ?? 0;
+    const retention = this.#meta<number>('retention') ?? 0;
+    this.#alarmSet = false;
+    if (Date.now() >= touched + retention) {
+      await this.reset();
+      return;
+    }
+    await this.ctx.storage.setAlarm(touched + retention);
+    this.#alarmSet = true;
+  }
+
+  async #ensureAlarm(windows: MemoryWindows): Promise<void> {
+    if (this.#alarmSet) return;
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + retentionOf(windows));
+    this.#alarmSet = true;
+  }
+
+  #apply(obs: AccountObservation, windows: MemoryWindows, ipHash: string | undefined, deviceHash: string | undefined): void {
+    const at = obs.at;
+    const asOf = Math.max(this.#meta<number>('asOf') ?? at, at);
+    const values: [Dim, string | undefined][] = [
+      ['network', obs.network],
+      ['asn', obs.asn === undefined ? undefined : String(obs.asn)],
+      ['country', obs.country],
+      ['ip', ipHash],
+      ['device', deviceHash],
+      ...obs.timezones.map((z): [Dim, string] => ['tz', z]),
+    ];
+    let truncated = this.#meta<boolean>('truncated') ?? false;
+    for (const [dim, key] of values) {
+      if (key === undefined) continue;
+      this.#sql.exec(
+        `INSERT INTO seen VALUES (?, ?, ?, ?, 1) ON CONFLICT (dim, key) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1`,
+        dim,
+        key,
+        at,
+        at,
+      );
+      const count = this.#one('SELECT count(*) AS n FROM seen WHERE dim = ?', dim)?.n as number;
+      if (count > MEMORY_ITEM_CAP) {
+        truncated = true;
+        this.#sql.exec('DELETE FROM seen WHERE dim = ? AND key IN (SELECT key FROM seen WHERE dim = ? ORDER BY last_seen ASC LIMIT ?)', dim, dim, count - MEMORY_ITEM_CAP);
+      }
+    }
+    this.#sql.exec(
+      'INSERT INTO checks VALUES (?, 1, ?) ON CONFLICT (second) DO UPDATE SET n = n + 1, relay = relay + excluded.relay',
+      Math.floor(at / 1000),
+      obs.relayShaped ? 1 : 0,
+    );
+    for (const r of obs.restricted) {
+      this.#sql.exec(
+        `INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (kind, key) DO UPDATE SET places = excluded.places, strength = max(strength, excluded.strength), ip_country = excluded.ip_country, first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1`,
+        r.kind,
+        r.key,
+        JSON.stringify(r.places),
+        r.strength,
+        r.ipCountry,
+        at,
+        at,
+      );
+    }
+    this.#sql.exec('DELETE FROM marks WHERE (kind, key) IN (SELECT kind, key FROM marks ORDER BY strength DESC, last_seen DESC LIMIT -1 OFFSET ?)', MARK_CAP);
+    if (obs.location) {
+      const here: Located = { at, ...obs.location };
+      const last = this.#meta<Located>('location');
+      if (last) {
+        const found = impossibleTravel(last, here, windows.travel);
+        if (found) this.#setMeta('travel', found);
+      }
+      if (!last || at >= last.at) this.#setMeta('location', here);
+    }
+    // Prune what left its window (relative to the newest check, so an out-of-order check changes nothing).
+    this.#sql.exec('DELETE FROM seen WHERE last_seen < ?', asOf - windows.fanoutMs);
+    this.#sql.exec('DELETE FROM checks WHERE second < ?', Math.floor((asOf - Math.max(windows.fanoutMs, windows.signatureMs)) / 1000));
+    this.#sql.exec('DELETE FROM marks WHERE last_seen < ?', asOf - windows.restrictedMs);
+    const travel = this.#meta<TravelFinding>('travel');
+    if (travel && travel.to.at < asOf - windows.fanoutMs) this.#sql.exec("DELETE FROM meta WHERE k = 'travel'");
+    const location = this.#meta<Located>('location');
+    if (location && location.at < asOf - windows.restrictedMs) this.#sql.exec("DELETE FROM meta WHERE k = 'location'");
+    this.#setMeta('asOf', asOf);
+    this.#setMeta('windows', windows);
+    this.#setMeta('truncated', truncated);
+    this.#setMeta('touched', Date.now());
+    this.#setMeta('retention', retentionOf(windows));
+  }
+
+  #summary(windows: MemoryWindows): AccountHistory {
+    const asOf = this.#meta<number>('asOf') ?? 0;
+    const fanStart = asOf - windows.fanoutMs;
+    const checks = this.#one('SELECT coalesce(sum(n), 0) AS n, min(second) AS first, max(second) AS last FROM checks WHERE second >= ?', Math.floor(fanStart / 1000));
+    const relay = this.#one('SELECT coalesce(sum(relay), 0) AS n, min(second) AS first, max(second) AS last FROM checks WHERE relay > 0 AND second >= ?', Math.floor((asOf - windows.signatureMs) / 1000));
+    const ms = (v: unknown) => (typeof v === 'number' ? v * 1000 : null);
+    const marks: RestrictedMark[] = [];
+    for (const r of this.#sql.exec('SELECT * FROM marks WHERE last_seen >= ? ORDER BY strength DESC, last_seen DESC', asOf - windows.restrictedMs)) {
+      marks.push({
+        kind: r.kind === 'ip' ? 'ip' : 'tz',
+        key: sqlText(r.key),
+        places: JSON.parse(sqlText(r.places)) as string[],
+        strength: Number(r.strength),
+        ipCountry: typeof r.ip_country === 'string' ? r.ip_country : null,
+        firstSeen: Number(r.first_seen),
+        lastSeen: Number(r.last_seen),
+        count: Number(r.n),
+      });
+    }
+    return {
+      kind: 'account',
+      asOf,
+      windowMs: windows.fanoutMs,
+      events: Number(checks?.n ?? 0),
+      firstSeen: ms(checks?.first),
+      lastSeen: ms(checks?.last),
+      networks: this.#distinct('network', fanStart),
+      asns: this.#distinct('asn', fanStart),
+      countries: this.#distinct('country', fanStart),
+      timezones: this.#distinct('tz', fanStart),
+      ips: this.#count('ip', fanStart),
+      devices: this.#count('device', fanStart),
+      signature: { windowMs: windows.signatureMs, requests: Number(relay?.n ?? 0), firstSeen: ms(relay?.first), lastSeen: ms(relay?.last) },
+      lastLocation: this.#meta<Located>('location') ?? null,
+      travel: this.#meta<TravelFinding>('travel') ?? null,
+      restricted: marks,
+      truncated: this.#meta<boolean>('truncated') ?? false,
+    };
+  }
+
+  #count(dim: Dim, since: number): number {
+    return Number(this.#one('SELECT count(*) AS n FROM seen WHERE dim = ? AND last_seen >= ?', dim, since)?.n ?? 0);
+  }
+
+  #distinct(dim: Dim, since: number): DistinctSeen {
+    const items = [...this.#sql.exec('SELECT key, first_seen, last_seen, n FROM seen WHERE dim = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT ?', dim, since, SUMMARY_ITEMS)].map((r) => ({
+      key: sqlText(r.key),
+      firstSeen: Number(r.first_seen),
+      lastSeen: Number(r.last_seen),
+      count: Number(r.n),
+    }));
+    return { count: items.length < SUMMARY_ITEMS ? items.length : this.#count(dim, since), items };
+  }
+
+  #one(query: string, ...params: SqlStorageValue[]): SqlRow | undefined {
+    return this.#sql.exec(query, ...params).toArray()[0];
+  }
+
+  #meta<T>(k: string): T | undefined {
+    const row = this.#one('SELECT v FROM meta WHERE k = ?', k);
+    return row === undefined ? undefined : (JSON.parse(sqlText(row.v)) as T);
+  }
+
+  #setMeta(k: string, v: unknown): void {
+    this.#sql.exec('INSERT INTO meta VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', k, JSON.stringify(v));
+  }
+}
+
+/** How long an idle account is kept: its longest window, and a day to spare. */
+function retentionOf(w: MemoryWindows): number {
+  return Math.max(w.fanoutMs, w.signatureMs, w.restrictedMs) + 86_400_000;
+}

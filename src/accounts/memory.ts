@@ -1,0 +1,262 @@
+// How a check consults the account and organisation memory without waiting on it.
+//
+// An object lives in one location, possibly 100+ ms from the edge running the check. So:
+// - `async` (the default): the check judges the summary this isolate cached from the object's
+//   last answer (a bounded LRU, entries trusted for the policy's cacheTtlSeconds), and records
+//   itself in the background (ctx.waitUntil); the object's answer refreshes the cache. A first
+//   check from a cold isolate has the memory signals `undetermined`.
+// - `sync`: the check records itself and waits for the answer up to the policy's syncBudgetMs;
+//   past it (or when the object fails) it judges the cached summary if one is fresh, else the
+//   signals are `undetermined`. The late answer still refreshes the cache.
+// Never throws and never blocks past the budget: memory can only add signals, so an unreachable
+// object costs detection, never a request.
+import type { PreparedCheck } from '../engine/evaluate';
+import { LOCATION_EVIDENCE_MIN_STRENGTH } from '../engine/types';
+import {
+  memoryWindows,
+  type AccountHistory,
+  type AccountObservation,
+  type HistoryMode,
+  type HistorySettings,
+  type MemoryFacts,
+  type MemoryWindows,
+  type OrgHistory,
+  type OrgObservation,
+  type Remembered,
+} from '../engine/history';
+import type { WaitUntilLike } from '../store/policy-store';
+
+/** Where the memory lives: the Durable Objects in production, a test double in tests. */
+export interface MemoryStore {
+  /** Records a check of account `id`; answers the account's summary. */
+  recordAccount(id: string, obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory>;
+  /** Records a check of one of organisation `id`'s accounts; answers the organisation's summary. */
+  recordOrg(id: string, obs: OrgObservation, windows: MemoryWindows): Promise<OrgHistory>;
+}
+
+/** The bindings of the memory objects. */
+export interface MemoryBindings {
+  readonly ACCOUNT_ACTIVITY: Env['ACCOUNT_ACTIVITY'];
+  readonly ORG_ACTIVITY: Env['ORG_ACTIVITY'];
+}
+
+/** The memory on the deployment's Durable Objects (one per account id, one per organisation id). */
+export function durableMemoryStore(env: MemoryBindings): MemoryStore {
+  return {
+    recordAccount: (id, obs, windows) => env.ACCOUNT_ACTIVITY.get(env.ACCOUNT_ACTIVITY.idFromName(id)).record(obs, windows),
+    recordOrg: (id, obs, windows) => env.ORG_ACTIVITY.get(env.ORG_ACTIVITY.idFromName(id)).record(obs, windows),
+  };
+}
+
+/** A bounded least-recently-used map whose entries expire. */
+export class VerdictCache<T> {
+  readonly #entries = new Map<string, { readonly value: T; readonly at: number }>();
+
+  /** @param maxEntries Entries kept; the least recently used go first. */
+  constructor(readonly maxEntries: number) {}
+
+  /** The value stored under `key` less than `ttlMs` before `now`. */
+  get(key: string, now: number, ttlMs: number): T | undefined {
+    const e = this.#entries.get(key);
+    if (e === undefined) return undefined;
+    if (now - e.at >= ttlMs || now < e.at - ttlMs) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    // Most recently used last: Map keeps insertion order.
+    this.#entries.delete(key);
+    this.#entries.set(key, e);
+    return e.value;
+  }
+
+  set(key: string, value: T, now: number): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, at: now });
+    if (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+/** Summaries an isolate keeps: ~2-10 KB each, so at most a few tens of MB. */
+export const MEMORY_CACHE_ENTRIES = 5000;
+
+/** The isolate's cache of summaries, keyed `a:<account id>` and `o:<organisation id>`. */
+export const memoryCache = new VerdictCache<AccountHistory | OrgHistory>(MEMORY_CACHE_ENTRIES);
+
+/** How the check got each side of the memory. */
+export type MemoryStatus =
+  /** The check names no account (or no organisation). */
+  | 'none'
+  /** The policy turns memory off. */
+  | 'off'
+  /** The object answered in time (`sync`). */
+  | 'object'
+  /** The isolate's cached summary. */
+  | 'cache'
+  /** Nothing cached yet in this isolate (`async`). */
+  | 'cold'
+  /** The object did not answer within the budget and nothing fresh was cached (`sync`). */
+  | 'timeout'
+  /** The object failed and nothing fresh was cached (`sync`). */
+  | 'unavailable';
+
+/** What the decision body reports of the memory. */
+export interface MemoryReport {
+  readonly mode: HistoryMode;
+  readonly account: MemoryStatus;
+  readonly org: MemoryStatus;
+}
+
+/** The isolate's recent experience of the memory objects, for /healthz. */
+export interface MemoryHealth {
+  lastOk: number | undefined;
+  lastFailure: { at: number; kind: 'timeout' | 'unavailable'; message: string } | undefined;
+  failures: number;
+}
+
+/** This isolate's memory health (module state: one per isolate). */
+export const memoryHealth: MemoryHealth = { lastOk: undefined, lastFailure: undefined, failures: 0 };
+
+/** How long a failure keeps /healthz degraded when no success followed it. */
+export const MEMORY_FAILURE_HOLD_MS = 5 * 60_000;
+
+/**
+ * The memory's health at `now` for /healthz (unauthenticated, so no error text): degraded while
+ * the last answer was a failure, for at most MEMORY_FAILURE_HOLD_MS.
+ */
+export function memoryStatus(now: number): { status: 'ok' | 'degraded'; failures: number; lastFailure?: { at: string; kind: 'timeout' | 'unavailable' } } {
+  const f = memoryHealth.lastFailure;
+  const failing = f !== undefined && (memoryHealth.lastOk === undefined || f.at > memoryHealth.lastOk) && now - f.at < MEMORY_FAILURE_HOLD_MS;
+  return { status: failing ? 'degraded' : 'ok', failures: memoryHealth.failures, ...(f ? { lastFailure: { at: new Date(f.at).toISOString(), kind: f.kind } } : {}) };
+}
+
+function noteFailure(kind: 'timeout' | 'unavailable', message: string): void {
+  memoryHealth.lastFailure = { at: Date.now(), kind, message };
+  memoryHealth.failures++;
+}
+
+const WINDOWS = new WeakMap<HistorySettings, MemoryWindows>();
+function windowsOf(s: HistorySettings): MemoryWindows {
+  let w = WINDOWS.get(s);
+  if (w === undefined) {
+    w = memoryWindows(s);
+    WINDOWS.set(s, w);
+  }
+  return w;
+}
+
+/** Whether an account's summary shows restricted location evidence within its window. */
+function showsRestricted(h: AccountHistory | undefined, s: HistorySettings, now: number): boolean {
+  return h !== undefined && h.restricted.some((m) => m.strength >= LOCATION_EVIDENCE_MIN_STRENGTH && m.lastSeen >= now - s.restrictedWindowMs);
+}
+
+/** Options of {@link consultMemory}. */
+export interface ConsultOptions {
+  /** Keeps background records alive after the response (ExecutionContext.waitUntil). */
+  readonly waitUntil?: WaitUntilLike | undefined;
+}
+
+const COLD = { known: false, why: 'no memory of it is cached in this isolate yet (async mode)' } as const;
+
+/** Runs `p` to completion in the background. */
+function background(p: Promise<unknown>, waitUntil: WaitUntilLike | undefined): void {
+  if (waitUntil) waitUntil(p);
+  else void p;
+}
+
+/**
+ * Records the check in its account's and organisation's memory and returns what the check may
+ * judge, with how it got it. Never throws; waits at most the policy's budget (`sync`), else not at all.
+ */
+export async function consultMemory(store: MemoryStore, check: PreparedCheck, options: ConsultOptions = {}): Promise<{ memory: MemoryFacts; report: MemoryReport }> {
+  const s = check.policy.history;
+  const { id, orgId } = check.view.facts.account;
+  if (s.mode === 'off') return { memory: {}, report: { mode: 'off', account: id === undefined ? 'none' : 'off', org: orgId === undefined ? 'none' : 'off' } };
+  if (id === undefined && orgId === undefined) return { memory: {}, report: { mode: s.mode, account: 'none', org: 'none' } };
+  const now = check.now;
+  const windows = windowsOf(s);
+  const accountKey = id === undefined ? undefined : `a:${id}`;
+  const orgKey = orgId === undefined ? undefined : `o:${orgId}`;
+  const cachedAccount = accountKey === undefined ? undefined : (memoryCache.get(accountKey, now, s.cacheTtlMs) as AccountHistory | undefined);
+  const cachedOrg = orgKey === undefined ? undefined : (memoryCache.get(orgKey, now, s.cacheTtlMs) as OrgHistory | undefined);
+
+  // Each record refreshes the cache with the object's answer and reports how it went.
+  const remember = <T extends AccountHistory | OrgHistory>(key: string, p: Promise<T>): Promise<T | Error> =>
+    p.then(
+      (h) => {
+        memoryCache.set(key, h, now);
+        memoryHealth.lastOk = Date.now();
+        return h;
+      },
+      (e: unknown) => {
+        noteFailure('unavailable', e instanceof Error ? e.message.slice(0, 200) : 'error');
+        return e instanceof Error ? e : new Error('memory object failed');
+      },
+    );
+  const pending: { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } = {};
+  if (id !== undefined && accountKey !== undefined) pending.account = remember(accountKey, safely(() => store.recordAccount(id, check.observation, windows)));
+  if (orgId !== undefined && orgKey !== undefined) {
+    // The organisation counts the account as restricted when this check, or the account's cached
+    // memory, shows restricted location evidence.
+    const restricted = check.restricted || showsRestricted(cachedAccount, s, now);
+    pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id ?? '(no account id)', restricted }, windows)));
+  }
+
+  if (s.mode === 'async') {
+    for (const p of [pending.account, pending.org]) if (p) background(p, options.waitUntil);
+    return {
+      memory: {
+        account: id === undefined ? undefined : cachedAccount ? { known: true, history: cachedAccount, from: 'cache' } : COLD,
+        org: orgId === undefined ? undefined : cachedOrg ? { known: true, history: cachedOrg, from: 'cache' } : COLD,
+      },
+      report: { mode: 'async', account: id === undefined ? 'none' : cachedAccount ? 'cache' : 'cold', org: orgId === undefined ? 'none' : cachedOrg ? 'cache' : 'cold' },
+    };
+  }
+
+  // sync: wait for both answers, together, at most the budget.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const TIMEOUT = Symbol('timeout');
+  const budget = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), s.syncBudgetMs);
+  });
+  const settle = async <T extends AccountHistory | OrgHistory>(p: Promise<T | Error> | undefined, cached: T | undefined, what: string): Promise<[Remembered<T> | undefined, MemoryStatus]> => {
+    if (p === undefined) return [undefined, 'none'];
+    const r = await Promise.race([p, budget]);
+    if (r === TIMEOUT) {
+      background(p, options.waitUntil);
+      noteFailure('timeout', `the ${what} memory did not answer within ${s.syncBudgetMs} ms`);
+      return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory did not answer within ${s.syncBudgetMs} ms` }, 'timeout'];
+    }
+    if (r instanceof Error) return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory is unavailable` }, 'unavailable'];
+    return [{ known: true, history: r, from: 'object' }, 'object'];
+  };
+  try {
+    const [[account, accountStatus], [org, orgStatus]] = await Promise.all([settle(pending.account, cachedAccount, 'account'), settle(pending.org, cachedOrg, 'organisation')]);
+    return { memory: { account, org }, report: { mode: 'sync', account: accountStatus, org: orgStatus } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `f()`, with a synchronous throw turned into a rejection. */
+function safely<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return f();
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}

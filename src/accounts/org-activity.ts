@@ -1,0 +1,136 @@
+// Per-organisation memory: one SQLite-backed Durable Object per organisation id (binding
+// ORG_ACTIVITY, named by the id). Every check that names the organisation records which account
+// acted and whether the check (or that account's memory) showed restricted location evidence; the
+// object answers how many of the organisation's accounts were active within its window and how
+// many of them showed such evidence (ORG_RESTRICTED_SHARE: a restricted-country company's staff
+// using a foreign subsidiary's corporate accounts).
+//
+// Bounded: at most ORG_ACCOUNT_CAP accounts (the least recently active go first); accounts idle
+// for longer than the window are deleted on each record, and an organisation idle that long is
+// wiped by an alarm. Stores account ids (the origin's own opaque ids), never IPs.
+// Documented in docs/storage-schema.md ("Account and organisation memory").
+import { DurableObject } from 'cloudflare:workers';
+import type { MemoryWindows, OrgHistory, OrgObservation } from '../engine/history';
+import { sqlText, type SqlRow } from './sql';
+
+/** Accounts an organisation's memory keeps. */
+export const ORG_ACCOUNT_CAP = 5000;
+
+/** Restricted account ids a summary lists. */
+const SAMPLE = 20;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, restricted_first INTEGER, restricted_last INTEGER) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS accounts_by_time ON accounts (last_seen);
+CREATE INDEX IF NOT EXISTS accounts_by_restricted ON accounts (restricted_last);
+`;
+
+/** The investigator's view (GET /v1/orgs/{id}/activity). */
+export interface OrgActivityView {
+  readonly history: OrgHistory | null;
+  readonly windows: MemoryWindows | null;
+  /** Accounts stored. */
+  readonly rows: Readonly<Record<string, number>>;
+}
+
+/** Per-organisation memory (see the module comment). */
+export class OrgActivity extends DurableObject<Env> {
+  readonly #sql: SqlStorage;
+  #alarmSet = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(SCHEMA);
+  }
+
+  /** Records one check of one of the organisation's accounts; answers the summary as of the newest check. */
+  async record(obs: OrgObservation, windows: MemoryWindows): Promise<OrgHistory> {
+    const history = this.ctx.storage.transactionSync(() => {
+      this.#apply(obs, windows);
+      return this.#summary(windows);
+    });
+    if (!this.#alarmSet) {
+      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + windows.orgMs + 86_400_000);
+      this.#alarmSet = true;
+    }
+    return history;
+  }
+
+  /** The summary as of the newest check, with the accounts that showed restricted evidence. */
+  view(): OrgActivityView {
+    const windows = this.#meta<MemoryWindows>('windows');
+    const rows = { accounts: Number(this.#one('SELECT count(*) AS n FROM accounts')?.n ?? 0) };
+    return { history: windows ? this.#summary(windows) : null, windows: windows ?? null, rows };
+  }
+
+  /** Forgets the organisation entirely. */
+  async reset(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#alarmSet = false;
+    this.#sql.exec(SCHEMA);
+  }
+
+  /** Wipes an organisation idle for longer than its window (and a day); otherwise waits for that moment. */
+  override async alarm(): Promise<void> {
+    const touched = this.#meta<number>('touched') ?? 0;
+    const windows = this.#meta<MemoryWindows>('windows');
+    const until = touched + (windows?.orgMs ?? 0) + 86_400_000;
+    this.#alarmSet = false;
+    if (Date.now() >= until) {
+      await this.reset();
+      return;
+    }
+    await this.ctx.storage.setAlarm(until);
+    this.#alarmSet = true;
+  }
+
+  #apply(obs: OrgObservation, windows: MemoryWindows): void {
+    const at = obs.at;
+    const asOf = Math.max(this.#meta<number>('asOf') ?? at, at);
+    const r = obs.restricted ? at : null;
+    this.#sql.exec(
+      `INSERT INTO accounts VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1,
+         restricted_first = coalesce(min(restricted_first, excluded.restricted_first), restricted_first, excluded.restricted_first),
+         restricted_last = coalesce(max(restricted_last, excluded.restricted_last), restricted_last, excluded.restricted_last)`,
+      obs.accountId,
+      at,
+      at,
+      r,
+      r,
+    );
+    this.#sql.exec('DELETE FROM accounts WHERE last_seen < ?', asOf - windows.orgMs);
+    const count = Number(this.#one('SELECT count(*) AS n FROM accounts')?.n ?? 0);
+    if (count > ORG_ACCOUNT_CAP) {
+      this.#sql.exec('DELETE FROM accounts WHERE id IN (SELECT id FROM accounts ORDER BY last_seen ASC LIMIT ?)', count - ORG_ACCOUNT_CAP);
+      this.#setMeta('truncated', true);
+    }
+    this.#setMeta('asOf', asOf);
+    this.#setMeta('windows', windows);
+    this.#setMeta('touched', Date.now());
+  }
+
+  #summary(windows: MemoryWindows): OrgHistory {
+    const asOf = this.#meta<number>('asOf') ?? 0;
+    const since = asOf - windows.orgMs;
+    const active = Number(this.#one('SELECT count(*) AS n FROM accounts WHERE last_seen >= ?', since)?.n ?? 0);
+    const restricted = Number(this.#one('SELECT count(*) AS n FROM accounts WHERE last_seen >= ? AND restricted_last >= ?', since, since)?.n ?? 0);
+    const sample = [...this.#sql.exec('SELECT id FROM accounts WHERE last_seen >= ? AND restricted_last >= ? ORDER BY restricted_last DESC LIMIT ?', since, since, SAMPLE)].map((row) => sqlText(row.id));
+    return { kind: 'org', asOf, windowMs: windows.orgMs, activeAccounts: active, restrictedAccounts: restricted, restrictedSample: sample, truncated: this.#meta<boolean>('truncated') ?? false };
+  }
+
+  #one(query: string, ...params: SqlStorageValue[]): SqlRow | undefined {
+    return this.#sql.exec(query, ...params).toArray()[0];
+  }
+
+  #meta<T>(k: string): T | undefined {
+    const row = this.#one('SELECT v FROM meta WHERE k = ?', k);
+    return row === undefined ? undefined : (JSON.parse(sqlText(row.v)) as T);
+  }
+
+  #setMeta(k: string, v: unknown): void {
+    this.#sql.exec('INSERT INTO meta VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', k, JSON.stringify(v));
+  }
+}

@@ -1,0 +1,38 @@
+// What the memory objects share: their SQLite row type and the keyed hash that stands in for raw
+// IPs and device ids.
+
+/** One row of a SQLite result. */
+export type SqlRow = Record<string, SqlStorageValue>;
+
+/** A SQLite value as text (strings as they are, numbers in decimal, anything else empty). */
+export function sqlText(v: SqlStorageValue | undefined): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * The object's own HMAC key: generated at random on first use and kept in its `meta` table (as
+ * JSON text, like every meta value), so hashes are stable for the object's life and mean nothing
+ * outside it. Resetting the object forgets the key with everything else.
+ */
+export async function loadOrCreateKey(sql: SqlStorage): Promise<CryptoKey> {
+  const row = sql.exec("SELECT v FROM meta WHERE k = 'hmacKey'").toArray()[0];
+  let hex = row === undefined ? undefined : (JSON.parse(sqlText(row.v)) as string);
+  if (hex === undefined) {
+    const raw = crypto.getRandomValues(new Uint8Array(32));
+    hex = Array.from(raw, (b) => HEX[b]).join('');
+    sql.exec("INSERT INTO meta VALUES ('hmacKey', ?) ON CONFLICT (k) DO NOTHING", JSON.stringify(hex));
+  }
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+}
+
+/** HMAC-SHA-256 of `text` under `key`, the first 16 bytes in hex (collisions are negligible at these counts). */
+export async function hmacHex(key: CryptoKey, text: string): Promise<string> {
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(text)));
+  let out = '';
+  for (let i = 0; i < 16; i++) out += HEX[mac[i] ?? 0];
+  return out;
+}

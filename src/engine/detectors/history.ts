@@ -1,0 +1,307 @@
+// Account memory: RELAY_FANOUT, RELAY_TZ_FANOUT, RELAY_DEVICE_FANOUT, RELAY_SIGNATURE,
+// IMPOSSIBLE_TRAVEL, TZ_RESTRICTED_HISTORY, RESTRICTED_IP_HISTORY and ORG_RESTRICTED_SHARE judge
+// the summaries the account's and organisation's objects keep (src/engine/history.ts), together
+// with what the current check shows; and `observe` says what the current check adds to them.
+// PURE: summaries, the check and `now` in, signals out.
+//
+// Invariants:
+// - Without a summary (no account id, memory off, a cold isolate in `async` mode, an object past
+//   its budget) every memory signal is `undetermined`, never `false`.
+// - The current check only ever ADDS to a summary (its network, ASN, country and client zones
+//   join the distinct counts), so a client claim can raise a count, never lower it. Counts the
+//   objects keep as hashes (IPs, devices) and relay-shaped checks are judged as the object counted
+//   them.
+// - Restricted evidence counts only for places the policy restricts NOW: a mark recorded under an
+//   older policy whose country is no longer restricted is ignored.
+import type { RestrictedPlaces } from '../offset-share';
+import { lookupZone } from '../timezone';
+import {
+  impossibleTravel,
+  isBrowserUserAgent,
+  networkPrefix,
+  roundCoordinate,
+  type AccountHistory,
+  type AccountObservation,
+  type DistinctSeen,
+  type HistorySettings,
+  type Located,
+  type MemoryFacts,
+  type OrgHistory,
+  type RestrictedEvidence,
+  type RestrictedMark,
+  type TravelFinding,
+} from '../history';
+import { SIGNAL_FALSE, undetermined, type Evidence, type Signal, type Signals } from '../types';
+import type { RequestView } from './geo';
+import { claimList } from './timezone';
+
+/** The memory signals. */
+export type HistorySignals = Pick<
+  Signals,
+  | 'RELAY_FANOUT'
+  | 'RELAY_TZ_FANOUT'
+  | 'RELAY_DEVICE_FANOUT'
+  | 'RELAY_SIGNATURE'
+  | 'IMPOSSIBLE_TRAVEL'
+  | 'TZ_RESTRICTED_HISTORY'
+  | 'RESTRICTED_IP_HISTORY'
+  | 'ORG_RESTRICTED_SHARE'
+>;
+
+/** Client zones an observation keeps: more would only let one check inflate the zone count. */
+const MAX_OBSERVED_ZONES = 4;
+
+function allOf(signal: Signal): HistorySignals {
+  return {
+    RELAY_FANOUT: signal,
+    RELAY_TZ_FANOUT: signal,
+    RELAY_DEVICE_FANOUT: signal,
+    RELAY_SIGNATURE: signal,
+    IMPOSSIBLE_TRAVEL: signal,
+    TZ_RESTRICTED_HISTORY: signal,
+    RESTRICTED_IP_HISTORY: signal,
+    ORG_RESTRICTED_SHARE: signal,
+  };
+}
+
+// Fixed outcomes, built once.
+const MEMORY_OFF = allOf(undetermined('account memory is off in the policy (history.mode)'));
+const NO_ACCOUNT = undetermined('no account id');
+const NO_ORG = undetermined('no organisation id');
+const NOT_CONSULTED = undetermined('account memory was not consulted');
+const NO_COORDINATES = undetermined('no city-level coordinates to compare');
+const UNKNOWN = new Map<string, Signal>();
+
+/** The `undetermined` signal for a reason the memory gave (one frozen object per reason). */
+function unknown(why: string): Signal {
+  let s = UNKNOWN.get(why);
+  if (s === undefined) {
+    s = undetermined(why);
+    if (UNKNOWN.size < 64) UNKNOWN.set(why, s);
+  }
+  return s;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const seconds = (ms: number) => Math.round(ms / 1000);
+
+/** What the memory signals need of the compiled policy. */
+export interface HistoryContext {
+  readonly settings: HistorySettings;
+  readonly restricted: RestrictedPlaces;
+}
+
+/**
+ * Judges the account's and organisation's memory, with the current check's observation (undefined
+ * when the check names no account).
+ */
+export function detectHistory(view: RequestView, ctx: HistoryContext, memory: MemoryFacts, current: AccountObservation | undefined, now: number): HistorySignals {
+  if (ctx.settings.mode === 'off') return MEMORY_OFF;
+  const { id, orgId } = view.facts.account;
+  const org = orgId === undefined ? NO_ORG : memory.org === undefined ? NOT_CONSULTED : memory.org.known ? orgShare(memory.org.history, ctx.settings, now, memory.org.from) : unknown(memory.org.why);
+  let account: Omit<HistorySignals, 'ORG_RESTRICTED_SHARE'>;
+  if (id === undefined) account = allOf(NO_ACCOUNT);
+  else if (memory.account === undefined) account = allOf(NOT_CONSULTED);
+  else if (!memory.account.known) account = allOf(unknown(memory.account.why));
+  else account = accountSignals(memory.account.history, ctx, current, now, memory.account.from);
+  return {
+    RELAY_FANOUT: account.RELAY_FANOUT,
+    RELAY_TZ_FANOUT: account.RELAY_TZ_FANOUT,
+    RELAY_DEVICE_FANOUT: account.RELAY_DEVICE_FANOUT,
+    RELAY_SIGNATURE: account.RELAY_SIGNATURE,
+    IMPOSSIBLE_TRAVEL: account.IMPOSSIBLE_TRAVEL,
+    TZ_RESTRICTED_HISTORY: account.TZ_RESTRICTED_HISTORY,
+    RESTRICTED_IP_HISTORY: account.RESTRICTED_IP_HISTORY,
+    ORG_RESTRICTED_SHARE: org,
+  };
+}
+
+/** Distinct values of one dimension in the window ending `now`, the current check's included. */
+function distinct(seen: DistinctSeen, windowStart: number, current: readonly (string | undefined)[]): { count: number; keys: string[] } {
+  // The object lists every value when it has at most SUMMARY_ITEMS; beyond that its count stands
+  // (it is then above any threshold a policy may set).
+  if (seen.count > seen.items.length) return { count: seen.count, keys: seen.items.map((i) => i.key) };
+  const keys = seen.items.filter((i) => i.lastSeen >= windowStart).map((i) => i.key);
+  for (const k of current) if (k !== undefined && !keys.includes(k)) keys.push(k);
+  return { count: keys.length, keys };
+}
+
+function accountSignals(h: AccountHistory, ctx: HistoryContext, current: AccountObservation | undefined, now: number, from: 'object' | 'cache'): Omit<HistorySignals, 'ORG_RESTRICTED_SHARE'> {
+  const s = ctx.settings;
+  const fan = s.fanout;
+  const start = now - fan.windowMs;
+  const window = { windowSeconds: seconds(fan.windowMs), events: h.events, firstSeen: iso(h.firstSeen), lastSeen: iso(h.lastSeen), memory: from };
+  const networks = distinct(h.networks, start, [current?.network]);
+  const asns = distinct(h.asns, start, [current?.asn === undefined ? undefined : String(current.asn)]);
+  const countries = distinct(h.countries, start, [current?.country]);
+  const zones = distinct(h.timezones, start, current?.timezones ?? []);
+  // A summary older than the window says nothing of it any more.
+  const fresh = h.asOf >= start;
+  const devices = fresh ? h.devices : 0;
+
+  const fanout: Signal =
+    networks.count >= fan.networks || asns.count >= fan.asns || countries.count >= fan.countries
+      ? {
+          value: true,
+          message: `The account was seen from ${networks.count} networks, ${asns.count} ASNs and ${countries.count} countries in ${seconds(fan.windowMs) / 60} min (thresholds ${fan.networks} / ${fan.asns} / ${fan.countries}).`,
+          evidence: { networks: networks.count, asns: asns.count, countries: countries.keys.slice().sort(), ips: fresh ? h.ips : 0, thresholds: { networks: fan.networks, asns: fan.asns, countries: fan.countries }, ...window },
+        }
+      : SIGNAL_FALSE;
+  const tzFanout: Signal =
+    zones.count >= fan.timezones
+      ? {
+          value: true,
+          message: `The account presented ${zones.count} client time zones in ${seconds(fan.windowMs) / 60} min (threshold ${fan.timezones}).`,
+          evidence: { timezones: zones.keys.slice().sort(), count: zones.count, threshold: fan.timezones, ...window },
+        }
+      : SIGNAL_FALSE;
+  const deviceFanout: Signal =
+    devices >= fan.devices
+      ? {
+          value: true,
+          message: `The account was used from ${devices} devices in ${seconds(fan.windowMs) / 60} min (threshold ${fan.devices}).`,
+          evidence: { devices, threshold: fan.devices, ...window },
+        }
+      : SIGNAL_FALSE;
+
+  const sig = h.signature;
+  const sigFresh = sig.lastSeen !== null && sig.lastSeen >= now - s.signature.windowMs;
+  const relayed = sigFresh ? sig.requests : 0;
+  const signature: Signal =
+    relayed >= s.signature.requests
+      ? {
+          value: true,
+          message: `${relayed} checks in ${seconds(s.signature.windowMs)} s came from datacenter networks with no client clock or locale and no browser (threshold ${s.signature.requests}).`,
+          evidence: { requests: relayed, windowSeconds: seconds(s.signature.windowMs), threshold: s.signature.requests, firstSeen: iso(sig.firstSeen), lastSeen: iso(sig.lastSeen), memory: from },
+        }
+      : SIGNAL_FALSE;
+
+  return {
+    RELAY_FANOUT: fanout,
+    RELAY_TZ_FANOUT: tzFanout,
+    RELAY_DEVICE_FANOUT: deviceFanout,
+    RELAY_SIGNATURE: signature,
+    IMPOSSIBLE_TRAVEL: travelSignal(h, s, current, now, from),
+    TZ_RESTRICTED_HISTORY: restrictedHistory(h.restricted, 'tz', ctx, now, from),
+    RESTRICTED_IP_HISTORY: restrictedHistory(h.restricted, 'ip', ctx, now, from),
+  };
+}
+
+const place = (l: Located) => ({ at: iso(l.at), country: l.country, city: l.city });
+
+function travelSignal(h: AccountHistory, s: HistorySettings, current: AccountObservation | undefined, now: number, from: 'object' | 'cache'): Signal {
+  const here: Located | undefined = current?.location ? { at: now, ...current.location } : undefined;
+  let found: TravelFinding | undefined;
+  if (here && h.lastLocation) found = impossibleTravel(h.lastLocation, here, s.travel);
+  const recorded = h.travel;
+  if (recorded && recorded.to.at >= now - s.fanout.windowMs && (!found || recorded.kmh > found.kmh)) found = recorded;
+  if (!found) return here || h.lastLocation ? SIGNAL_FALSE : NO_COORDINATES;
+  const hours = Math.max(found.to.at - found.from.at, 1000) / 3_600_000;
+  return {
+    value: true,
+    message: `The account was in ${found.from.city ?? found.from.country ?? '?'} and ${found.to.city ?? found.to.country ?? '?'}, ${found.km} km apart, ${formatHours(hours)} apart: ${found.kmh} km/h (a plane flies ${s.travel.maxKmh}).`,
+    evidence: { from: place(found.from), to: place(found.to), km: found.km, hours: Math.round(hours * 100) / 100, kmh: found.kmh, maxKmh: s.travel.maxKmh, memory: from },
+  };
+}
+
+function formatHours(hours: number): string {
+  return hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.max(1, Math.round(hours * 60))} min`;
+}
+
+/** Whether restricted evidence points to a place the policy restricts now. */
+function stillRestricted(mark: RestrictedEvidence, places: RestrictedPlaces): boolean {
+  return mark.places.some((p) => places.countries.has(p) || places.regions.has(p));
+}
+
+function restrictedHistory(marks: readonly RestrictedMark[], kind: 'tz' | 'ip', ctx: HistoryContext, now: number, from: 'object' | 'cache'): Signal {
+  const since = now - ctx.settings.restrictedWindowMs;
+  let best: RestrictedMark | undefined;
+  for (const m of marks) {
+    if (m.kind !== kind || m.lastSeen < since || !stillRestricted(m, ctx.restricted)) continue;
+    if (!best || m.strength > best.strength || (m.strength === best.strength && m.lastSeen > best.lastSeen)) best = m;
+  }
+  if (!best) return SIGNAL_FALSE;
+  const days = Math.round(ctx.settings.restrictedWindowMs / 86_400_000);
+  const evidence: Evidence = {
+    ...(kind === 'tz' ? { timezone: best.key } : { ipPlace: best.key }),
+    places: best.places,
+    ipCountry: best.ipCountry,
+    firstSeen: iso(best.firstSeen),
+    lastSeen: iso(best.lastSeen),
+    count: best.count,
+    windowDays: days,
+    memory: from,
+  };
+  const message =
+    kind === 'tz'
+      ? `The account presented the restricted client time zone ${best.key} (${best.places.join(', ')}) from ${best.ipCountry ?? 'an unknown country'} on ${iso(best.lastSeen)}, within ${days} days.`
+      : `The account was seen from an IP in ${best.key}, a restricted place, on ${iso(best.lastSeen)}, within ${days} days.`;
+  return best.strength < 1 ? { value: true, message, evidence, strength: best.strength } : { value: true, message, evidence };
+}
+
+function orgShare(h: OrgHistory, s: HistorySettings, now: number, from: 'object' | 'cache'): Signal {
+  // The summary counted the window ending at its asOf; a summary older than the window is empty now.
+  if (h.asOf < now - s.org.windowMs || h.activeAccounts === 0) return SIGNAL_FALSE;
+  const share = h.restrictedAccounts / h.activeAccounts;
+  if (h.restrictedAccounts < s.org.minAccounts || share < s.org.minShare) return SIGNAL_FALSE;
+  const percent = Math.round(share * 1000) / 10;
+  const days = Math.round(s.org.windowMs / 86_400_000);
+  return {
+    value: true,
+    message: `${h.restrictedAccounts} of the organisation's ${h.activeAccounts} active accounts (${percent}%) showed restricted location evidence within ${days} days (thresholds ${Math.round(s.org.minShare * 100)}% and ${s.org.minAccounts} accounts).`,
+    evidence: { activeAccounts: h.activeAccounts, restrictedAccounts: h.restrictedAccounts, share: Math.round(share * 1000) / 1000, minShare: s.org.minShare, minAccounts: s.org.minAccounts, windowDays: days, memory: from },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the current check adds to the memory.
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** The restricted evidence a true TZ_RESTRICTED signal carries (see detectors/timezone.ts). */
+function tzEvidence(signal: Signal, ipCountry: string | null): RestrictedEvidence | undefined {
+  if (signal.value !== true) return undefined;
+  const e = signal.evidence;
+  const canonical = typeof e.canonical === 'string' ? e.canonical : undefined;
+  const offset = typeof e.offsetMinutes === 'number' ? e.offsetMinutes : undefined;
+  const places = typeof e.zoneRegion === 'string' ? [e.zoneRegion] : isStringArray(e.restrictedPlaces) ? e.restrictedPlaces : isStringArray(e.zoneCountries) ? e.zoneCountries : [];
+  const key = canonical ?? (offset === undefined ? undefined : `UTC${offset >= 0 ? '+' : ''}${offset}`);
+  if (key === undefined || places.length === 0) return undefined;
+  return { kind: 'tz', key, places: [...places].sort(), strength: signal.strength ?? 1, ipCountry };
+}
+
+/**
+ * What a check adds to its account's memory, given its TZ_RESTRICTED and NETWORK_HOSTING signals
+ * under the policy. Raw IP and device id travel to the object, which keeps only keyed hashes.
+ */
+export function observe(view: RequestView, signals: Pick<Signals, 'TZ_RESTRICTED' | 'NETWORK_HOSTING'>, restricted: RestrictedPlaces, now: number): AccountObservation {
+  const { geo, client } = view.facts;
+  const ip = view.ip;
+  const zones: string[] = [];
+  for (const name of claimList(client.timezone)) {
+    if (zones.length >= MAX_OBSERVED_ZONES) break;
+    const z = lookupZone(name);
+    if (z.kind !== 'invalid' && !zones.includes(z.zone.canonical)) zones.push(z.zone.canonical);
+  }
+  const evidence: RestrictedEvidence[] = [];
+  const ipCountry = view.country ?? null;
+  const tz = tzEvidence(signals.TZ_RESTRICTED, ipCountry);
+  if (tz) evidence.push(tz);
+  if (view.region !== undefined && restricted.regions.has(view.region)) evidence.push({ kind: 'ip', key: view.region, places: [view.region], strength: 1, ipCountry });
+  else if (view.country !== undefined && restricted.countries.has(view.country)) evidence.push({ kind: 'ip', key: view.country, places: [view.country], strength: 1, ipCountry });
+  const noClientTime =
+    claimList(client.timezone).length === 0 && claimList(client.utcOffsetMinutes).length === 0 && claimList(client.clock).length === 0 && claimList(client.acceptLanguage).length === 0;
+  const located = typeof geo.latitude === 'number' && typeof geo.longitude === 'number' && typeof geo.city === 'string' && geo.city !== '';
+  return {
+    at: now,
+    ip: view.facts.ip,
+    network: ip && networkPrefix(ip),
+    asn: geo.asn,
+    country: view.country,
+    location: located ? { lat: roundCoordinate(geo.latitude ?? 0), lon: roundCoordinate(geo.longitude ?? 0), country: view.country ?? null, city: geo.city ?? null } : undefined,
+    timezones: zones,
+    device: client.deviceId,
+    relayShaped: signals.NETWORK_HOSTING.value === true && noClientTime && !isBrowserUserAgent(client.userAgent),
+    restricted: evidence,
+  };
+}

@@ -1,0 +1,69 @@
+// The investigator's view of the account and organisation memory (docs/admin-api.md):
+//   GET    /v1/accounts/{id}/activity   what the account's object holds (as of its newest check)
+//   DELETE /v1/accounts/{id}/activity   forgets it (audited as account.reset)
+//   GET    /v1/orgs/{id}/activity       the organisation's accounts and restricted share
+//   DELETE /v1/orgs/{id}/activity       forgets it (audited as org.reset)
+// Admin token only: the check token cannot read or reset memory. The ids are the origin's own
+// (at most 256 characters, percent-encoded in the path as any path segment).
+import { Hono, type Context } from 'hono';
+import { memoryCache } from '../accounts/memory';
+import { POLICY_ADMIN_NAME } from '../admin/policy-admin';
+import type { AppEnv } from '../env';
+import { requireToken } from '../http/auth';
+import { apiError, methodNotAllowed } from '../http/errors';
+
+/** The id in the path, or an error response. */
+function idParam(c: Context<AppEnv>): { ok: true; id: string } | { ok: false; response: Response } {
+  const id = c.req.param('id') ?? '';
+  if (id.length === 0 || id.length > 256) {
+    return { ok: false, response: apiError(c, 400, 'INVALID_REQUEST', 'The id must be 1-256 characters.', [{ path: 'id', code: 'too_big', message: 'must be 1-256 characters' }]) };
+  }
+  return { ok: true, id };
+}
+
+function actor(c: Context<AppEnv>): string {
+  const label = (c.env as { ADMIN_TOKEN_LABEL?: string }).ADMIN_TOKEN_LABEL;
+  return label && /^[\x21-\x7e]{1,64}$/.test(label) ? label : 'admin';
+}
+
+const account = (c: Context<AppEnv>, id: string) => c.env.ACCOUNT_ACTIVITY.get(c.env.ACCOUNT_ACTIVITY.idFromName(id));
+const org = (c: Context<AppEnv>, id: string) => c.env.ORG_ACTIVITY.get(c.env.ORG_ACTIVITY.idFromName(id));
+const admin = (c: Context<AppEnv>) => c.env.POLICY_ADMIN.get(c.env.POLICY_ADMIN.idFromName(POLICY_ADMIN_NAME));
+
+/** Routes of the memory's admin API. */
+export const activityRoutes = new Hono<AppEnv>()
+  .use('/v1/accounts/*', requireToken('ADMIN_TOKEN'))
+  .use('/v1/orgs/*', requireToken('ADMIN_TOKEN'))
+  .get('/v1/accounts/:id/activity', async (c) => {
+    const id = idParam(c);
+    if (!id.ok) return id.response;
+    c.header('Cache-Control', 'no-store');
+    return c.json({ account: id.id, ...(await account(c, id.id).view()) });
+  })
+  .delete('/v1/accounts/:id/activity', async (c) => {
+    const id = idParam(c);
+    if (!id.ok) return id.response;
+    await account(c, id.id).reset();
+    // This isolate forgets it now; others within their cacheTtlSeconds.
+    memoryCache.delete(`a:${id.id}`);
+    await admin(c).recordReset('account', id.id, actor(c));
+    c.header('Cache-Control', 'no-store');
+    return c.json({ account: id.id, reset: true });
+  })
+  .all('/v1/accounts/:id/activity', methodNotAllowed(['GET', 'DELETE']))
+  .get('/v1/orgs/:id/activity', async (c) => {
+    const id = idParam(c);
+    if (!id.ok) return id.response;
+    c.header('Cache-Control', 'no-store');
+    return c.json({ org: id.id, ...(await org(c, id.id).view()) });
+  })
+  .delete('/v1/orgs/:id/activity', async (c) => {
+    const id = idParam(c);
+    if (!id.ok) return id.response;
+    await org(c, id.id).reset();
+    memoryCache.delete(`o:${id.id}`);
+    await admin(c).recordReset('org', id.id, actor(c));
+    c.header('Cache-Control', 'no-store');
+    return c.json({ org: id.id, reset: true });
+  })
+  .all('/v1/orgs/:id/activity', methodNotAllowed(['GET', 'DELETE']));
