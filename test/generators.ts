@@ -4,9 +4,10 @@
 // values, real IP forms (embedded IPv4 included), real country codes and pseudo-codes, listed
 // and unlisted networks. Uniform noise (offsets drawn from +-1080 minutes, arbitrary strings)
 // almost never lands on a real zone's offset; it is mixed in, but never alone.
+import type { AccountHistory, DistinctSeen, Located, MemoryFacts, OrgHistory, RestrictedMark } from '../src/engine/history';
 import fc from 'fast-check';
 import { TZ_ROWS } from '../src/engine/data/tz-zones';
-import { offsetAt } from '../src/engine/timezone';
+import { lookupZone, offsetAt } from '../src/engine/timezone';
 
 /** Every tzdata name and alias, with its canonical zone. */
 const ZONES = TZ_ROWS.map((row) => {
@@ -197,3 +198,82 @@ export const originArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
 
 /** An instant, an origin-side request, and client fields drawn for that instant. */
 export const scenarioArb = instantArb.chain((now) => fc.tuple(fc.constant(now), originArb, clientArb(now)));
+
+const MIN_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+/** Distinct values of one dimension, seen within the last `spanMs` before `now`. */
+function seenArb(now: number, keys: fc.Arbitrary<string>, spanMs: number): fc.Arbitrary<DistinctSeen> {
+  return fc.uniqueArray(fc.tuple(keys, fc.integer({ min: 0, max: spanMs })), { maxLength: 12, selector: ([k]) => k }).map((xs) => ({
+    count: xs.length,
+    items: xs.map(([key, ago]) => ({ key, firstSeen: now - ago, lastSeen: now - ago, count: 1 })),
+  }));
+}
+
+const cityArb: fc.Arbitrary<Omit<Located, 'at'>> = fc.constantFrom(
+  { lat: 39.9, lon: 116.41, country: 'CN', city: 'Beijing' },
+  { lat: 40.71, lon: -74.01, country: 'US', city: 'New York' },
+  { lat: 35.69, lon: 139.69, country: 'JP', city: 'Tokyo' },
+  { lat: 1.29, lon: 103.85, country: 'SG', city: 'Singapore' },
+  { lat: 52.52, lon: 13.4, country: 'DE', city: 'Berlin' },
+);
+
+const markArb = (now: number): fc.Arbitrary<RestrictedMark> =>
+  fc
+    .tuple(
+      fc.constantFrom<[RestrictedMark['kind'], string, string[], number]>(
+        ['tz', 'Asia/Shanghai', ['CN'], 1],
+        ['tz', 'Asia/Tehran', ['IR'], 1],
+        ['tz', 'UTC+180', ['RU'], 0.16],
+        ['tz', 'Europe/Simferopol', ['UA-43'], 1],
+        ['ip', 'CN', ['CN'], 1],
+        ['ip', 'RU', ['RU'], 1],
+      ),
+      fc.integer({ min: 0, max: 40 * DAY_MS }),
+      fc.constantFrom('SG', 'US', 'DE', null),
+    )
+    .map(([[kind, key, places, strength], ago, ipCountry]) => ({ kind, key, places, strength, ipCountry, firstSeen: now - ago, lastSeen: now - ago, count: 1 }));
+
+/**
+ * Account and organisation memory as the objects answer it, at `now`: distinct networks, ASNs,
+ * countries and real zones seen within (and just beyond) the fan-out window, devices, relay-shaped
+ * checks, a last location in a real city, restricted marks within (and beyond) 30 days, and an
+ * organisation's restricted share; or memory that is unknown.
+ */
+export function memoryArb(now: number): fc.Arbitrary<MemoryFacts> {
+  const account: fc.Arbitrary<AccountHistory> = fc
+    .record({
+      networks: seenArb(now, fc.integer({ min: 0, max: 255 }).map((i) => `198.51.${i}.0/24`), 12 * MIN_MS),
+      asns: seenArb(now, asnArb.map(String), 12 * MIN_MS),
+      countries: seenArb(now, countryArb, 12 * MIN_MS),
+      timezones: seenArb(now, zoneNameArb.map((name) => { const z = lookupZone(name); return z.kind === 'invalid' ? 'UTC' : z.zone.canonical; }), 12 * MIN_MS),
+      devices: fc.integer({ min: 0, max: 12 }),
+      relayed: fc.integer({ min: 0, max: 60 }),
+      location: fc.option(fc.tuple(cityArb, fc.integer({ min: 0, max: 30 * 3_600_000 }))),
+      restricted: fc.array(markArb(now), { maxLength: 3 }),
+    })
+    .map((r) => ({
+      kind: 'account' as const,
+      asOf: now - MIN_MS,
+      windowMs: 10 * MIN_MS,
+      events: 10,
+      firstSeen: now - 9 * MIN_MS,
+      lastSeen: now - MIN_MS,
+      networks: r.networks,
+      asns: r.asns,
+      countries: r.countries,
+      timezones: r.timezones,
+      ips: r.networks.count,
+      devices: r.devices,
+      signature: { windowMs: MIN_MS, requests: r.relayed, firstSeen: r.relayed > 0 ? now - 50_000 : null, lastSeen: r.relayed > 0 ? now - 1000 : null },
+      lastLocation: r.location ? { at: now - r.location[1], ...r.location[0] } : null,
+      travel: null,
+      restricted: r.restricted,
+      truncated: false,
+    }));
+  const org: fc.Arbitrary<OrgHistory> = fc
+    .tuple(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 60 }))
+    .map(([active, restricted]) => ({ kind: 'org', asOf: now - MIN_MS, windowMs: 30 * DAY_MS, activeAccounts: active, restrictedAccounts: Math.min(active, restricted), restrictedSample: [], truncated: false }));
+  const side = <T>(h: fc.Arbitrary<T>) => fc.oneof(h.map((history) => ({ known: true as const, history, from: 'object' as const })), fc.constant({ known: false as const, why: 'cold' }));
+  return fc.record({ account: side(account), org: side(org) });
+}

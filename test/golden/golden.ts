@@ -32,6 +32,8 @@ export const GoldenCaseSchema = z.strictObject({
   request: z.unknown(),
   /** Overrides the file's instant for this case. */
   now: z.iso.datetime({ offset: true }).optional(),
+  /** The account and organisation memory the check is judged with (src/engine/history.ts's MemoryFacts). */
+  memory: z.record(z.string(), z.unknown()).optional(),
   want: z.strictObject({
     decision: z.enum(ACTIONS),
     /** Every reason, in the order the decision lists them. */
@@ -88,6 +90,6 @@ export function outcomeOf(d: Decision): GoldenOutcome {
 export function runGoldenCase(policy: CompiledPolicy, c: GoldenCase, fileNow: string): { got: GoldenOutcome; decision: Decision } {
   const parsed = parseCheckRequest(c.request);
   if (!parsed.success) throw new Error(`golden case "${c.name}" has an invalid request: ${z.prettifyError(parsed.error)}`);
-  const decision = evaluate(policy, factsFromCheckRequest(parsed.data), Date.parse(c.now ?? fileNow));
+  const decision = evaluate(policy, factsFromCheckRequest(parsed.data), Date.parse(c.now ?? fileNow), undefined, c.memory);
   return { got: outcomeOf(decision), decision };
 }

@@ -7,6 +7,7 @@ import defaultGolden from '../fixtures/golden/default-policy.json';
 import dryRunGolden from '../fixtures/golden/dry-run.json';
 import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
 import familiesGolden from '../fixtures/golden/families.json';
+import memoryGolden from '../fixtures/golden/memory.json';
 import trafficGolden from '../fixtures/golden/traffic.json';
 import { GoldenFileSchema, runGoldenCase } from '../golden/golden';
 import { compile } from '../helpers';
@@ -17,6 +18,7 @@ const FILES = {
   'families.json': familiesGolden,
   'traffic.json': trafficGolden,
   'dry-run.json': dryRunGolden,
+  'memory.json': memoryGolden,
 };
 
 describe.each(Object.entries(FILES))('golden %s', (_file, raw) => {

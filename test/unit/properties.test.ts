@@ -12,7 +12,7 @@ import { factsFromCheckRequest, parseCheckRequest } from '../../src/facts/check-
 import { defaultPolicy } from '../../src/policy/default';
 import { parsePolicy, type PolicySpec } from '../../src/policy/schema';
 import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
-import { acceptLanguageArb, claimsArb, instantArb, offsetArb, originArb, scenarioArb, zoneNameArb } from '../generators';
+import { acceptLanguageArb, claimsArb, clientArb, instantArb, memoryArb, offsetArb, originArb, scenarioArb, zoneNameArb } from '../generators';
 import { NOW } from '../helpers';
 
 /** Fixed seed: Stryker and CI see the same cases every run. */
@@ -76,6 +76,43 @@ describe('promise 2: client fields never make a decision more permissive', () =>
       }),
       { seed: SEED, numRuns: 600 },
     );
+  });
+
+  it('with account and organisation memory, adding client fields (a device id too) never lowers the decision or the score', () => {
+    const withMemory = instantArb.chain((now) => fc.tuple(fc.constant(now), originArb, clientArb(now), memoryArb(now), fc.string({ minLength: 1, maxLength: 12 })));
+    let raised = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(withMemory, ([now, origin, client, memory, device]) => {
+        const named = { ...origin, account: { ...(origin.account as object), id: 'acct-m', orgId: 'org-m' } };
+        const without = evaluate(defaultPolicy(), toFacts(named), now, undefined, memory);
+        const withClient = evaluate(defaultPolicy(), toFacts({ ...named, client: { ...client, deviceId: device } }), now, undefined, memory);
+        runs++;
+        if (withClient.score > without.score) raised++;
+        expect(ACTION_SEVERITY[withClient.decision]).toBeGreaterThanOrEqual(ACTION_SEVERITY[without.decision]);
+        expect(withClient.score).toBeGreaterThanOrEqual(without.score);
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+    expect(raised / runs).toBeGreaterThan(0.05);
+  });
+
+  it('memory only ever adds: a request judged with its memory is never more permissive than without', () => {
+    let raised = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(scenarioArb.chain(([now, origin, client]) => fc.tuple(fc.constant(now), fc.constant(origin), fc.constant(client), memoryArb(now))), ([now, origin, client, memory]) => {
+        const f = toFacts({ ...origin, client, account: { ...(origin.account as object), id: 'acct-m', orgId: 'org-m' } });
+        const alone = evaluate(defaultPolicy(), f, now);
+        const remembered = evaluate(defaultPolicy(), f, now, undefined, memory);
+        runs++;
+        if (remembered.score > alone.score) raised++;
+        expect(ACTION_SEVERITY[remembered.decision]).toBeGreaterThanOrEqual(ACTION_SEVERITY[alone.decision]);
+        expect(remembered.score).toBeGreaterThanOrEqual(alone.score);
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+    expect(raised / runs).toBeGreaterThan(0.2);
   });
 
   it('repeating every client value changes nothing', () => {

@@ -195,7 +195,7 @@ function travelSignal(h: AccountHistory, s: HistorySettings, current: AccountObs
   if (here && h.lastLocation) found = impossibleTravel(h.lastLocation, here, s.travel);
   const recorded = h.travel;
   if (recorded && recorded.to.at >= now - s.fanout.windowMs && (!found || recorded.kmh > found.kmh)) found = recorded;
-  if (!found) return here || h.lastLocation ? SIGNAL_FALSE : NO_COORDINATES;
+  if (!found) return here || h.lastLocation || recorded ? SIGNAL_FALSE : NO_COORDINATES;
   const hours = Math.max(found.to.at - found.from.at, 1000) / 3_600_000;
   return {
     value: true,

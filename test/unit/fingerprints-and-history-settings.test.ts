@@ -1,0 +1,128 @@
+// RELAY_FINGERPRINT (known relay user agents and device ids, inline and in named `user-agent` /
+// `device` lists) and the policy's `history` settings: defaults, limits, and what a snapshot
+// stores so that a deployment rolled back to the previous code still reads it.
+import { describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/engine/evaluate';
+import type { Facts } from '../../src/engine/types';
+import { parseListDocument, patchList } from '../../src/policy/lists';
+import { parsePolicy } from '../../src/policy/schema';
+import { buildSnapshot, decodeSnapshot, type StoredList } from '../../src/policy/snapshot';
+import { compile, defaultDocument, facts, NOW, policyWith } from '../helpers';
+
+const FINGERPRINTED = policyWith({
+  fingerprints: { userAgents: ['python-httpx/*', 'Go-http-client/1.1'], devices: ['relay-device-0001'] },
+  score: { weights: { RELAY_FINGERPRINT: 50 }, challengeAt: 50, denyAt: 100 },
+});
+
+describe('RELAY_FINGERPRINT', () => {
+  const policy = compile(FINGERPRINTED);
+  it.each<[string, Facts['client'], boolean | 'undetermined', string | undefined]>([
+    ['an exact user agent', { userAgent: 'Go-http-client/1.1' }, true, 'Go-http-client/1.1'],
+    ['a prefix', { userAgent: 'python-httpx/0.27.2' }, true, 'python-httpx/*'],
+    ['exact means exact (another version)', { userAgent: 'Go-http-client/2.0' }, false, undefined],
+    ['case-sensitive', { userAgent: 'PYTHON-HTTPX/0.27.2' }, false, undefined],
+    ['a listed device id', { deviceId: 'relay-device-0001' }, true, 'relay-device-0001'],
+    ['the device wins over a clean user agent', { deviceId: 'relay-device-0001', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0' }, true, 'relay-device-0001'],
+    ['a browser', { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0' }, false, undefined],
+    ['no user agent and no device id', {}, 'undetermined', undefined],
+  ])('%s', (_name, client, want, pattern) => {
+    const d = evaluate(policy, facts({ client }), NOW);
+    expect(d.signals.RELAY_FINGERPRINT).toBe(want);
+    if (pattern) expect(d.reasons.find((r) => r.code === 'RELAY_FINGERPRINT')?.evidence).toMatchObject({ pattern, source: 'policy' });
+  });
+
+  it('is false, not undetermined, when the policy lists no fingerprint', () => {
+    expect(evaluate(compile(policyWith()), facts(), NOW).signals.RELAY_FINGERPRINT).toBe(false);
+  });
+
+  it('a lone "*" is refused: it would match every request', () => {
+    const r = parsePolicy({ ...FINGERPRINTED, fingerprints: { userAgents: ['*'] } });
+    expect(r.ok).toBe(false);
+    expect(parseListDocument({ kind: 'device', items: ['*'] }).ok).toBe(false);
+  });
+});
+
+describe('user-agent and device lists', () => {
+  it('normalise like id lists (sorted, no duplicates) and patch', () => {
+    const r = parseListDocument({ kind: 'user-agent', items: ['relay/2', 'relay/1', 'relay/2', 'sdk/*'] });
+    expect(r).toMatchObject({ ok: true, list: { kind: 'user-agent', items: ['relay/1', 'relay/2', 'sdk/*'] } });
+    if (!r.ok) return;
+    expect(patchList(r.list, { add: ['relay/3'], remove: ['relay/1'] })).toMatchObject({ ok: true, list: { items: ['relay/2', 'relay/3', 'sdk/*'] } });
+  });
+
+  it('a policy names them in fingerprints.lists; the snapshot carries and decodes them', async () => {
+    const lists = new Map<string, StoredList>([
+      ['relay-uas', { kind: 'user-agent', items: ['one-api/*'], version: 3 }],
+      ['relay-devices', { kind: 'device', items: ['dev-constant'], version: 1 }],
+      ['partners', { kind: 'account', items: ['p-1'], version: 1 }],
+    ]);
+    const doc = { ...FINGERPRINTED, fingerprints: { lists: ['relay-uas', 'relay-devices'] } };
+    const built = await buildSnapshot(doc, lists);
+    expect(built.ok).toBe(true);
+    if (!built.ok) return;
+    const decoded = await decodeSnapshot(built.text, built.id);
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    const ua = evaluate(decoded.compiled, facts({ client: { userAgent: 'one-api/0.6' } }), NOW);
+    expect(ua.reasons.find((r) => r.code === 'RELAY_FINGERPRINT')?.evidence).toMatchObject({ matchedBy: 'user-agent', source: 'relay-uas' });
+    expect(evaluate(decoded.compiled, facts({ client: { deviceId: 'dev-constant' } }), NOW).signals.RELAY_FINGERPRINT).toBe(true);
+    // A list of another kind is refused, with its path.
+    const wrong = await buildSnapshot({ ...FINGERPRINTED, fingerprints: { lists: ['partners'] } }, lists);
+    expect(wrong.ok).toBe(false);
+    if (!wrong.ok) expect(wrong.issues[0]).toMatchObject({ path: ['fingerprints', 'lists', 0], message: 'list "partners" holds account items; fingerprints takes user-agent or device lists' });
+  });
+});
+
+describe('history settings', () => {
+  it('a policy that says nothing gets the documented defaults', () => {
+    const r = parsePolicy(policyWith());
+    expect(r.ok && r.policy.history).toEqual({
+      mode: 'async',
+      syncBudgetMs: 50,
+      cacheTtlSeconds: 300,
+      fanout: { windowSeconds: 600, networks: 8, asns: 5, countries: 3, timezones: 3, devices: 5 },
+      signature: { windowSeconds: 60, requests: 30 },
+      travel: { maxKmh: 1000, minKm: 500 },
+      restrictedDays: 30,
+      org: { windowDays: 30, minShare: 0.3, minAccounts: 3 },
+    });
+  });
+
+  it('a partial section keeps the other defaults', () => {
+    const r = parsePolicy(policyWith({ history: { mode: 'sync', fanout: { networks: 20 } } }));
+    expect(r.ok && r.policy.history).toMatchObject({ mode: 'sync', syncBudgetMs: 50, fanout: { windowSeconds: 600, networks: 20, asns: 5 } });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown mode', { mode: 'eventually' }, 'history.mode'],
+    ['a budget of 0 ms', { syncBudgetMs: 0 }, 'history.syncBudgetMs'],
+    ['a window under a minute', { fanout: { windowSeconds: 59 } }, 'history.fanout.windowSeconds'],
+    ['a window over an hour (the objects keep a row per second)', { fanout: { windowSeconds: 3601 } }, 'history.fanout.windowSeconds'],
+    ['a threshold summaries cannot show', { fanout: { networks: 65 } }, 'history.fanout.networks'],
+    ['a threshold of 1 (every account)', { fanout: { countries: 1 } }, 'history.fanout.countries'],
+    ['a share of 0', { org: { minShare: 0 } }, 'history.org.minShare'],
+    ['a share over 1', { org: { minShare: 1.5 } }, 'history.org.minShare'],
+    ['a misspelt field', { restrictedDay: 30 }, 'history'],
+  ])('refuses %s', (_name, history, path) => {
+    const r = parsePolicy(policyWith({ history } as never));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+
+  it('a snapshot leaves out default history and empty fingerprints (the previous code reads it), and keeps them when set', async () => {
+    const plain = await buildSnapshot(defaultDocument(), new Map());
+    expect(plain.ok).toBe(true);
+    if (!plain.ok) return;
+    const stored = JSON.parse(plain.text) as { policy: Record<string, unknown> };
+    expect(Object.keys(stored.policy)).not.toContain('history');
+    expect(Object.keys(stored.policy)).not.toContain('fingerprints');
+    const custom = await buildSnapshot({ ...defaultDocument(), history: { mode: 'sync' }, fingerprints: { userAgents: ['relay/*'] } }, new Map());
+    expect(custom.ok).toBe(true);
+    if (!custom.ok) return;
+    const kept = JSON.parse(custom.text) as { policy: { history: { mode: string }; fingerprints: { userAgents: string[] } } };
+    expect(kept.policy.history.mode).toBe('sync');
+    expect(kept.policy.fingerprints.userAgents).toEqual(['relay/*']);
+    const decoded = await decodeSnapshot(custom.text, custom.id);
+    expect(decoded.ok && decoded.compiled.history.mode).toBe('sync');
+  });
+});

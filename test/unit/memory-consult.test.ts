@@ -1,0 +1,212 @@
+// How a check consults the memory (src/accounts/memory.ts), against test doubles of the store that
+// obey its contract or break it (answer, hang, throw, reject): the check never waits past the
+// budget, never throws, reports how it got each side, and keeps /healthz honest.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { consultMemory, memoryCache, memoryHealth, memoryStatus, VerdictCache, type MemoryStore } from '../../src/accounts/memory';
+import type { CompiledPolicy } from '../../src/engine/compile';
+import { decidePrepared, prepare } from '../../src/engine/evaluate';
+import type { AccountHistory, AccountObservation, MemoryWindows, OrgHistory, OrgObservation } from '../../src/engine/history';
+import type { Facts } from '../../src/engine/types';
+import { compile, defaultDocument, facts } from '../helpers';
+
+const policyIn = (mode: 'async' | 'sync' | 'off', syncBudgetMs = 50): CompiledPolicy => compile({ ...defaultDocument(), history: { mode, syncBudgetMs } });
+
+function accountHistory(at: number, over: Partial<AccountHistory> = {}): AccountHistory {
+  const none = { count: 0, items: [] };
+  return {
+    kind: 'account',
+    asOf: at,
+    windowMs: 600_000,
+    events: 1,
+    firstSeen: at,
+    lastSeen: at,
+    networks: none,
+    asns: none,
+    countries: none,
+    timezones: none,
+    ips: 1,
+    devices: 0,
+    signature: { windowMs: 60_000, requests: 0, firstSeen: null, lastSeen: null },
+    lastLocation: null,
+    travel: null,
+    restricted: [],
+    truncated: false,
+    ...over,
+  };
+}
+
+/** A store that records what it was sent and answers as told. */
+class FakeStore implements MemoryStore {
+  readonly accounts: [string, AccountObservation, MemoryWindows][] = [];
+  readonly orgs: [string, OrgObservation][] = [];
+  constructor(readonly behave: 'answer' | 'hang' | 'throw' | 'reject' = 'answer') {}
+  #act<T>(value: T): Promise<T> {
+    switch (this.behave) {
+      case 'answer':
+        return Promise.resolve(value);
+      case 'hang':
+        return new Promise<T>(() => undefined);
+      case 'throw':
+        throw new Error('binding exploded (injected fault)');
+      case 'reject':
+        return Promise.reject(new Error('object overloaded (injected fault)'));
+    }
+  }
+  recordAccount(id: string, obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory> {
+    this.accounts.push([id, obs, windows]);
+    return this.#act(accountHistory(obs.at, { events: this.accounts.length }));
+  }
+  recordOrg(id: string, obs: OrgObservation): Promise<OrgHistory> {
+    this.orgs.push([id, obs]);
+    return this.#act<OrgHistory>({ kind: 'org', asOf: obs.at, windowMs: 2_592_000_000, activeAccounts: 20, restrictedAccounts: 8, restrictedSample: [], truncated: false });
+  }
+}
+
+const NAMED: Partial<Facts> = { ip: '198.51.100.7', account: { id: 'acct-1', orgId: 'org-1' } };
+
+beforeEach(() => {
+  memoryCache.clear();
+  memoryHealth.lastOk = undefined;
+  memoryHealth.lastFailure = undefined;
+  memoryHealth.failures = 0;
+});
+afterEach(() => memoryCache.clear());
+
+describe('async mode (the default)', () => {
+  it('a cold isolate judges nothing, records in the background, and the answer warms the cache', async () => {
+    const store = new FakeStore();
+    const background: Promise<unknown>[] = [];
+    const now = Date.now();
+    const first = await consultMemory(store, prepare(policyIn('async'), facts(NAMED), now), { waitUntil: (p) => background.push(p) });
+    expect(first.report).toEqual({ mode: 'async', account: 'cold', org: 'cold' });
+    expect(decidePrepared(prepare(policyIn('async'), facts(NAMED), now), first.memory).signals.RELAY_FANOUT).toBe('undetermined');
+    expect(background).toHaveLength(2);
+    await Promise.all(background);
+    const second = await consultMemory(store, prepare(policyIn('async'), facts(NAMED), now + 1000), { waitUntil: (p) => background.push(p) });
+    expect(second.report).toEqual({ mode: 'async', account: 'cache', org: 'cache' });
+    expect(second.memory.org?.known).toBe(true);
+    // Every check is recorded, cold or warm.
+    expect(store.accounts.map(([id]) => id)).toEqual(['acct-1', 'acct-1']);
+    expect(store.accounts[0]?.[1]).toMatchObject({ network: '198.51.100.0/24', ip: '198.51.100.7' });
+  });
+
+  it('never waits for a hanging object', async () => {
+    const started = Date.now();
+    const r = await consultMemory(new FakeStore('hang'), prepare(policyIn('async'), facts(NAMED), started), { waitUntil: () => undefined });
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(r.report.account).toBe('cold');
+  });
+
+  it('a cached summary expires after cacheTtlSeconds', async () => {
+    const store = new FakeStore();
+    const policy = compile({ ...defaultDocument(), history: { cacheTtlSeconds: 5 } });
+    const background: Promise<unknown>[] = [];
+    const now = Date.now();
+    await consultMemory(store, prepare(policy, facts(NAMED), now), { waitUntil: (p) => background.push(p) });
+    await Promise.all(background);
+    expect((await consultMemory(store, prepare(policy, facts(NAMED), now + 4000), { waitUntil: () => undefined })).report.account).toBe('cache');
+    expect((await consultMemory(store, prepare(policy, facts(NAMED), now + 60_000), { waitUntil: () => undefined })).report.account).toBe('cold');
+  });
+});
+
+describe('sync mode', () => {
+  it('awaits the objects and judges their answer', async () => {
+    const store = new FakeStore();
+    const r = await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), Date.now()));
+    expect(r.report).toEqual({ mode: 'sync', account: 'object', org: 'object' });
+    expect(decidePrepared(prepare(policyIn('sync'), facts(NAMED), Date.now()), r.memory).signals.ORG_RESTRICTED_SHARE).toBe(true);
+  });
+
+  it('answers within the budget when the object hangs: undetermined, a timeout on /healthz', async () => {
+    const started = Date.now();
+    const background: Promise<unknown>[] = [];
+    const r = await consultMemory(new FakeStore('hang'), prepare(policyIn('sync', 30), facts(NAMED), started), { waitUntil: (p) => background.push(p) });
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(25);
+    expect(took).toBeLessThan(500);
+    expect(r.report).toEqual({ mode: 'sync', account: 'timeout', org: 'timeout' });
+    expect(r.memory.account).toEqual({ known: false, why: 'the account memory did not answer within 30 ms' });
+    // The late answer is still awaited in the background, to refresh the cache.
+    expect(background).toHaveLength(2);
+    expect(memoryStatus(Date.now())).toMatchObject({ status: 'degraded', lastFailure: { kind: 'timeout' } });
+  });
+
+  it.each(['throw', 'reject'] as const)('an object that fails (%s) leaves the signals undetermined, never an error', async (behave) => {
+    const r = await consultMemory(new FakeStore(behave), prepare(policyIn('sync'), facts(NAMED), Date.now()));
+    expect(r.report).toEqual({ mode: 'sync', account: 'unavailable', org: 'unavailable' });
+    const d = decidePrepared(prepare(policyIn('sync'), facts(NAMED), Date.now()), r.memory);
+    expect(d.signals.TZ_RESTRICTED_HISTORY).toBe('undetermined');
+    expect(d.decision).toBe('allow');
+    expect(memoryStatus(Date.now()).status).toBe('degraded');
+  });
+
+  it('past the budget, a fresh cached summary answers instead', async () => {
+    const now = Date.now();
+    memoryCache.set('a:acct-1', accountHistory(now, { devices: 9 }), now);
+    const r = await consultMemory(new FakeStore('hang'), prepare(policyIn('sync', 10), facts(NAMED), now + 10), { waitUntil: () => undefined });
+    expect(r.report.account).toBe('cache');
+    expect(decidePrepared(prepare(policyIn('sync', 10), facts(NAMED), now + 10), r.memory).signals.RELAY_DEVICE_FANOUT).toBe(true);
+  });
+
+  it('/healthz recovers as soon as an object answers again', async () => {
+    await consultMemory(new FakeStore('reject'), prepare(policyIn('sync'), facts(NAMED), Date.now()));
+    expect(memoryStatus(Date.now()).status).toBe('degraded');
+    await new Promise((r) => setTimeout(r, 5));
+    await consultMemory(new FakeStore('answer'), prepare(policyIn('sync'), facts(NAMED), Date.now()));
+    expect(memoryStatus(Date.now())).toMatchObject({ status: 'ok', failures: 2 });
+  });
+});
+
+describe('what is consulted', () => {
+  it.each<[string, CompiledPolicy, Partial<Facts>, object]>([
+    ['memory off', policyIn('off'), NAMED, { mode: 'off', account: 'off', org: 'off' }],
+    ['no account and no organisation', policyIn('sync'), { ip: '198.51.100.7' }, { mode: 'sync', account: 'none', org: 'none' }],
+    ['an organisation without an account', policyIn('sync'), { account: { orgId: 'org-1' } }, { mode: 'sync', account: 'none', org: 'object' }],
+  ])('%s', async (_name, policy, f, want) => {
+    const store = new FakeStore();
+    const r = await consultMemory(store, prepare(policy, facts(f), Date.now()));
+    expect(r.report).toEqual(want);
+    if ((want as { account: string }).account !== 'object') expect(store.accounts).toHaveLength(0);
+  });
+
+  it('the organisation counts the account restricted when the check shows a restricted clock', async () => {
+    const store = new FakeStore();
+    await consultMemory(store, prepare(policyIn('sync'), facts({ ...NAMED, geo: { country: 'SG' }, client: { timezone: 'Asia/Shanghai' } }), Date.now()));
+    await consultMemory(store, prepare(policyIn('sync'), facts({ ...NAMED, account: { id: 'acct-2', orgId: 'org-1' }, geo: { country: 'SG' } }), Date.now()));
+    expect(store.orgs.map(([, o]) => [o.accountId, o.restricted])).toEqual([
+      ['acct-1', true],
+      ['acct-2', false],
+    ]);
+  });
+
+  it("…or when the account's cached memory remembers one", async () => {
+    const store = new FakeStore();
+    const now = Date.now();
+    memoryCache.set('a:acct-1', accountHistory(now, { restricted: [{ kind: 'tz', key: 'Asia/Shanghai', places: ['CN'], strength: 1, ipCountry: 'SG', firstSeen: now - 1000, lastSeen: now - 1000, count: 1 }] }), now);
+    await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), now));
+    expect(store.orgs[0]?.[1].restricted).toBe(true);
+  });
+});
+
+describe('VerdictCache', () => {
+  it('keeps at most maxEntries, dropping the least recently used', () => {
+    const c = new VerdictCache<number>(3);
+    c.set('a', 1, 0);
+    c.set('b', 2, 0);
+    c.set('c', 3, 0);
+    expect(c.get('a', 1, 100)).toBe(1); // a is now the most recent
+    c.set('d', 4, 0);
+    expect(c.size).toBe(3);
+    expect(c.get('b', 1, 100)).toBeUndefined();
+    expect([c.get('a', 1, 100), c.get('c', 1, 100), c.get('d', 1, 100)]).toEqual([1, 3, 4]);
+  });
+
+  it('forgets entries at their TTL, and entries from the future beyond it (a clock that jumped back)', () => {
+    const c = new VerdictCache<number>(10);
+    c.set('a', 1, 1000);
+    expect(c.get('a', 1999, 1000)).toBe(1);
+    expect(c.get('a', 2000, 1000)).toBeUndefined();
+    c.set('b', 2, 5000);
+    expect(c.get('b', 3000, 1000)).toBeUndefined();
+  });
+});
