@@ -5,6 +5,7 @@
 import { CidrSet, parseCidr, type CidrRange } from '../engine/ip';
 import { isBuiltinList } from '../engine/lists';
 import type { NetworkSetSpec, PolicySpec, RuleSpec } from '../engine/policy';
+import type { SignalName } from '../engine/types';
 import type { ListItems } from './lists';
 
 /** A warning, at the JSON path of what it is about. */
@@ -143,5 +144,20 @@ export function policyWarnings(spec: PolicySpec, lists: KnownLists = new Map()):
       if (lists.get(name)?.items.length === 0) warnings.push({ path: ['network', ...at, 'lists', j], message: `list ${name} is empty` });
     });
   }
+  const weighs = (name: SignalName) => (spec.score.weights[name] ?? 0) > 0 || Object.values(spec.surfaces).some((x) => (x.weights?.[name] ?? 0) > 0);
+  const f = spec.fingerprints;
+  if ((f.userAgents.length > 0 || f.devices.length > 0 || f.lists.length > 0) && !weighs('RELAY_FINGERPRINT')) {
+    warnings.push({ path: ['score', 'weights', 'RELAY_FINGERPRINT'], message: 'RELAY_FINGERPRINT weighs 0, so the listed relay fingerprints never add to the score' });
+  }
+  f.lists.forEach((name, j) => {
+    if (lists.get(name)?.items.length === 0) warnings.push({ path: ['fingerprints', 'lists', j], message: `list ${name} is empty` });
+  });
+  if (spec.history.mode === 'off') {
+    const weighed = MEMORY_SIGNALS.filter(weighs);
+    if (weighed.length > 0) warnings.push({ path: ['history', 'mode'], message: `history.mode is "off", so ${weighed.join(', ')} are always undetermined and never add to the score` });
+  }
   return warnings;
 }
+
+/** The signals only the account and organisation memory can make true. */
+const MEMORY_SIGNALS: readonly SignalName[] = ['RELAY_FANOUT', 'RELAY_TZ_FANOUT', 'RELAY_DEVICE_FANOUT', 'RELAY_SIGNATURE', 'IMPOSSIBLE_TRAVEL', 'TZ_RESTRICTED_HISTORY', 'RESTRICTED_IP_HISTORY', 'ORG_RESTRICTED_SHARE'];

@@ -6,6 +6,7 @@ import { evaluate } from '../../src/engine/evaluate';
 import type { Facts } from '../../src/engine/types';
 import { parseListDocument, patchList } from '../../src/policy/lists';
 import { parsePolicy } from '../../src/policy/schema';
+import { policyWarnings } from '../../src/policy/warnings';
 import { buildSnapshot, decodeSnapshot, type StoredList } from '../../src/policy/snapshot';
 import { compile, defaultDocument, facts, NOW, policyWith } from '../helpers';
 
@@ -124,5 +125,21 @@ describe('history settings', () => {
     expect(kept.policy.fingerprints.userAgents).toEqual(['relay/*']);
     const decoded = await decodeSnapshot(custom.text, custom.id);
     expect(decoded.ok && decoded.compiled.history.mode).toBe('sync');
+  });
+});
+
+describe('warnings', () => {
+  it('fingerprints that weigh nothing, and memory signals weighed while memory is off', () => {
+    const r1 = parsePolicy(policyWith({ fingerprints: { userAgents: ['relay/*'] } }));
+    const r2 = parsePolicy({ ...defaultDocument(), history: { mode: 'off' } });
+    expect(r1.ok && r2.ok).toBe(true);
+    if (!r1.ok || !r2.ok) return;
+    expect(policyWarnings(r1.policy).map((w) => w.message)).toContain('RELAY_FINGERPRINT weighs 0, so the listed relay fingerprints never add to the score');
+    expect(policyWarnings(r2.policy)).toContainEqual({
+      path: ['history', 'mode'],
+      message: 'history.mode is "off", so RELAY_FANOUT, RELAY_TZ_FANOUT, RELAY_DEVICE_FANOUT, RELAY_SIGNATURE, IMPOSSIBLE_TRAVEL, TZ_RESTRICTED_HISTORY, RESTRICTED_IP_HISTORY, ORG_RESTRICTED_SHARE are always undetermined and never add to the score',
+    });
+    const r3 = parsePolicy(defaultDocument());
+    expect(r3.ok && policyWarnings(r3.policy)).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@ import {
 } from '../../src/engine/history';
 import type { Facts } from '../../src/engine/types';
 import { defaultPolicy } from '../../src/policy/default';
-import { compile, defaultDocument, facts, NOW } from '../helpers';
+import { compile, defaultDocument, facts, NOW, policyWith } from '../helpers';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -316,8 +316,14 @@ describe('what a check adds to its account memory (observe)', () => {
     ['a home ISP', { ip: '198.51.100.7' }, false],
   ])('relay shape: %s -> %s', (_name, f, want) => {
     const check = prepare(POLICY, facts({ account: { id: 'a' }, ...f }), NOW);
-    expect(check.signals.NETWORK_HOSTING.value === true || !want).toBe(true);
     expect(check.observation.relayShaped).toBe(want);
+  });
+
+  it('datacenter egress is the intel\'s datacenter list even when the policy has no hosting set', () => {
+    const noHosting = compile(policyWith());
+    const check = prepare(noHosting, facts({ ip: '3.5.140.1', account: { id: 'a' } }), NOW);
+    expect(check.signals.NETWORK_HOSTING.value).not.toBe(true);
+    expect(check.observation.relayShaped).toBe(true);
   });
 
   it('keeps at most 4 client zones from one check', () => {

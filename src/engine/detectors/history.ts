@@ -270,9 +270,16 @@ function tzEvidence(signal: Signal, ipCountry: string | null): RestrictedEvidenc
   return { kind: 'tz', key, places: [...places].sort(), strength: signal.strength ?? 1, ipCountry };
 }
 
+/** Whether the intel in force lists the request's IP or ASN as a datacenter (whatever the policy's hosting set says). */
+function datacenterByIntel(view: RequestView): boolean {
+  const ip = view.ip;
+  const asn = view.facts.geo.asn;
+  return (ip !== undefined && view.intel.matchIp(ip, 'datacenter', 'with-embedded') !== undefined) || (asn !== undefined && view.intel.asnIn(asn, 'datacenter'));
+}
+
 /**
  * What a check adds to its account's memory, given its TZ_RESTRICTED and NETWORK_HOSTING signals
- * under the policy. Raw IP and device id travel to the object, which keeps only keyed hashes.
+ * under the policy (datacenter egress is the policy's hosting set or the intel's datacenter list). Raw IP and device id travel to the object, which keeps only keyed hashes.
  */
 export function observe(view: RequestView, signals: Pick<Signals, 'TZ_RESTRICTED' | 'NETWORK_HOSTING'>, restricted: RestrictedPlaces, now: number): AccountObservation {
   const { geo, client } = view.facts;
@@ -301,7 +308,7 @@ export function observe(view: RequestView, signals: Pick<Signals, 'TZ_RESTRICTED
     location: located ? { lat: roundCoordinate(geo.latitude ?? 0), lon: roundCoordinate(geo.longitude ?? 0), country: view.country ?? null, city: geo.city ?? null } : undefined,
     timezones: zones,
     device: client.deviceId,
-    relayShaped: signals.NETWORK_HOSTING.value === true && noClientTime && !isBrowserUserAgent(client.userAgent),
+    relayShaped: noClientTime && !isBrowserUserAgent(client.userAgent) && (signals.NETWORK_HOSTING.value === true || datacenterByIntel(view)),
     restricted: evidence,
   };
 }
