@@ -213,7 +213,7 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
     // The organisation counts the account as restricted when this check, or the account's cached
     // memory, shows restricted location evidence.
     const restricted = check.restricted || showsRestricted(cachedAccount, s, now);
-    pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id ?? '(no account id)', restricted }, windows)));
+    pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, restricted }, windows)));
   }
 
   if (s.mode === 'async') {

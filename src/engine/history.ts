@@ -192,7 +192,8 @@ export interface AccountObservation {
 /** What one check adds to its organisation's memory. */
 export interface OrgObservation {
   readonly at: number;
-  readonly accountId: string;
+  /** The account acting; absent when the check names only the organisation (nothing is counted then). */
+  readonly accountId?: string | undefined;
   /** The check (or its account's memory) showed restricted location evidence. */
   readonly restricted: boolean;
 }
