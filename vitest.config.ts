@@ -17,6 +17,7 @@ export default defineConfig({
               bindings: {
                 CHECK_TOKEN: 'test-check-token-0123456789',
                 ADMIN_TOKEN: 'test-admin-token-0123456789',
+                MEMORY_HASH_SECRET: 'test-memory-hash-secret',
                 GEO_FROM_CF: 'false',
               },
             },

@@ -8,9 +8,9 @@
 // recently seen go first), one row per second of the fan-out window for check counts, at most
 // MARK_CAP restricted marks, one last location and one travel finding. Everything older than its
 // window is deleted on each record; an account idle for longer than its longest window is wiped
-// by an alarm. Raw IPs and device ids are never stored: they are HMAC-SHA-256'd with a random key
-// this object generates for itself (so hashes cannot be compared across accounts), kept until the
-// account is reset. Documented in docs/storage-schema.md ("Account and organisation memory").
+// by an alarm. Raw IPs and device ids are never stored: they are HMAC-SHA-256'd with a key derived
+// from a random salt this object generates for itself (so hashes cannot be compared across
+// accounts) and, when set, the MEMORY_HASH_SECRET secret (see sql.ts); kept until the reset. Documented in docs/storage-schema.md ("Account and organisation memory").
 import { DurableObject } from 'cloudflare:workers';
 import {
   impossibleTravel,
@@ -65,7 +65,7 @@ export class AccountActivity extends DurableObject<Env> {
    * are applied one by one, each in a transaction: no check is lost.
    */
   async record(obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory> {
-    this.#key ??= loadOrCreateKey(this.#sql);
+    this.#key ??= loadOrCreateKey(this.#sql, (this.env as { MEMORY_HASH_SECRET?: string }).MEMORY_HASH_SECRET);
     const key = await this.#key;
     const [ipHash, deviceHash] = await Promise.all([
       obs.ip === undefined ? undefined : hmacHex(key, `ip:${obs.ip}`),

@@ -94,15 +94,15 @@ export class OrgActivity extends DurableObject<Env> {
     // A check that names no account counts no account: it only reads the summary.
     if (obs.accountId !== undefined) {
       this.#sql.exec(
-      `INSERT INTO accounts VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1,
+        `INSERT INTO accounts VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1,
          restricted_first = coalesce(min(restricted_first, excluded.restricted_first), restricted_first, excluded.restricted_first),
          restricted_last = coalesce(max(restricted_last, excluded.restricted_last), restricted_last, excluded.restricted_last)`,
-      obs.accountId,
-      at,
-      at,
-      r,
-      r,
-      );
+        obs.accountId,
+        at,
+        at,
+        r,
+        r,
+        );
     }
     this.#sql.exec('DELETE FROM accounts WHERE last_seen < ?', asOf - windows.orgMs);
     const count = Number(this.#one('SELECT count(*) AS n FROM accounts')?.n ?? 0);

@@ -12,11 +12,14 @@ export function sqlText(v: SqlStorageValue | undefined): string {
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /**
- * The object's own HMAC key: generated at random on first use and kept in its `meta` table (as
- * JSON text, like every meta value), so hashes are stable for the object's life and mean nothing
- * outside it. Resetting the object forgets the key with everything else.
+ * The object's HMAC key. A random 32-byte salt is generated on first use and kept in the object's
+ * `meta` table (as JSON text, like every meta value), so hashes are stable for the object's life
+ * and mean nothing outside it; resetting the object forgets it with everything else. With the
+ * MEMORY_HASH_SECRET secret set, the key is HMAC(secret, salt), so what is stored is not enough to
+ * test guesses (an IPv4 address has only 2^32 values); without it the salt is the key, and the
+ * stored hashes are pseudonymous to whoever can read the object's storage (docs/storage-schema.md).
  */
-export async function loadOrCreateKey(sql: SqlStorage): Promise<CryptoKey> {
+export async function loadOrCreateKey(sql: SqlStorage, secret?: string): Promise<CryptoKey> {
   const row = sql.exec("SELECT v FROM meta WHERE k = 'hmacKey'").toArray()[0];
   let hex = row === undefined ? undefined : (JSON.parse(sqlText(row.v)) as string);
   if (hex === undefined) {
@@ -24,8 +27,12 @@ export async function loadOrCreateKey(sql: SqlStorage): Promise<CryptoKey> {
     hex = Array.from(raw, (b) => HEX[b]).join('');
     sql.exec("INSERT INTO meta VALUES ('hmacKey', ?) ON CONFLICT (k) DO NOTHING", JSON.stringify(hex));
   }
-  const bytes = new Uint8Array(hex.length / 2);
+  let bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  if (secret !== undefined && secret !== '') {
+    const master = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    bytes = new Uint8Array(await crypto.subtle.sign('HMAC', master, bytes));
+  }
   return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
 }
 

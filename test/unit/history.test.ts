@@ -214,6 +214,13 @@ describe('TZ_RESTRICTED_HISTORY and RESTRICTED_IP_HISTORY: location evidence the
     expect(vpn.decision).toBe('deny');
   });
 
+  it('a mark only the current check made is not history (sync mode records before judging)', () => {
+    const memory = known(history({ restricted: [shanghaiMark({ firstSeen: NOW, lastSeen: NOW })] }));
+    expect(evaluate(POLICY, api(), NOW, undefined, memory).signals.TZ_RESTRICTED_HISTORY).toBe(false);
+    const again = known(history({ restricted: [shanghaiMark({ firstSeen: NOW - 1000, lastSeen: NOW, count: 2 })] }));
+    expect(evaluate(POLICY, api(), NOW, undefined, again).signals.TZ_RESTRICTED_HISTORY).toBe(true);
+  });
+
   it('expires after restrictedDays', () => {
     const memory = known(history({ restricted: [shanghaiMark({ lastSeen: NOW - 31 * DAY })] }));
     expect(evaluate(POLICY, api(), NOW, undefined, memory).signals.TZ_RESTRICTED_HISTORY).toBe(false);

@@ -218,6 +218,9 @@ function restrictedHistory(marks: readonly RestrictedMark[], kind: 'tz' | 'ip', 
   let best: RestrictedMark | undefined;
   for (const m of marks) {
     if (m.kind !== kind || m.lastSeen < since || !stillRestricted(m, ctx.restricted)) continue;
+    // A mark only the current check made (sync mode records before judging) is not history:
+    // sync and async judge the same check alike.
+    if (m.firstSeen >= now) continue;
     if (!best || m.strength > best.strength || (m.strength === best.strength && m.lastSeen > best.lastSeen)) best = m;
   }
   if (!best) return SIGNAL_FALSE;
