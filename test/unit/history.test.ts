@@ -2,6 +2,7 @@
 // them are exercised in test/integration/memory*.test.ts): thresholds, windows, what the current
 // check adds, the count-once rule, and when each signal is undetermined.
 import { describe, expect, it } from 'vitest';
+import { compilePolicy } from '../../src/engine/compile';
 import { evaluate, prepare } from '../../src/engine/evaluate';
 import {
   distanceKm,
@@ -17,6 +18,7 @@ import {
 } from '../../src/engine/history';
 import type { Facts } from '../../src/engine/types';
 import { defaultPolicy } from '../../src/policy/default';
+import { parsePolicy } from '../../src/policy/schema';
 import { compile, defaultDocument, facts, NOW, policyWith } from '../helpers';
 
 const MIN = 60_000;
@@ -360,5 +362,25 @@ describe('helpers', () => {
     [undefined, false],
   ])('isBrowserUserAgent(%j) = %s', (ua, want) => {
     expect(isBrowserUserAgent(ua)).toBe(want);
+  });
+});
+
+describe('the ownership registry (org-owner lists): the stricter of registry and request wins', () => {
+  const r = parsePolicy(
+    policyWith({ rules: [{ id: 'restricted-owner', type: 'owner-country', action: 'deny', countries: ['CN', 'RU'], lists: ['owners'] }] }),
+    { lists: 'unchecked' },
+  );
+  if (!r.ok) throw new Error(r.error.message);
+  const policy = compilePolicy(r.policy, new Map([['owners', { kind: 'org-owner', version: 1, owners: new Map([['acme-sg', 'CN'], ['globex-sg', 'SG']]) }]]));
+  it.each<[string, Facts['account'], boolean]>([
+    ['the registry says CN, the origin says nothing', { id: 'a', orgId: 'acme-sg' }, true],
+    ['the registry says CN, the origin says SG', { id: 'a', orgId: 'acme-sg', ownerCountry: 'SG' }, true],
+    ['the registry says SG, the origin says RU', { id: 'a', orgId: 'globex-sg', ownerCountry: 'RU' }, true],
+    ['both say SG', { id: 'a', orgId: 'globex-sg', ownerCountry: 'SG' }, false],
+    ['an organisation the registry does not know', { id: 'a', orgId: 'initech' }, false],
+  ])('%s', (_name, account, denied) => {
+    const d = evaluate(policy, facts({ account }), NOW);
+    expect(d.reasons.some((x) => x.code === 'OWNER_RESTRICTED')).toBe(denied);
+    expect(d.decision).toBe(denied ? 'deny' : 'allow');
   });
 });
