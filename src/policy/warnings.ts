@@ -5,6 +5,7 @@
 import { CidrSet, parseCidr, type CidrRange } from '../engine/ip';
 import { isBuiltinList } from '../engine/lists';
 import type { NetworkSetSpec, PolicySpec, RuleSpec } from '../engine/policy';
+import { MEMORY_SIGNALS } from '../engine/detectors/history';
 import type { SignalName } from '../engine/types';
 import type { ListItems } from './lists';
 
@@ -158,6 +159,3 @@ export function policyWarnings(spec: PolicySpec, lists: KnownLists = new Map()):
   }
   return warnings;
 }
-
-/** The signals only the account and organisation memory can make true. */
-const MEMORY_SIGNALS: readonly SignalName[] = ['RELAY_FANOUT', 'RELAY_TZ_FANOUT', 'RELAY_DEVICE_FANOUT', 'RELAY_SIGNATURE', 'IMPOSSIBLE_TRAVEL', 'TZ_RESTRICTED_HISTORY', 'RESTRICTED_IP_HISTORY', 'ORG_RESTRICTED_SHARE'];

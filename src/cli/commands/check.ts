@@ -3,7 +3,8 @@
 // same schema as the Worker's.
 import { evaluate } from '../../engine/evaluate';
 import { bundledIntel } from '../../engine/intel';
-import { SIGNAL_NAMES } from '../../engine/types';
+import { MEMORY_SIGNALS } from '../../engine/detectors/history';
+import { SIGNAL_NAMES, type SignalName } from '../../engine/types';
 import { factsFromCheckRequest, parseCheckRequest, toInputIssues } from '../../facts/check-request';
 import { printJson, type CliContext } from '../context';
 import { ACTION_STYLE, table } from '../format';
@@ -48,6 +49,9 @@ function numberish(text: string | undefined): number | string | undefined {
   const trimmed = text.replace(/^AS/i, '');
   return trimmed !== '' && Number.isFinite(Number(trimmed)) ? Number(trimmed) : text;
 }
+
+/** Memory signals: the CLI has no account memory, so they are undetermined unless it ever gets one. */
+const MEMORY: ReadonlySet<SignalName> = new Set(MEMORY_SIGNALS);
 
 const oneOrMany = <T>(xs: T[]): T | T[] | undefined => (xs.length === 0 ? undefined : xs.length === 1 ? xs[0] : xs);
 
@@ -130,7 +134,8 @@ export async function checkCommand(ctx: CliContext, o: CheckOptions): Promise<nu
     ]);
     ctx.out(table(rows));
   }
-  const flagged = SIGNAL_NAMES.filter((n) => decision.signals[n] !== false);
+  // The CLI has no account memory: its signals are always undetermined here, so they are not listed.
+  const flagged = SIGNAL_NAMES.filter((n) => decision.signals[n] !== false && !(MEMORY.has(n) && decision.signals[n] === 'undetermined'));
   if (flagged.length > 0) {
     ctx.out('');
     ctx.out(`signals: ${flagged.map((n) => `${n}=${String(decision.signals[n])}`).join(' ')}`);

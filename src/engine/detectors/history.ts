@@ -48,6 +48,18 @@ export type HistorySignals = Pick<
   | 'ORG_RESTRICTED_SHARE'
 >;
 
+/** The signals only the account and organisation memory can make true. */
+export const MEMORY_SIGNALS = [
+  'RELAY_FANOUT',
+  'RELAY_TZ_FANOUT',
+  'RELAY_DEVICE_FANOUT',
+  'RELAY_SIGNATURE',
+  'IMPOSSIBLE_TRAVEL',
+  'TZ_RESTRICTED_HISTORY',
+  'RESTRICTED_IP_HISTORY',
+  'ORG_RESTRICTED_SHARE',
+] as const satisfies readonly (keyof HistorySignals)[];
+
 /** Client zones an observation keeps: more would only let one check inflate the zone count. */
 const MAX_OBSERVED_ZONES = 4;
 
