@@ -53,11 +53,28 @@ export class AccountActivity extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   #key: Promise<CryptoKey> | undefined;
   #alarmSet = false;
+  #ready = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+  }
+
+  /**
+   * Creates the tables on first write. Not in the constructor: a GET of an id never recorded (or
+   * just reset) must not leave an empty object behind that no alarm would ever wipe.
+   */
+  #ensureSchema(): void {
+    if (this.#ready) return;
     this.#sql.exec(SCHEMA);
+    this.#ready = true;
+  }
+
+  /** Whether anything was ever recorded (the tables exist). */
+  #exists(): boolean {
+    if (this.#ready) return true;
+    this.#ready = this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+    return this.#ready;
   }
 
   /**
@@ -65,6 +82,7 @@ export class AccountActivity extends DurableObject<Env> {
    * are applied one by one, each in a transaction: no check is lost.
    */
   async record(obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory> {
+    this.#ensureSchema();
     this.#key ??= loadOrCreateKey(this.#sql, (this.env as { MEMORY_HASH_SECRET?: string }).MEMORY_HASH_SECRET);
     const key = await this.#key;
     const [ipHash, deviceHash] = await Promise.all([
@@ -81,6 +99,7 @@ export class AccountActivity extends DurableObject<Env> {
 
   /** The summary as of the newest check, and what is stored; null history when nothing is. */
   view(): AccountActivityView {
+    if (!this.#exists()) return { history: null, windows: null, rows: {} };
     const windows = this.#meta<MemoryWindows>('windows');
     const rows: Record<string, number> = {};
     for (const t of ['seen', 'checks', 'marks', 'meta']) rows[t] = this.#one(`SELECT count(*) AS n FROM ${t}`)?.n as number;
@@ -93,11 +112,12 @@ export class AccountActivity extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     this.#key = undefined;
     this.#alarmSet = false;
-    this.#sql.exec(SCHEMA);
+    this.#ready = false;
   }
 
   /** Wipes an account idle for longer than its longest window; otherwise waits for that moment. */
   override async alarm(): Promise<void> {
+    if (!this.#exists()) return;
     const touched = this.#meta<number>('touched') ?? 0;
     const retention = this.#meta<number>('retention') ?? 0;
     this.#alarmSet = false;

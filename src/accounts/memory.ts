@@ -208,12 +208,21 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
       },
     );
   const pending: { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } = {};
-  if (id !== undefined && accountKey !== undefined) pending.account = remember(accountKey, safely(() => store.recordAccount(id, check.observation, windows)));
+  // The organisation counts the account as restricted when this check, or the account's cached
+  // memory, shows restricted location evidence.
+  const restricted = check.restricted || showsRestricted(cachedAccount, s, now);
   if (orgId !== undefined && orgKey !== undefined) {
-    // The organisation counts the account as restricted when this check, or the account's cached
-    // memory, shows restricted location evidence.
-    const restricted = check.restricted || showsRestricted(cachedAccount, s, now);
     pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, restricted }, windows)));
+  }
+  if (id !== undefined && accountKey !== undefined) {
+    pending.account = remember(accountKey, safely(() => store.recordAccount(id, check.observation, windows))).then((h) => {
+      // The account's fresh answer remembers restricted evidence the organisation was not told
+      // about (nothing cached here, or a sync check racing its own account): tell it, in the background.
+      if (orgId !== undefined && orgKey !== undefined && !restricted && !(h instanceof Error) && showsRestricted(h, s, now)) {
+        background(remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, restricted: true }, windows))), options.waitUntil);
+      }
+      return h;
+    });
   }
 
   if (s.mode === 'async') {

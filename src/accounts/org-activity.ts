@@ -38,15 +38,33 @@ export interface OrgActivityView {
 export class OrgActivity extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   #alarmSet = false;
+  #ready = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+  }
+
+  /**
+   * Creates the tables on first write. Not in the constructor: a GET of an id never recorded (or
+   * just reset) must not leave an empty object behind that no alarm would ever wipe.
+   */
+  #ensureSchema(): void {
+    if (this.#ready) return;
     this.#sql.exec(SCHEMA);
+    this.#ready = true;
+  }
+
+  /** Whether anything was ever recorded (the tables exist). */
+  #exists(): boolean {
+    if (this.#ready) return true;
+    this.#ready = this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+    return this.#ready;
   }
 
   /** Records one check of one of the organisation's accounts; answers the summary as of the newest check. */
   async record(obs: OrgObservation, windows: MemoryWindows): Promise<OrgHistory> {
+    this.#ensureSchema();
     const history = this.ctx.storage.transactionSync(() => {
       this.#apply(obs, windows);
       return this.#summary(windows);
@@ -60,6 +78,7 @@ export class OrgActivity extends DurableObject<Env> {
 
   /** The summary as of the newest check, with the accounts that showed restricted evidence. */
   view(): OrgActivityView {
+    if (!this.#exists()) return { history: null, windows: null, rows: { accounts: 0 } };
     const windows = this.#meta<MemoryWindows>('windows');
     const rows = { accounts: Number(this.#one('SELECT count(*) AS n FROM accounts')?.n ?? 0) };
     return { history: windows ? this.#summary(windows) : null, windows: windows ?? null, rows };
@@ -70,11 +89,12 @@ export class OrgActivity extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#alarmSet = false;
-    this.#sql.exec(SCHEMA);
+    this.#ready = false;
   }
 
   /** Wipes an organisation idle for longer than its window (and a day); otherwise waits for that moment. */
   override async alarm(): Promise<void> {
+    if (!this.#exists()) return;
     const touched = this.#meta<number>('touched') ?? 0;
     const windows = this.#meta<MemoryWindows>('windows');
     const until = touched + (windows?.orgMs ?? 0) + 86_400_000;

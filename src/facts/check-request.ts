@@ -171,11 +171,24 @@ function knowsCountry(geo: GeoFacts): boolean {
  */
 export function factsFromCheckRequest(req: CheckInput, cf?: CfView): Facts {
   const { geo, geoSource } = mergeGeo(req.geo, cf?.geo);
-  const facts: Facts = { geo, geoSource, client: req.client ?? {}, account: req.account ?? {} };
+  const facts: Facts = { geo, geoSource, client: req.client ?? {}, account: withoutEmptyIds(req.account) };
   const ip = req.ip ?? cf?.ip;
   if (ip !== undefined) facts.ip = ip;
   if (req.surface !== undefined) facts.surface = req.surface;
   return facts;
+}
+
+/**
+ * The account facts with an empty `id` or `orgId` read as absent: some origins send "" for "no
+ * account", and an empty id names nothing a rule lists or the memory could keep apart.
+ */
+function withoutEmptyIds(account: AccountFacts | undefined): AccountFacts {
+  if (account === undefined) return {};
+  if (account.id !== '' && account.orgId !== '') return account;
+  const out: AccountFacts = { ...account };
+  if (out.id === '') delete out.id;
+  if (out.orgId === '') delete out.orgId;
+  return out;
 }
 
 /** One field-level problem in a caller's input, as the API reports it. */

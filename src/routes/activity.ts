@@ -43,10 +43,11 @@ export const activityRoutes = new Hono<AppEnv>()
   .delete('/v1/accounts/:id/activity', async (c) => {
     const id = idParam(c);
     if (!id.ok) return id.response;
+    // Audited first: a reset that the audit log cannot record does not happen.
+    await admin(c).recordReset('account', id.id, actor(c));
     await account(c, id.id).reset();
     // This isolate forgets it now; others within their cacheTtlSeconds.
     memoryCache.delete(`a:${id.id}`);
-    await admin(c).recordReset('account', id.id, actor(c));
     c.header('Cache-Control', 'no-store');
     return c.json({ account: id.id, reset: true });
   })
@@ -60,9 +61,9 @@ export const activityRoutes = new Hono<AppEnv>()
   .delete('/v1/orgs/:id/activity', async (c) => {
     const id = idParam(c);
     if (!id.ok) return id.response;
+    await admin(c).recordReset('org', id.id, actor(c));
     await org(c, id.id).reset();
     memoryCache.delete(`o:${id.id}`);
-    await admin(c).recordReset('org', id.id, actor(c));
     c.header('Cache-Control', 'no-store');
     return c.json({ org: id.id, reset: true });
   })

@@ -294,3 +294,30 @@ describe('what the objects store', () => {
     expect(view.history.networks.items.length).toBeLessThanOrEqual(64);
   });
 });
+
+describe('fixes from the review of the docs', () => {
+  it('an IPv4 address and its IPv4-mapped IPv6 form are one IP; a blank device id is no device', async () => {
+    const id = unique('canonical');
+    await check({ ip: '100.64.9.7', geo: { country: 'US' }, client: { deviceId: '   ' }, account: { id } });
+    const last = await check({ ip: '::FFFF:100.64.9.7', geo: { country: 'US' }, client: { deviceId: '' }, account: { id } });
+    expect(last.memory).toMatchObject({ account: 'object' });
+    const view = await (await activity('accounts', id)).json<{ history: { ips: number; devices: number; events: number } }>();
+    expect(view.history).toMatchObject({ ips: 1, devices: 0, events: 2 });
+  });
+
+  it('an empty account or organisation id names no account: nothing is recorded, nothing is consulted', async () => {
+    const body = await check({ ip: '100.64.9.7', geo: { country: 'US' }, account: { id: '', orgId: '' } });
+    expect(body.memory).toEqual({ mode: 'sync', account: 'none', org: 'none' });
+  });
+
+  it('reading or resetting an id never recorded leaves no object behind', async () => {
+    const id = unique('never-recorded');
+    expect(await (await activity('accounts', id)).json()).toEqual({ account: id, history: null, windows: null, rows: {} });
+    expect((await activity('orgs', id, { method: 'DELETE' })).status).toBe(200);
+    for (const ns of [env.ACCOUNT_ACTIVITY, env.ORG_ACTIVITY]) {
+      const stub = ns.get(ns.idFromName(id));
+      const { tables } = await runInDurableObject(stub, (_o, state) => dumpStorage(state));
+      expect(tables).toEqual([]);
+    }
+  });
+});

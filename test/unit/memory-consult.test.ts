@@ -210,3 +210,27 @@ describe('VerdictCache', () => {
     expect(c.get('b', 3000, 1000)).toBeUndefined();
   });
 });
+
+describe('the organisation learns what the account remembers', () => {
+  it("when the account's fresh answer remembers restricted evidence the check did not show, the organisation is told in the background", async () => {
+    const now = Date.now();
+    const store = new FakeStore();
+    const remembered = accountHistory(now, { restricted: [{ kind: 'tz', key: 'Asia/Shanghai', places: ['CN'], strength: 1, ipCountry: 'SG', firstSeen: now - 60_000, lastSeen: now - 60_000, count: 1 }] });
+    store.recordAccount = (id, obs, windows) => {
+      store.accounts.push([id, obs, windows]);
+      return Promise.resolve(remembered);
+    };
+    const background: Promise<unknown>[] = [];
+    await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), now), { waitUntil: (p) => background.push(p) });
+    await Promise.all(background);
+    expect(store.orgs.map(([, o]) => o.restricted)).toEqual([false, true]);
+  });
+
+  it('tells it nothing more when the account remembers nothing restricted', async () => {
+    const store = new FakeStore();
+    const background: Promise<unknown>[] = [];
+    await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), Date.now()), { waitUntil: (p) => background.push(p) });
+    await Promise.all(background);
+    expect(store.orgs).toHaveLength(1);
+  });
+});

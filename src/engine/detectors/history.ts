@@ -14,6 +14,7 @@
 // - Restricted evidence counts only for places the policy restricts NOW: a mark recorded under an
 //   older policy whose country is no longer restricted is ignored.
 import type { RestrictedPlaces } from '../offset-share';
+import { formatIp } from '../ip';
 import { lookupZone } from '../timezone';
 import {
   impossibleTravel,
@@ -316,13 +317,15 @@ export function observe(view: RequestView, signals: Pick<Signals, 'TZ_RESTRICTED
   const located = typeof geo.latitude === 'number' && typeof geo.longitude === 'number' && typeof geo.city === 'string' && geo.city !== '';
   return {
     at: now,
-    ip: view.facts.ip,
+    // Canonical text, so that ::ffff:198.51.100.5 and 198.51.100.5 (or IPv6 in other cases) hash alike.
+    ip: ip && formatIp(ip),
     network: ip && networkPrefix(ip),
     asn: geo.asn,
     country: view.country,
     location: located ? { lat: roundCoordinate(geo.latitude ?? 0), lon: roundCoordinate(geo.longitude ?? 0), country: view.country ?? null, city: geo.city ?? null } : undefined,
     timezones: zones,
-    device: client.deviceId,
+    // A blank device id names no device.
+    device: client.deviceId?.trim() || undefined,
     relayShaped: noClientTime && !isBrowserUserAgent(client.userAgent) && (signals.NETWORK_HOSTING.value === true || datacenterByIntel(view)),
     restricted: evidence,
   };
