@@ -1,14 +1,28 @@
-// Child process of bench/http.mjs: serves the built Worker bundle with Miniflare's API.
+// Child process of bench/http.mjs and bench/memory.mjs: serves the built Worker bundle with
+// Miniflare's API.
 //
 // Requests go to a Miniflare "direct socket": a workerd socket bound straight to the Worker's
 // service, so the benchmark measures workerd + the app and not Miniflare's entry proxy (which
 // adds a hop through its own router). If direct sockets are unavailable it falls back to the
-// entry URL and says so. KV is in memory and seeded with the default policy, so both routes run
-// with policySource "kv" exactly as a deployment would.
+// entry URL and says so. KV is in memory and seeded with a policy (the default one for the HTTP
+// bench), so checks run with policySource "kv" exactly as a deployment would. Every Durable Object
+// binding of wrangler.toml is bound (config.durableObjects, from wranglerSettings()), their SQLite
+// files on tmpfs (see objectsStorage): without ACCOUNT_ACTIVITY and ORG_ACTIVITY a check naming an
+// account fails to reach its memory and /healthz reports "degraded".
 //
-// Protocol (IPC): sends { type: 'ready', url, mode } once serving; stops on { type: 'stop' },
-// SIGTERM/SIGINT, or when the parent goes away (disconnect).
-import { readFileSync } from 'node:fs';
+// One Worker by default. With config.workers ([{ name, policyText }]) it serves several copies of
+// the same bundle in the same workerd process, each with its own isolate (module state, caches),
+// its own KV namespace seeded with its own policy, its own Durable Objects and its own direct
+// socket (bench/memory.mjs: one under the default policy, one under history.mode "sync", ...).
+// A worker entry may replace the script (`scriptPath`, then no policy is needed), the Durable
+// Object bindings (`durableObjects`, e.g. pointing at another Worker's classes with `scriptName`)
+// or the bindings (`bindings`).
+//
+// Protocol (IPC): sends { type: 'ready', url, urls, mode, storage } once serving (`url`: the first
+// Worker; `urls`: every Worker's by name; `storage`: where the objects' files are); stops on
+// { type: 'stop' }, SIGTERM/SIGINT, or when the parent goes away (disconnect).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
@@ -18,6 +32,8 @@ const ACTIVE_POLICY_KEY = 'policy:active';
 
 let mf;
 let stopping = false;
+/** The objects' SQLite files, on tmpfs when there is one (removed on stop). */
+let objectsDir;
 
 async function stop(code = 0) {
   if (stopping) return;
@@ -25,35 +41,64 @@ async function stop(code = 0) {
   try {
     await mf?.dispose();
   } finally {
+    if (objectsDir) rmSync(objectsDir, { recursive: true, force: true });
     process.exit(code);
   }
 }
 
+/**
+ * Where the Durable Objects keep their SQLite files. SQLite-backed objects need files (workerd's
+ * in-memory object storage has no SQL API); Miniflare's default puts them in the OS temp
+ * directory, i.e. on this VM's shared disk, whose contention then shows in every write of a
+ * `sync` check. On /dev/shm (tmpfs) they stay in RAM: the figures show the objects' own work,
+ * not the disk. Removed on stop.
+ */
+function objectsStorage() {
+  try {
+    objectsDir = mkdtempSync(join('/dev/shm', 'geogate-bench-objects-'));
+    return { durableObjectsPersist: objectsDir, storage: `SQLite files on tmpfs (${objectsDir})` };
+  } catch {
+    return { durableObjectsPersist: undefined, storage: 'SQLite files in the OS temp directory (no /dev/shm)' };
+  }
+}
+
 async function main() {
+  const workers = config.workers ?? [{ name: 'geogate', policyText: readFileSync(config.policyPath, 'utf8') }];
+  const { durableObjectsPersist, storage } = objectsStorage();
   mf = new Miniflare({
-    modules: true,
-    scriptPath: config.scriptPath,
-    compatibilityDate: config.compatibilityDate,
-    compatibilityFlags: config.compatibilityFlags,
-    kvNamespaces: ['POLICY'],
-    bindings: config.bindings,
-    unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    durableObjectsPersist,
+    workers: workers.map((w) => ({
+      name: w.name,
+      modules: true,
+      scriptPath: w.scriptPath ?? config.scriptPath,
+      compatibilityDate: config.compatibilityDate,
+      compatibilityFlags: config.compatibilityFlags,
+      // Namespace ids default to the binding name, which Workers of one instance would share.
+      kvNamespaces: { POLICY: `POLICY-${w.name}` },
+      durableObjects: w.durableObjects ?? config.durableObjects ?? {},
+      bindings: w.bindings ?? config.bindings,
+      unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    })),
   });
   const entryUrl = await mf.ready;
 
-  const kv = await mf.getKVNamespace('POLICY');
-  await kv.put(ACTIVE_POLICY_KEY, readFileSync(config.policyPath, 'utf8'));
+  for (const w of workers) {
+    if (w.policyText === undefined) continue;
+    const kv = await mf.getKVNamespace('POLICY', w.name);
+    await kv.put(ACTIVE_POLICY_KEY, w.policyText);
+  }
 
-  let url;
+  const urls = {};
   let mode;
   try {
-    url = await mf.unsafeGetDirectURL();
+    for (const w of workers) urls[w.name] = (await mf.unsafeGetDirectURL(w.name)).href;
     mode = 'direct';
   } catch (err) {
-    url = entryUrl;
+    if (workers.length > 1) throw err;
+    urls[workers[0].name] = entryUrl.href;
     mode = `entry (direct socket unavailable: ${err instanceof Error ? err.message : String(err)})`;
   }
-  process.send?.({ type: 'ready', url: url.href, mode });
+  process.send?.({ type: 'ready', url: urls[workers[0].name], urls, mode, storage });
 }
 
 process.on('message', (msg) => {

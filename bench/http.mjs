@@ -50,6 +50,30 @@ export function buildBundle() {
   return scriptPath;
 }
 
+/**
+ * The Durable Object bindings of wrangler.toml, as Miniflare's `durableObjects` option:
+ * `{ BINDING: { className, useSQLite } }`, SQLite for the classes a migration lists in
+ * `new_sqlite_classes`. Read from the file so that a served Worker has every binding a deploy has.
+ */
+function durableObjectsOf(toml) {
+  const bindings = [];
+  const sqlite = new Set();
+  // One chunk per table header ([x] or [[x]]); keys are read within their own table only.
+  for (const chunk of toml.split(/^(?=\[)/m)) {
+    const table = /^\[\[?\s*([^\]]+?)\s*\]\]?/.exec(chunk)?.[1];
+    if (table === 'durable_objects.bindings') {
+      const name = /^name\s*=\s*"([^"]+)"/m.exec(chunk)?.[1];
+      const className = /^class_name\s*=\s*"([^"]+)"/m.exec(chunk)?.[1];
+      if (!name || !className) throw new Error(`wrangler.toml: a [[durable_objects.bindings]] without name or class_name:\n${chunk}`);
+      bindings.push([name, className]);
+    } else if (table === 'migrations') {
+      const list = /^new_sqlite_classes\s*=\s*\[([^\]]*)\]/m.exec(chunk)?.[1];
+      for (const m of (list ?? '').matchAll(/"([^"]+)"/g)) sqlite.add(m[1]);
+    }
+  }
+  return Object.fromEntries(bindings.map(([name, className]) => [name, { className, useSQLite: sqlite.has(className) }]));
+}
+
 /** The runtime settings of wrangler.toml that the served Worker must share with production. */
 export function wranglerSettings() {
   const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8');
@@ -59,11 +83,12 @@ export function wranglerSettings() {
   return {
     compatibilityDate: date,
     compatibilityFlags: flags ? [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [],
+    durableObjects: durableObjectsOf(toml),
   };
 }
 
 /** Whether server and client can be pinned to different CPUs, and why not if they cannot. */
-function pinning() {
+export function pinning() {
   if (process.env.BENCH_PIN === '0') return { ok: false, why: 'BENCH_PIN=0' };
   if (availableParallelism() < 2) return { ok: false, why: 'fewer than 2 CPUs' };
   const probe = spawnSync('taskset', ['-c', '1', 'true']);
@@ -71,7 +96,7 @@ function pinning() {
   return { ok: true };
 }
 
-function spawnPinned(cpu, script, config, options) {
+export function spawnPinned(cpu, script, config, options) {
   const args = [join(root, 'bench', script), JSON.stringify(config)];
   const stdio = ['ignore', 'inherit', 'inherit', 'ipc'];
   return cpu === undefined
@@ -80,7 +105,7 @@ function spawnPinned(cpu, script, config, options) {
 }
 
 /** CPUs each descendant of `pid` may run on (to show that workerd did inherit the pinning). */
-function descendantsAffinity(pid) {
+export function descendantsAffinity(pid) {
   const parentOf = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -110,7 +135,7 @@ function descendantsAffinity(pid) {
   return out;
 }
 
-function waitForMessage(child, type, timeoutMs, what) {
+export function waitForMessage(child, type, timeoutMs, what) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what}: no '${type}' after ${timeoutMs} ms`)), timeoutMs);
     const onMessage = (msg) => {
@@ -129,12 +154,12 @@ function waitForMessage(child, type, timeoutMs, what) {
   });
 }
 
-function exited(child) {
+export function exited(child) {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
 /** Asks the server to dispose Miniflare; kills its whole process group if it does not. */
-async function stopServer(server) {
+export async function stopServer(server) {
   if (!server || exited(server)) return;
   const gone = new Promise((resolve) => server.once('exit', resolve));
   if (server.connected) server.send({ type: 'stop' });
@@ -245,7 +270,7 @@ export async function runHttpBench({
 
     log(`HTTP: POST /v1/check vs GET /healthz, interleaved 50/50 at random over the same keep-alive connections`);
     log(`  bundle: wrangler deploy --dry-run --outdir ${join('dist', 'bench-worker')} (${settings.compatibilityDate}, ${settings.compatibilityFlags.join(',') || 'no flags'})`);
-    log(`  server: Miniflare API, ${ready.mode} socket ${url.origin}, KV POLICY seeded with src/policy/default-policy.json`);
+    log(`  server: Miniflare API, ${ready.mode} socket ${url.origin}, KV POLICY seeded with src/policy/default-policy.json; Durable Objects ${Object.keys(settings.durableObjects).join(', ')} (${ready.storage})`);
     log(
       pin.ok
         ? `  pinning: server on CPU 0 (${descendantsAffinity(server.pid).join(', ')}), client on CPU 1`

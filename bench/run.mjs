@@ -1,13 +1,15 @@
 // `npm run bench`: the engine benchmark, the simulate benchmark (offline throughput), the
 // policy-load and snapshot benchmarks (write time and cold paths), the network-intel benchmark
-// (lookups, memory, cold load, size), then the HTTP benchmark, then a summary of them all.
+// (lookups, memory, cold load, size), then the HTTP benchmark, then the account-memory benchmark
+// (what a check naming an account adds, async and sync mode), then a summary of them all.
 // See bench/README.md for the method and how to read the numbers.
 //
-// Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP run), BENCH_WARMUP_SECONDS (3),
+// Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP and memory run), BENCH_WARMUP_SECONDS (3),
 // BENCH_CONCURRENCY (1,4: the levels measured), BENCH_ENGINE_SAMPLES (200000), BENCH_ENGINE_WARMUP (20000),
 // BENCH_LOAD_SAMPLES (3), BENCH_INTEL_LOOKUPS (1000000), BENCH_INTEL_SAMPLES (7), BENCH_INTEL_COMPARE (75),
-// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http, BENCH_STRICT=1 (exit 1 when a
-// target is missed).
+// BENCH_MEMORY_GAP_MS (2), BENCH_MEMORY_ACCOUNTS (16), BENCH_MEMORY_COLD (15), BENCH_MEMORY_DIAG=0 (no diagnostics),
+// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http|memory, BENCH_STRICT=1 (exit 1 when
+// a target is missed).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { ENGINE_TARGET_US, runEngineBench } from './engine.mjs';
 import { HTTP_TARGETS, runHttpBench } from './http.mjs';
 import { INTEL_TARGETS, runIntelBench } from './intel.mjs';
+import { MEMORY_TARGETS, runMemoryBench } from './memory.mjs';
 import { LOAD_TARGETS, runPolicyLoadBench } from './policy-load.mjs';
 import { runSimulateBench } from './simulate.mjs';
 import { runSnapshotBench, SNAPSHOT_TARGETS } from './snapshot.mjs';
@@ -34,8 +37,8 @@ const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 async function main() {
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'intel', 'http'].includes(only)) {
-    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot", "intel" or "http"');
+  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'intel', 'http', 'memory'].includes(only)) {
+    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot", "intel", "http" or "memory"');
   }
   const started = Date.now();
   console.log(`geogate benchmark (npm run bench), ${new Date(started).toISOString()}\n`);
@@ -51,6 +54,8 @@ async function main() {
   const intel = only === undefined || only === 'intel' ? await runIntelBench() : undefined;
   if (!only) console.log('');
   const http = only === undefined || only === 'http' ? await runHttpBench() : undefined;
+  if (!only) console.log('');
+  const memory = only === undefined || only === 'memory' ? await runMemoryBench() : undefined;
 
   const lines = [
     '',
@@ -116,10 +121,27 @@ async function main() {
         `${http.pinNote}; c = keep-alive connections, one request in flight each)`,
     );
   }
+  if (memory) {
+    const ms = (us) => fmt(us / 1000, 2);
+    lines.push(
+      `memory  c=1, ${memory.gapMs} ms apart: p50 / p99 no account ${fmt(memory.p50['async:none'], 1)} / ${fmt(memory.p99['async:none'], 1)} µs, ` +
+        `account async ${fmt(memory.p50['async:account'], 1)} / ${fmt(memory.p99['async:account'], 1)} µs, account sync ${fmt(memory.p50['sync:account'], 1)} / ${fmt(memory.p99['sync:account'], 1)} µs`,
+      `        added p50 / p99: async ${fmt(memory.asyncAddedP50, 1)} / ${fmt(memory.asyncAddedP99, 1)} µs, sync ${fmt(memory.syncAddedP50, 1)} / ${fmt(memory.syncAddedP99, 1)} µs (objects local)` +
+        (memory.diag ? `; async path with no-cost objects ${fmt(memory.diag.stubAddedP50, 1)} µs, account field alone ${fmt(memory.diag.offAddedP50, 1)} µs` : ''),
+      ...(memory.cold
+        ? [
+            `        cold, sync: first check of a new account ${ms(memory.cold.rows['sync:new-account'].p50)} ms vs warm ${ms(memory.cold.rows['sync:warm-account'].p50)} ms ` +
+              `(+${ms(memory.cold.syncNewAccountAddedUs)} ms; new account and organisation +${ms(memory.cold.syncNewAccountOrgAddedUs)} ms)`,
+          ]
+        : []),
+      `        async adds <= ${MEMORY_TARGETS.maxAsyncAddedP50Us} µs p50: ${verdict(memory.asyncPass)}    ` +
+        `(each: median of ${memory.runs} x ${memory.seconds} s, ${memory.accounts} pooled accounts; ${memory.pinNote})`,
+    );
+  }
   console.log(lines.join('\n'));
 
   const intelPass = intel ? intel.lookupPass && intel.requestPathPass && intel.memPass && intel.loadPass && intel.sizePass : true;
-  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (snapshot ? snapshot.buildPass && snapshot.loadPass : true) && intelPass && (http?.pass ?? true);
+  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (snapshot ? snapshot.buildPass && snapshot.loadPass : true) && intelPass && (http?.pass ?? true) && (memory?.pass ?? true);
   if (process.env.BENCH_STRICT === '1' && !allPass) process.exitCode = 1;
 }
 

@@ -43,8 +43,8 @@ export function readIntelList(file) {
 }
 
 /**
- * A fresh workerd isolate running the built Worker (Miniflare API, real local KV and the admin
- * Durable Object), with random tokens (both returned, for /v1/check and the admin API);
+ * A fresh workerd isolate running the built Worker (Miniflare API, real local KV and the Durable
+ * Objects of wrangler.toml), with random tokens (both returned, for /v1/check and the admin API);
  * `await mf.ready` before use and `mf.dispose()` after.
  */
 export function freshIsolate(scriptPath, settings) {
@@ -56,7 +56,9 @@ export function freshIsolate(scriptPath, settings) {
     compatibilityDate: settings.compatibilityDate,
     compatibilityFlags: settings.compatibilityFlags,
     kvNamespaces: ['POLICY'],
-    durableObjects: { POLICY_ADMIN: { className: 'PolicyAdmin', useSQLite: true } },
+    // Every Durable Object binding of wrangler.toml (wranglerSettings().durableObjects): the admin
+    // store and the account and organisation memory that checks naming an account consult.
+    durableObjects: settings.durableObjects,
     bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: adminToken, GEO_FROM_CF: 'false', FAIL_MODE: 'closed' },
   });
   return { mf, checkToken, adminToken };
