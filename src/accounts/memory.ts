@@ -207,11 +207,11 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
         return e instanceof Error ? e : new Error('memory object failed');
       },
     );
-  // The organisation counts the account as restricted when this check, or the account's cached
-  // memory, shows restricted location evidence.
-  const restricted = check.restricted || showsRestricted(cachedAccount, s, now);
   /** Sends the check to its objects; each answer refreshes the cache. */
   const record = (): { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } => {
+    // The organisation counts the account as restricted when this check, or the account's cached
+    // memory, shows restricted location evidence.
+    const restricted = orgId !== undefined && (check.restricted || showsRestricted(cachedAccount, s, now));
     const pending: { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } = {};
     if (orgId !== undefined && orgKey !== undefined) {
       pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, restricted }, windows)));
