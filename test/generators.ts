@@ -265,7 +265,7 @@ export function memoryArb(now: number): fc.Arbitrary<MemoryFacts> {
       timezones: r.timezones,
       ips: r.networks.count,
       devices: r.devices,
-      signature: { windowMs: MIN_MS, requests: r.relayed, firstSeen: r.relayed > 0 ? now - 50_000 : null, lastSeen: r.relayed > 0 ? now - 1000 : null },
+      signature: { windowMs: MIN_MS, requests: r.relayed, bare: Math.floor(r.relayed / 2), firstSeen: r.relayed > 0 ? now - 50_000 : null, lastSeen: r.relayed > 0 ? now - 1000 : null },
       lastLocation: r.location ? { at: now - r.location[1], ...r.location[0] } : null,
       travel: null,
       restricted: r.restricted,

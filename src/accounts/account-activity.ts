@@ -6,8 +6,8 @@
 //
 // Bounded whatever the traffic: at most MEMORY_ITEM_CAP distinct values per dimension (the least
 // recently seen go first), one row per second of the fan-out window for check counts, at most
-// MARK_CAP restricted marks, one last location and one travel finding. Everything older than its
-// window is deleted on each record; an account idle for longer than its longest window is wiped
+// MARK_CAP restricted marks of each kind, one last location and one travel finding. Everything
+// older than its window is deleted on each record; an account idle for longer than its longest window is wiped
 // by an alarm. Raw IPs and device ids are never stored: they are HMAC-SHA-256'd with a key derived
 // from a random salt this object generates for itself (so hashes cannot be compared across
 // accounts) and, when set, the MEMORY_HASH_SECRET secret (see sql.ts); kept until the reset. Documented in docs/storage-schema.md ("Account and organisation memory").
@@ -26,7 +26,7 @@ import {
 } from '../engine/history';
 import { hmacHex, loadOrCreateKey, sqlText, type SqlRow } from './sql';
 
-/** Restricted marks an account keeps (by strength, then recency). */
+/** Restricted marks an account keeps of each kind, `tz` and `ip` (the strongest, then the most recent). */
 export const MARK_CAP = 64;
 
 /** The dimensions whose distinct values an account counts. */
@@ -36,7 +36,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (dim TEXT NOT NULL, key TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dim, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_by_time ON seen (dim, last_seen);
-CREATE TABLE IF NOT EXISTS checks (second INTEGER PRIMARY KEY, n INTEGER NOT NULL, relay INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checks (second INTEGER PRIMARY KEY, n INTEGER NOT NULL, dc INTEGER NOT NULL, bare INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS marks (kind TEXT NOT NULL, key TEXT NOT NULL, places TEXT NOT NULL, strength REAL NOT NULL, ip_country TEXT, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
 `;
 
@@ -85,12 +85,12 @@ export class AccountActivity extends DurableObject<Env> {
     this.#ensureSchema();
     this.#key ??= loadOrCreateKey(this.#sql, (this.env as { MEMORY_HASH_SECRET?: string }).MEMORY_HASH_SECRET);
     const key = await this.#key;
-    const [ipHash, deviceHash] = await Promise.all([
+    const [ipHash, ...deviceHashes] = await Promise.all([
       obs.ip === undefined ? undefined : hmacHex(key, `ip:${obs.ip}`),
-      obs.device === undefined ? undefined : hmacHex(key, `device:${obs.device}`),
+      ...obs.devices.map((d) => hmacHex(key, `device:${d}`)),
     ]);
     const history = this.ctx.storage.transactionSync(() => {
-      this.#apply(obs, windows, ipHash, deviceHash);
+      this.#apply(obs, windows, ipHash, deviceHashes);
       return this.#summary(windows);
     });
     await this.#ensureAlarm(windows);
@@ -135,7 +135,7 @@ export class AccountActivity extends DurableObject<Env> {
     this.#alarmSet = true;
   }
 
-  #apply(obs: AccountObservation, windows: MemoryWindows, ipHash: string | undefined, deviceHash: string | undefined): void {
+  #apply(obs: AccountObservation, windows: MemoryWindows, ipHash: string | undefined, deviceHashes: readonly (string | undefined)[]): void {
     const at = obs.at;
     const asOf = Math.max(this.#meta<number>('asOf') ?? at, at);
     const values: [Dim, string | undefined][] = [
@@ -143,7 +143,7 @@ export class AccountActivity extends DurableObject<Env> {
       ['asn', obs.asn === undefined ? undefined : String(obs.asn)],
       ['country', obs.country],
       ['ip', ipHash],
-      ['device', deviceHash],
+      ...deviceHashes.map((d): [Dim, string | undefined] => ['device', d]),
       ...obs.timezones.map((z): [Dim, string] => ['tz', z]),
     ];
     let truncated = this.#meta<boolean>('truncated') ?? false;
@@ -163,9 +163,10 @@ export class AccountActivity extends DurableObject<Env> {
       }
     }
     this.#sql.exec(
-      'INSERT INTO checks VALUES (?, 1, ?) ON CONFLICT (second) DO UPDATE SET n = n + 1, relay = relay + excluded.relay',
+      'INSERT INTO checks VALUES (?, 1, ?, ?) ON CONFLICT (second) DO UPDATE SET n = n + 1, dc = dc + excluded.dc, bare = bare + excluded.bare',
       Math.floor(at / 1000),
-      obs.relayShaped ? 1 : 0,
+      obs.datacenter ? 1 : 0,
+      obs.datacenter && obs.bare ? 1 : 0,
     );
     for (const r of obs.restricted) {
       this.#sql.exec(
@@ -179,7 +180,10 @@ export class AccountActivity extends DurableObject<Env> {
         at,
       );
     }
-    this.#sql.exec('DELETE FROM marks WHERE (kind, key) IN (SELECT kind, key FROM marks ORDER BY strength DESC, last_seen DESC LIMIT -1 OFFSET ?)', MARK_CAP);
+    // Capped per kind: many client zones must never push out a restricted IP the account was seen from.
+    for (const kind of ['tz', 'ip']) {
+      this.#sql.exec('DELETE FROM marks WHERE kind = ? AND key IN (SELECT key FROM marks WHERE kind = ? ORDER BY strength DESC, last_seen DESC LIMIT -1 OFFSET ?)', kind, kind, MARK_CAP);
+    }
     if (obs.location) {
       const here: Located = { at, ...obs.location };
       const last = this.#meta<Located>('location');
@@ -208,7 +212,7 @@ export class AccountActivity extends DurableObject<Env> {
     const asOf = this.#meta<number>('asOf') ?? 0;
     const fanStart = asOf - windows.fanoutMs;
     const checks = this.#one('SELECT coalesce(sum(n), 0) AS n, min(second) AS first, max(second) AS last FROM checks WHERE second >= ?', Math.floor(fanStart / 1000));
-    const relay = this.#one('SELECT coalesce(sum(relay), 0) AS n, min(second) AS first, max(second) AS last FROM checks WHERE relay > 0 AND second >= ?', Math.floor((asOf - windows.signatureMs) / 1000));
+    const dc = this.#one('SELECT coalesce(sum(dc), 0) AS n, coalesce(sum(bare), 0) AS bare, min(second) AS first, max(second) AS last FROM checks WHERE dc > 0 AND second >= ?', Math.floor((asOf - windows.signatureMs) / 1000));
     const ms = (v: unknown) => (typeof v === 'number' ? v * 1000 : null);
     const marks: RestrictedMark[] = [];
     for (const r of this.#sql.exec('SELECT * FROM marks WHERE last_seen >= ? ORDER BY strength DESC, last_seen DESC', asOf - windows.restrictedMs)) {
@@ -236,7 +240,7 @@ export class AccountActivity extends DurableObject<Env> {
       timezones: this.#distinct('tz', fanStart),
       ips: this.#count('ip', fanStart),
       devices: this.#count('device', fanStart),
-      signature: { windowMs: windows.signatureMs, requests: Number(relay?.n ?? 0), firstSeen: ms(relay?.first), lastSeen: ms(relay?.last) },
+      signature: { windowMs: windows.signatureMs, requests: Number(dc?.n ?? 0), bare: Number(dc?.bare ?? 0), firstSeen: ms(dc?.first), lastSeen: ms(dc?.last) },
       lastLocation: this.#meta<Located>('location') ?? null,
       travel: this.#meta<TravelFinding>('travel') ?? null,
       restricted: marks,

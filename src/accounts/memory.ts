@@ -10,6 +10,7 @@
 //   signals are `undetermined`. The late answer still refreshes the cache.
 // Never throws and never blocks past the budget: memory can only add signals, so an unreachable
 // object costs detection, never a request.
+import type { CompiledPolicy } from '../engine/compile';
 import type { PreparedCheck } from '../engine/evaluate';
 import { LOCATION_EVIDENCE_MIN_STRENGTH } from '../engine/types';
 import {
@@ -17,7 +18,6 @@ import {
   type AccountHistory,
   type AccountObservation,
   type HistoryMode,
-  type HistorySettings,
   type MemoryFacts,
   type MemoryWindows,
   type OrgHistory,
@@ -149,19 +149,30 @@ function noteFailure(kind: 'timeout' | 'unavailable', message: string): void {
   memoryHealth.failures++;
 }
 
-const WINDOWS = new WeakMap<HistorySettings, MemoryWindows>();
-function windowsOf(s: HistorySettings): MemoryWindows {
-  let w = WINDOWS.get(s);
+const WINDOWS = new WeakMap<CompiledPolicy, MemoryWindows>();
+function windowsOf(policy: CompiledPolicy): MemoryWindows {
+  let w = WINDOWS.get(policy);
   if (w === undefined) {
-    w = memoryWindows(s);
-    WINDOWS.set(s, w);
+    w = memoryWindows(policy.history, policy.timezone.restricted);
+    WINDOWS.set(policy, w);
   }
   return w;
 }
 
-/** Whether an account's summary shows restricted location evidence within its window. */
-function showsRestricted(h: AccountHistory | undefined, s: HistorySettings, now: number): boolean {
-  return h !== undefined && h.restricted.some((m) => m.strength >= LOCATION_EVIDENCE_MIN_STRENGTH && m.lastSeen >= now - s.restrictedWindowMs);
+/**
+ * The restricted places an account's summary remembers location evidence for (strength 0.5 or
+ * more, within its window), among those the policy restricts now.
+ */
+function rememberedPlaces(h: AccountHistory | undefined, policy: CompiledPolicy, now: number): string[] {
+  if (h === undefined) return [];
+  const { countries, regions } = policy.timezone.restricted;
+  const since = now - policy.history.restrictedWindowMs;
+  const out = new Set<string>();
+  for (const m of h.restricted) {
+    if (m.strength < LOCATION_EVIDENCE_MIN_STRENGTH || m.lastSeen < since) continue;
+    for (const p of m.places) if (countries.has(p) || regions.has(p)) out.add(p);
+  }
+  return [...out];
 }
 
 /** Options of {@link consultMemory}. */
@@ -188,7 +199,7 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
   if (s.mode === 'off') return { memory: {}, report: { mode: 'off', account: id === undefined ? 'none' : 'off', org: orgId === undefined ? 'none' : 'off' } };
   if (id === undefined && orgId === undefined) return { memory: {}, report: { mode: s.mode, account: 'none', org: 'none' } };
   const now = check.now;
-  const windows = windowsOf(s);
+  const windows = windowsOf(check.policy);
   const accountKey = id === undefined ? undefined : `a:${id}`;
   const orgKey = orgId === undefined ? undefined : `o:${orgId}`;
   const cachedAccount = accountKey === undefined ? undefined : (memoryCache.get(accountKey, now, s.cacheTtlMs) as AccountHistory | undefined);
@@ -209,19 +220,20 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
     );
   /** Sends the check to its objects; each answer refreshes the cache. */
   const record = (): { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } => {
-    // The organisation counts the account as restricted when this check, or the account's cached
-    // memory, shows restricted location evidence.
-    const restricted = orgId !== undefined && (check.restricted || showsRestricted(cachedAccount, s, now));
+    // The organisation counts the account restricted for the places this check, or the account's
+    // cached memory, shows location evidence for.
+    const places = orgId === undefined ? [] : [...new Set([...check.restrictedPlaces, ...rememberedPlaces(cachedAccount, check.policy, now)])].sort();
     const pending: { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } = {};
     if (orgId !== undefined && orgKey !== undefined) {
-      pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, restricted }, windows)));
+      pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, places }, windows)));
     }
     if (id !== undefined && accountKey !== undefined) {
       pending.account = remember(accountKey, safely(() => store.recordAccount(id, check.observation, windows))).then((h) => {
-        // The account's fresh answer remembers restricted evidence the organisation was not told
-        // about (nothing cached here, or a sync check racing its own account): tell it, in the background.
-        if (orgId !== undefined && orgKey !== undefined && !restricted && !(h instanceof Error) && showsRestricted(h, s, now)) {
-          background(remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, restricted: true }, windows))), options.waitUntil);
+        // The account's fresh answer remembers places the organisation was not told about (nothing
+        // cached here, or a sync check racing its own account): tell it, in the background.
+        if (orgId !== undefined && orgKey !== undefined && !(h instanceof Error)) {
+          const fresh = rememberedPlaces(h, check.policy, now).filter((p) => !places.includes(p));
+          if (fresh.length > 0) background(remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, places: [...places, ...fresh].sort() }, windows))), options.waitUntil);
         }
         return h;
       });
@@ -261,9 +273,9 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
     if (r === TIMEOUT) {
       background(p, options.waitUntil);
       noteFailure('timeout', `the ${what} memory did not answer within ${s.syncBudgetMs} ms`);
-      return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory did not answer within ${s.syncBudgetMs} ms` }, 'timeout'];
+      return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory did not answer within ${s.syncBudgetMs} ms`, failed: true }, 'timeout'];
     }
-    if (r instanceof Error) return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory is unavailable` }, 'unavailable'];
+    if (r instanceof Error) return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory is unavailable`, failed: true }, 'unavailable'];
     return [{ known: true, history: r, from: 'object' }, 'object'];
   };
   try {

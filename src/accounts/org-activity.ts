@@ -21,9 +21,8 @@ const SAMPLE = 20;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, restricted_first INTEGER, restricted_last INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, places TEXT NOT NULL, restricted_last INTEGER) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS accounts_by_time ON accounts (last_seen);
-CREATE INDEX IF NOT EXISTS accounts_by_restricted ON accounts (restricted_last);
 `;
 
 /** The investigator's view (GET /v1/orgs/{id}/activity). */
@@ -110,19 +109,23 @@ export class OrgActivity extends DurableObject<Env> {
   #apply(obs: OrgObservation, windows: MemoryWindows): void {
     const at = obs.at;
     const asOf = Math.max(this.#meta<number>('asOf') ?? at, at);
-    const r = obs.restricted ? at : null;
     // A check that names no account counts no account: it only reads the summary.
     if (obs.accountId !== undefined) {
+      // Restricted places by the last instant the account showed evidence for them (a handful at
+      // most: they are the policy's restricted countries and regions), pruned to the window.
+      const row = this.#one('SELECT places FROM accounts WHERE id = ?', obs.accountId);
+      const places = row === undefined ? {} : (JSON.parse(sqlText(row.places)) as Record<string, number>);
+      for (const p of obs.places) places[p] = Math.max(places[p] ?? 0, at);
+      for (const [p, last] of Object.entries(places)) if (last < asOf - windows.orgMs) delete places[p];
+      const last = Object.values(places).reduce<number | null>((m, t) => (m === null || t > m ? t : m), null);
       this.#sql.exec(
-        `INSERT INTO accounts VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1,
-         restricted_first = coalesce(min(restricted_first, excluded.restricted_first), restricted_first, excluded.restricted_first),
-         restricted_last = coalesce(max(restricted_last, excluded.restricted_last), restricted_last, excluded.restricted_last)`,
+        `INSERT INTO accounts VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1, places = excluded.places, restricted_last = excluded.restricted_last`,
         obs.accountId,
         at,
         at,
-        r,
-        r,
-        );
+        JSON.stringify(places),
+        last,
+      );
     }
     this.#sql.exec('DELETE FROM accounts WHERE last_seen < ?', asOf - windows.orgMs);
     const count = Number(this.#one('SELECT count(*) AS n FROM accounts')?.n ?? 0);
@@ -139,9 +142,12 @@ export class OrgActivity extends DurableObject<Env> {
     const asOf = this.#meta<number>('asOf') ?? 0;
     const since = asOf - windows.orgMs;
     const active = Number(this.#one('SELECT count(*) AS n FROM accounts WHERE last_seen >= ?', since)?.n ?? 0);
-    const restricted = Number(this.#one('SELECT count(*) AS n FROM accounts WHERE last_seen >= ? AND restricted_last >= ?', since, since)?.n ?? 0);
-    const sample = [...this.#sql.exec('SELECT id FROM accounts WHERE last_seen >= ? AND restricted_last >= ? ORDER BY restricted_last DESC LIMIT ?', since, since, SAMPLE)].map((row) => sqlText(row.id));
-    return { kind: 'org', asOf, windowMs: windows.orgMs, activeAccounts: active, restrictedAccounts: restricted, restrictedSample: sample, truncated: this.#meta<boolean>('truncated') ?? false };
+    // Restricted: active, with evidence within the window for a place the policy restricts NOW.
+    const restricted = `SELECT a.id AS id, (SELECT max(p.value) FROM json_each(a.places) p WHERE p.value >= ? AND p.key IN (SELECT value FROM json_each(?))) AS r FROM accounts a WHERE a.last_seen >= ?`;
+    const places = JSON.stringify(windows.restrictedPlaces);
+    const count = Number(this.#one(`SELECT count(*) AS n FROM (${restricted}) WHERE r IS NOT NULL`, since, places, since)?.n ?? 0);
+    const sample = [...this.#sql.exec(`SELECT id FROM (${restricted}) WHERE r IS NOT NULL ORDER BY r DESC LIMIT ?`, since, places, since, SAMPLE)].map((row) => sqlText(row.id));
+    return { kind: 'org', asOf, windowMs: windows.orgMs, activeAccounts: active, restrictedAccounts: count, restrictedSample: sample, truncated: this.#meta<boolean>('truncated') ?? false };
   }
 
   #one(query: string, ...params: SqlStorageValue[]): SqlRow | undefined {

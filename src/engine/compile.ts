@@ -178,6 +178,7 @@ function historyOf(h: HistorySpec): HistorySettings {
   const DAY = 86_400_000;
   return {
     mode: h.mode,
+    unavailable: h.unavailable,
     syncBudgetMs: h.syncBudgetMs,
     cacheTtlMs: h.cacheTtlSeconds * 1000,
     fanout: { ...h.fanout, windowMs: h.fanout.windowSeconds * 1000 },

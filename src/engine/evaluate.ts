@@ -43,6 +43,11 @@ import {
 
 /** The id reported as `rule` for the risk score and the signals that feed it. */
 export const SCORE_RULE = 'score';
+/**
+ * The id reported as `rule` for MEMORY_UNAVAILABLE (the policy's `history.unavailable` setting);
+ * camel case, like missingGeo, so that no rule id (lower case) can take it.
+ */
+export const HISTORY_RULE = 'historyUnavailable';
 /** The id reported as `rule` for GEO_MISSING (the policy's `missingGeo` setting). */
 export const MISSING_GEO_RULE = 'missingGeo';
 
@@ -128,9 +133,11 @@ export class PreparedCheck {
     return this.#observation;
   }
 
-  /** Whether this check shows restricted location evidence (what its organisation's memory counts). */
-  get restricted(): boolean {
-    return this.observation.restricted.some((r) => r.strength >= LOCATION_EVIDENCE_MIN_STRENGTH);
+  /** The restricted places this check shows location evidence for (what its organisation's memory counts). */
+  get restrictedPlaces(): readonly string[] {
+    const out = new Set<string>();
+    for (const r of this.observation.restricted) if (r.strength >= LOCATION_EVIDENCE_MIN_STRENGTH) for (const p of r.places) out.add(p);
+    return [...out];
   }
 }
 
@@ -146,11 +153,28 @@ function memorySignals(policy: CompiledPolicy, check: PreparedCheck, memory: Mem
   return detectHistory(check.view, { settings: policy.history, restricted: policy.timezone.restricted }, memory, current, check.now);
 }
 
+/** The MEMORY_UNAVAILABLE reason, when the policy challenges on a memory that failed to answer. */
+function memoryFailure(policy: CompiledPolicy, memory: MemoryFacts): Reason | undefined {
+  if (policy.history.unavailable !== 'challenge' || policy.history.mode === 'off') return undefined;
+  const failed = (['account', 'org'] as const).filter((side) => {
+    const m = memory[side];
+    return m !== undefined && !m.known && m.failed === true;
+  });
+  if (failed.length === 0) return undefined;
+  return {
+    code: 'MEMORY_UNAVAILABLE',
+    rule: HISTORY_RULE,
+    action: 'challenge',
+    message: `The ${failed.map((f) => (f === 'org' ? 'organisation' : 'account')).join(' and ')} memory did not answer, and the policy challenges then (history.unavailable).`,
+    evidence: Object.fromEntries(failed.map((side) => [side, (memory[side] as { why: string }).why])),
+  };
+}
+
 /** Decides a prepared check with the memory the transport could get (none by default). */
 export function decidePrepared(check: PreparedCheck, memory: MemoryFacts = NO_MEMORY): Decision {
   const { policy, view } = check;
   const signals = withMemory(check.signals, memorySignals(policy, check, memory));
-  const result = decideOn(policy, view, signals);
+  const result = decideOn(policy, view, signals, memoryFailure(policy, memory));
   // A policy without dry-run rules pays one property read for them.
   if (policy.dryRun !== undefined) result.dryRun = dryRunOf(policy.dryRun, policy, check, signals, memory, result.decision);
   return result;
@@ -227,9 +251,20 @@ export function scoreSignals(signals: Signals, weights: ScoreSettings['weights']
   return { score, contributions };
 }
 
-/** Whether a true location signal makes it more likely than not that the user is in a restricted place. */
-function hasLocationEvidence(contributions: readonly Contribution[]): boolean {
-  return contributions.some((c) => SIGNAL_CLASS[c.name] === 'location' && c.strength >= LOCATION_EVIDENCE_MIN_STRENGTH);
+/**
+ * Whether a true location signal that the policy weighs makes it more likely than not that the
+ * user is in a restricted place. Every such signal counts, including one that a count-once group
+ * kept out of the score: a weak restricted offset claimed now must not hide a full-strength
+ * restricted clock remembered from before (a client claim never removes location evidence).
+ */
+function hasLocationEvidence(signals: Signals, weights: ScoreSettings['weights']): boolean {
+  for (const name of SIGNAL_NAMES) {
+    const s = signals[name];
+    if (SIGNAL_CLASS[name] !== 'location' || s.value !== true) continue;
+    const strength = s.strength ?? 1;
+    if (strength >= LOCATION_EVIDENCE_MIN_STRENGTH && Math.round(weights[name] * strength) > 0) return true;
+  }
+  return false;
 }
 
 /**
@@ -249,13 +284,13 @@ function dryRunOf(dry: CompiledDryRun, policy: CompiledPolicy, check: PreparedCh
     dry.policy.timezone === policy.timezone
       ? signals
       : withMemory(detectRequest(dry.policy, check.view, check.now), memorySignals(dry.policy, check, memory));
-  const d = decideOn(dry.policy, check.view, all);
+  const d = decideOn(dry.policy, check.view, all, memoryFailure(dry.policy, memory));
   const matched = [...new Set(d.reasons.filter((r) => dry.ruleIds.has(r.rule)).map((r) => r.rule))].sort();
   return { decision: d.decision, changed: d.decision !== real, reasons: d.reasons, score: d.score, summary: d.summary, matched };
 }
 
 /** Steps 2-5 for one compiled policy, given the request's signals under that policy. */
-function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals): Decision {
+function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, memoryFailed?: Reason): Decision {
   const facts = view.facts;
   const surface = facts.surface;
 
@@ -273,6 +308,9 @@ function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals): 
     });
   }
 
+  // A fresh object per decision: lifting it writes liftedBy (the dry-run variant decides again).
+  if (memoryFailed) decisive.push({ ...memoryFailed });
+
   for (const rule of policy.rules) {
     if (rule.surfaces && !(surface !== undefined && rule.surfaces.has(surface))) continue;
     const hit = rule.match(view);
@@ -285,7 +323,7 @@ function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals): 
   const settings = (surface !== undefined && policy.scoreBySurface.get(surface)) || policy.score;
   const { score, contributions } = scoreSignals(signals, settings.weights);
   let band = bandOf(score, settings);
-  const locationBlocked = band === 'deny' && settings.denyRequiresLocation && !hasLocationEvidence(contributions);
+  const locationBlocked = band === 'deny' && settings.denyRequiresLocation && !hasLocationEvidence(signals, settings.weights);
   if (locationBlocked) band = 'challenge';
   let scoreReason: Reason | undefined;
   if (band !== 'allow') {

@@ -18,7 +18,7 @@ const VERB: Readonly<Record<Action, string>> = { deny: 'Denied', challenge: 'Cha
 /** Hard rules first, then the policy-wide settings that can decide. */
 function sourceRank(rule: string): number {
   if (rule === 'score') return 2;
-  if (rule === 'missingGeo' || rule === 'failMode') return 1;
+  if (rule === 'missingGeo' || rule === 'failMode' || rule === 'historyUnavailable') return 1;
   return 0;
 }
 

@@ -14,6 +14,11 @@ export const HISTORY_MODES = ['async', 'sync', 'off'] as const satisfies readonl
 /** The history settings of a compiled policy (durations in ms). */
 export interface HistorySettings {
   readonly mode: HistoryMode;
+  /**
+   * What a check does when the memory it waited for failed (`sync` mode: timeout or error):
+   * `ignore` judges without it (its signals undetermined), `challenge` adds MEMORY_UNAVAILABLE.
+   */
+  readonly unavailable: 'ignore' | 'challenge';
   /** `sync` only: how long a check waits for the objects before their signals are undetermined. */
   readonly syncBudgetMs: number;
   /** How long an isolate trusts a cached summary. */
@@ -29,7 +34,7 @@ export interface HistorySettings {
     /** Distinct device ids that make RELAY_DEVICE_FANOUT. */
     readonly devices: number;
   };
-  /** RELAY_SIGNATURE: at least `requests` relay-shaped requests within `windowMs`. */
+  /** RELAY_SIGNATURE: at least `requests` checks from datacenter networks within `windowMs`. */
   readonly signature: { readonly windowMs: number; readonly requests: number };
   /** IMPOSSIBLE_TRAVEL: faster than `maxKmh` over at least `minKm`. */
   readonly travel: { readonly maxKmh: number; readonly minKm: number };
@@ -46,18 +51,31 @@ export interface MemoryWindows {
   readonly restrictedMs: number;
   readonly orgMs: number;
   readonly travel: HistorySettings['travel'];
+  /**
+   * The countries and regions the policy restricts now (sorted): an organisation counts an account
+   * restricted only for evidence of one of them, so a place the operator stops restricting stops
+   * counting at once.
+   */
+  readonly restrictedPlaces: readonly string[];
 }
 
-/** The windows the objects keep under `settings`. */
-export function memoryWindows(settings: HistorySettings): MemoryWindows {
+/** The windows the objects keep under `settings`, for a policy restricting `places`. */
+export function memoryWindows(settings: HistorySettings, places: { readonly countries: ReadonlySet<string>; readonly regions: ReadonlySet<string> }): MemoryWindows {
   return {
     fanoutMs: settings.fanout.windowMs,
     signatureMs: settings.signature.windowMs,
     restrictedMs: settings.restrictedWindowMs,
     orgMs: settings.org.windowMs,
     travel: settings.travel,
+    restrictedPlaces: [...places.countries, ...places.regions].sort(),
   };
 }
+
+/** Device ids one check may add (a header repeated more than this is already a fan-out). */
+export const MAX_OBSERVED_DEVICES = 16;
+
+/** Client zones one check may add; more distinct valid zones than this count as a fan-out by themselves. */
+export const MAX_OBSERVED_ZONES = 64;
 
 /** Distinct items a summary lists per dimension; the count beyond it is exact up to the object's cap. */
 export const SUMMARY_ITEMS = 64;
@@ -143,8 +161,12 @@ export interface AccountHistory {
   /** Distinct IPs and devices in the window (kept only as keyed hashes, so counts only). */
   readonly ips: number;
   readonly devices: number;
-  /** Relay-shaped checks (datacenter egress, no client clock or locale, no browser) in the signature window. */
-  readonly signature: { readonly windowMs: number; readonly requests: number; readonly firstSeen: number | null; readonly lastSeen: number | null };
+  /**
+   * Checks from datacenter networks in the signature window, and how many of them were bare (no
+   * client clock or locale, no browser user agent: an SDK behind a relay). Only `requests` is
+   * judged: `bare` depends on client fields, which may add evidence but never decide (promise 2).
+   */
+  readonly signature: { readonly windowMs: number; readonly requests: number; readonly bare: number; readonly firstSeen: number | null; readonly lastSeen: number | null };
   readonly lastLocation: Located | null;
   /** The newest impossible pair the object saw within the fan-out window. */
   readonly travel: TravelFinding | null;
@@ -161,7 +183,7 @@ export interface OrgHistory {
   /** The window, ending at `asOf`, whose active accounts are counted. */
   readonly windowMs: number;
   readonly activeAccounts: number;
-  /** Active accounts that showed restricted location evidence in the window. */
+  /** Active accounts that showed restricted location evidence in the window, for a place the policy restricts now. */
   readonly restrictedAccounts: number;
   /** Up to 20 of them, most recent first. */
   readonly restrictedSample: readonly string[];
@@ -180,12 +202,16 @@ export interface AccountObservation {
   readonly country?: string | undefined;
   /** City-level coordinates only (country-level ones prove nothing about travel). */
   readonly location?: Omit<Located, 'at'> | undefined;
-  /** Canonical names of the valid client zones claimed (at most 4). */
+  /** Canonical names of the valid client zones claimed (at most MAX_OBSERVED_ZONES). */
   readonly timezones: readonly string[];
-  /** The device id: hashed by the object with its own key, never stored. */
-  readonly device?: string | undefined;
-  /** Datacenter egress, no client clock or locale, and no browser user agent. */
-  readonly relayShaped: boolean;
+  /** The check claimed more distinct valid zones than MAX_OBSERVED_ZONES. */
+  readonly timezonesTruncated: boolean;
+  /** The device ids claimed (at most MAX_OBSERVED_DEVICES): hashed by the object with its own key, never stored. */
+  readonly devices: readonly string[];
+  /** The IP or ASN is a datacenter's (the policy's hosting set or the intel's datacenter list): origin-side. */
+  readonly datacenter: boolean;
+  /** No client clock or locale and no browser user agent (reported beside `datacenter`, never judged alone). */
+  readonly bare: boolean;
   readonly restricted: readonly RestrictedEvidence[];
 }
 
@@ -194,14 +220,18 @@ export interface OrgObservation {
   readonly at: number;
   /** The account acting; absent when the check names only the organisation (nothing is counted then). */
   readonly accountId?: string | undefined;
-  /** The check (or its account's memory) showed restricted location evidence. */
-  readonly restricted: boolean;
+  /**
+   * The restricted places (countries, regions) whose location evidence (strength 0.5 or more) the
+   * check or its account's memory showed; empty when none.
+   */
+  readonly places: readonly string[];
 }
 
 /** A summary the check could use, or why there is none. */
 export type Remembered<T> =
   | { readonly known: true; readonly history: T; readonly from: 'object' | 'cache' }
-  | { readonly known: false; readonly why: string };
+  /** `failed`: the memory was asked and did not answer (not merely nothing cached yet). */
+  | { readonly known: false; readonly why: string; readonly failed?: boolean };
 
 /** The memory one evaluation judges; an absent side reads as "not consulted". */
 export interface MemoryFacts {
@@ -263,8 +293,7 @@ export function roundCoordinate(x: number): number {
 /**
  * Whether a user agent is a web browser's. Browsers all send `Mozilla/5.0 (<platform>) ...` with
  * an engine token; SDKs and HTTP libraries (python-httpx, Go-http-client, node-fetch, OpenAI/Python)
- * do not. Only used to shape RELAY_SIGNATURE, which counts checks that look like an SDK behind a
- * datacenter; a relay that forges browser headers shows up in the fan-out signals instead.
+ * do not. Only reported: RELAY_SIGNATURE's evidence says how many datacenter checks were bare.
  */
 export function isBrowserUserAgent(ua: string | undefined): boolean {
   if (ua === undefined) return false;

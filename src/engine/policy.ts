@@ -119,6 +119,7 @@ export interface SurfaceSpec {
 /** How the account and organisation memory is kept and judged (durations in the units named). */
 export interface HistorySpec {
   mode: HistoryMode;
+  unavailable: 'ignore' | 'challenge';
   syncBudgetMs: number;
   cacheTtlSeconds: number;
   fanout: { windowSeconds: number; networks: number; asns: number; countries: number; timezones: number; devices: number };

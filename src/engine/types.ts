@@ -54,11 +54,11 @@ export interface ClientFacts {
   /** ISO-8601 instant the client believes it is; a numeric offset in it is also an offset claim. */
   clock?: Claims<string>;
   /**
-   * An opaque device or session id the origin derives (e.g. from the SDK's device id). Counted per
-   * account (RELAY_DEVICE_FANOUT) and matched against `device` lists (RELAY_FINGERPRINT); stored
-   * only as a keyed hash.
+   * An opaque device or session id the origin derives (e.g. from the SDK's device id); several when
+   * a header was repeated, each a claim of its own. Counted per account (RELAY_DEVICE_FANOUT) and
+   * matched against `device` lists (RELAY_FINGERPRINT); stored only as keyed hashes.
    */
-  deviceId?: string;
+  deviceId?: Claims<string>;
 }
 
 /** The account the request acts for, as the origin knows it. */
@@ -202,14 +202,15 @@ export type ReasonCode =
   | 'GEO_MISSING'
   | 'SCORE_CHALLENGE'
   | 'SCORE_DENY'
-  | 'POLICY_UNAVAILABLE';
+  | 'POLICY_UNAVAILABLE'
+  | 'MEMORY_UNAVAILABLE';
 
 /** One explained step of a decision. */
 export interface Reason {
   code: ReasonCode;
   /**
    * Policy rule id; `score` for the risk score and its signals; `missingGeo` for GEO_MISSING;
-   * `failMode` for POLICY_UNAVAILABLE.
+   * `failMode` for POLICY_UNAVAILABLE; `historyUnavailable` for MEMORY_UNAVAILABLE.
    */
   rule: string;
   /** What this reason asks for; signal reasons carry the action of the score band they produced. */

@@ -62,14 +62,25 @@ export const ClientInputSchema = z.strictObject({
   acceptLanguage: optional(claims(z.string())),
   userAgent: optional(z.string()),
   clock: optional(claims(z.string())),
-  /** An opaque device or session id the origin derives; stored only as a keyed hash. */
-  deviceId: optional(z.string()),
+  /** An opaque device or session id the origin derives (or several); stored only as keyed hashes. */
+  deviceId: optional(claims(z.string())),
 }) satisfies z.ZodType<ClientFacts>;
+
+/** Lone UTF-16 surrogates: text no URL can carry, so an id holding one could never be inspected or reset. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * An account or organisation id: at most 256 characters, and one the admin routes can name in a
+ * path (/v1/accounts/{id}/activity): not "." or ".." (URL dot segments) and well-formed Unicode.
+ */
+const accountId = text(256).refine((id) => id !== '.' && id !== '..' && !LONE_SURROGATE.test(id), {
+  error: 'must not be "." or ".." or hold a lone UTF-16 surrogate (the activity routes could not name it)',
+});
 
 /** The account acting, as the origin knows it (origin-side facts). */
 export const AccountInputSchema = z.strictObject({
-  id: optional(text(256)),
-  orgId: optional(text(256)),
+  id: optional(accountId),
+  orgId: optional(accountId),
   ownerCountry: optional(
     z
       .string()

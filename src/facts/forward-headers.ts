@@ -133,9 +133,10 @@ export function checkInputFromHeaders(headers: Headers, options: ForwardedHeader
   if (languages) client.acceptLanguage = languages;
   const userAgent = headers.get(CLIENT_HEADERS.userAgent)?.trim();
   if (userAgent) client.userAgent = userAgent.slice(0, USER_AGENT_MAX);
-  // The origin's device or session id for the user (RELAY_DEVICE_FANOUT, RELAY_FINGERPRINT).
-  const deviceId = headers.get(CLIENT_HEADERS.deviceId)?.trim();
-  if (deviceId) client.deviceId = deviceId.slice(0, USER_AGENT_MAX);
+  // The origin's device or session id for the user (RELAY_DEVICE_FANOUT, RELAY_FINGERPRINT); a
+  // repeated header arrives joined with commas, and each value is a device of its own.
+  const deviceId = splitClaims((headers.get(CLIENT_HEADERS.deviceId) ?? '').slice(0, USER_AGENT_MAX));
+  if (deviceId !== undefined) client.deviceId = deviceId;
 
   return { request, client, headerForPath: (path) => used.get(path) ?? path };
 }

@@ -175,6 +175,8 @@ const historySettings = z
   .strictObject({
     /** `async` (default): never wait for the objects; `sync`: wait up to syncBudgetMs; `off`. */
     mode: z.enum(HISTORY_MODES).default('async'),
+    /** When the memory a sync check waited for failed: judge without it, or challenge (MEMORY_UNAVAILABLE). */
+    unavailable: z.enum(['ignore', 'challenge']).default('ignore'),
     syncBudgetMs: z.int().min(1).max(5000).default(50),
     cacheTtlSeconds: z.int().min(1).max(3600).default(300),
     fanout: z

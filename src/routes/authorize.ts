@@ -33,6 +33,8 @@ const authorize = async (c: Context<AppEnv>): Promise<Response> => {
   c.header('Geogate-Request-Id', body.requestId);
   if (body.failed) c.header('Geogate-Failed', 'true');
   if (body.intel.failed) c.header('Geogate-Intel-Failed', 'true');
+  // The account or organisation memory did not answer (sync mode): its signals are undetermined.
+  if (body.memory && [body.memory.account, body.memory.org].some((s) => s === 'timeout' || s === 'unavailable')) c.header('Geogate-Memory-Failed', 'true');
   if (body.dryRun) {
     c.header('Geogate-Dry-Run-Decision', body.dryRun.decision);
     c.header('Geogate-Dry-Run-Rules', body.dryRun.matched.join(','));

@@ -333,21 +333,23 @@ describe('sync mode: each check is judged on its account memory', () => {
     });
   });
 
-  it('RELAY_SIGNATURE: 30 SDK checks in a minute from a datacenter with no client clock; browsers do not count, and a quiet minute clears it', async () => {
+  it('RELAY_SIGNATURE: 30 checks in a minute from a datacenter, whatever client fields they carry; a home ISP at the same rate does not count, and a quiet minute clears it', async () => {
     const sdk = unique('sdk');
-    const browser = unique('browser');
+    const home = unique('home');
     const from = { ip: addressIn(950), geo: { country: 'US', asn: 16509 }, surface: 'api' };
     for (let i = 0; i < 30; i++) {
       at(T0 + i * 2 * SECOND);
-      const relayed = await check({ ...from, client: { userAgent: 'python-httpx/0.27.0' }, account: { id: sdk } });
+      // Every other check forges a browser and a locale: client fields never take a check out of the count.
+      const client = i % 2 === 0 ? { userAgent: 'python-httpx/0.27.0' } : { userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', acceptLanguage: 'en-US' };
+      const relayed = await check({ ...from, client, account: { id: sdk } });
       expect({ i, RELAY_SIGNATURE: relayed.signals.RELAY_SIGNATURE }).toEqual({ i, RELAY_SIGNATURE: i === 29 });
-      const human = await check({ ...from, client: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' }, account: { id: browser } });
+      const human = await check({ ip: addressIn(951), geo: { country: 'US', asn: 7922 }, client: { userAgent: 'python-httpx/0.27.0' }, account: { id: home } });
       expect(human.signals.RELAY_SIGNATURE).toBe(false);
     }
     at(T0 + 29 * 2 * SECOND);
     const last = await check({ ...from, client: { userAgent: 'python-httpx/0.27.0' }, account: { id: sdk } });
     expect(last.signals).toMatchObject({ NETWORK_HOSTING: true, RELAY_SIGNATURE: true });
-    expect(reasonFor(last, 'RELAY_SIGNATURE').evidence).toMatchObject({ requests: 31, windowSeconds: 60, threshold: 30, firstSeen: new Date(T0).toISOString(), weight: 40 });
+    expect(reasonFor(last, 'RELAY_SIGNATURE').evidence).toMatchObject({ requests: 31, bare: 16, windowSeconds: 60, threshold: 30, firstSeen: new Date(T0).toISOString(), weight: 40 });
 
     at(T0 + 29 * 2 * SECOND + 61 * SECOND);
     expect((await check({ ...from, client: { userAgent: 'python-httpx/0.27.0' }, account: { id: sdk } })).signals.RELAY_SIGNATURE).toBe(false);

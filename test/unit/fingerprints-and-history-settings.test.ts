@@ -79,6 +79,7 @@ describe('history settings', () => {
     const r = parsePolicy(policyWith());
     expect(r.ok && r.policy.history).toEqual({
       mode: 'async',
+      unavailable: 'ignore',
       syncBudgetMs: 50,
       cacheTtlSeconds: 300,
       fanout: { windowSeconds: 600, networks: 8, asns: 5, countries: 3, timezones: 3, devices: 5 },

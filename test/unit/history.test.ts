@@ -46,7 +46,7 @@ function history(over: Partial<AccountHistory> = {}): AccountHistory {
     timezones: seen([]),
     ips: 1,
     devices: 1,
-    signature: { windowMs: MIN, requests: 0, firstSeen: null, lastSeen: null },
+    signature: { windowMs: MIN, requests: 0, bare: 0, firstSeen: null, lastSeen: null },
     lastLocation: null,
     travel: null,
     restricted: [],
@@ -147,9 +147,9 @@ describe('RELAY_TZ_FANOUT and RELAY_DEVICE_FANOUT', () => {
 
 describe('RELAY_SIGNATURE: relay-shaped checks in the signature window', () => {
   it.each<[string, AccountHistory['signature'], boolean]>([
-    ['29 in the last minute', { windowMs: MIN, requests: 29, firstSeen: NOW - 50_000, lastSeen: NOW - 1000 }, false],
-    ['30 in the last minute', { windowMs: MIN, requests: 30, firstSeen: NOW - 50_000, lastSeen: NOW - 1000 }, true],
-    ['30, the last of them 2 minutes ago', { windowMs: MIN, requests: 30, firstSeen: NOW - 3 * MIN, lastSeen: NOW - 2 * MIN }, false],
+    ['29 in the last minute', { windowMs: MIN, requests: 29, bare: 0, firstSeen: NOW - 50_000, lastSeen: NOW - 1000 }, false],
+    ['30 in the last minute', { windowMs: MIN, requests: 30, bare: 0, firstSeen: NOW - 50_000, lastSeen: NOW - 1000 }, true],
+    ['30, the last of them 2 minutes ago', { windowMs: MIN, requests: 30, bare: 0, firstSeen: NOW - 3 * MIN, lastSeen: NOW - 2 * MIN }, false],
   ])('%s', (_name, signature, want) => {
     expect(evaluate(POLICY, api(), NOW, undefined, known(history({ signature }))).signals.RELAY_SIGNATURE).toBe(want);
   });
@@ -304,8 +304,10 @@ describe('what a check adds to its account memory (observe)', () => {
       country: 'SG',
       location: { lat: 1.29, lon: 103.85, country: 'SG', city: 'Singapore' },
       timezones: ['Asia/Shanghai', 'Europe/Berlin'],
-      device: 'dev-1',
-      relayShaped: false,
+      devices: ['dev-1'],
+      // AS16509 is Amazon's: a datacenter; the check claims zones, so it is not bare.
+      datacenter: true,
+      bare: false,
       restricted: [{ kind: 'tz', key: 'Asia/Shanghai', places: ['CN'], strength: 1, ipCountry: 'SG' }],
     });
   });
@@ -315,29 +317,45 @@ describe('what a check adds to its account memory (observe)', () => {
     expect(prepare(POLICY, facts({ geo: { country: 'UA', regionCode: '43' }, account: { id: 'a' } }), NOW).observation.restricted).toEqual([{ kind: 'ip', key: 'UA-43', places: ['UA-43'], strength: 1, ipCountry: 'UA' }]);
   });
 
-  it.each<[string, Partial<Facts>, boolean]>([
-    // 3.5.140.1 is an AWS block in the shipped intel (datacenter).
-    ['datacenter, no clock, an SDK user agent', { ip: '3.5.140.1', client: { userAgent: 'OpenAI/Python 1.54.0' } }, true],
-    ['datacenter, no clock, no user agent', { ip: '3.5.140.1' }, true],
-    ['datacenter with a browser', { ip: '3.5.140.1', client: { userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' } }, false],
-    ['datacenter with a client zone', { ip: '3.5.140.1', client: { timezone: 'America/New_York' } }, false],
-    ['datacenter with a locale', { ip: '3.5.140.1', client: { acceptLanguage: 'en-US' } }, false],
-    ['a home ISP', { ip: '198.51.100.7' }, false],
-  ])('relay shape: %s -> %s', (_name, f, want) => {
+  it.each<[string, Partial<Facts>, boolean, boolean]>([
+    // [name, facts, datacenter, bare]; 3.5.140.1 is an AWS block in the shipped intel (datacenter).
+    ['datacenter, no clock, an SDK user agent', { ip: '3.5.140.1', client: { userAgent: 'OpenAI/Python 1.54.0' } }, true, true],
+    ['datacenter, no clock, no user agent', { ip: '3.5.140.1' }, true, true],
+    ['datacenter with a browser', { ip: '3.5.140.1', client: { userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' } }, true, false],
+    ['datacenter with a client zone', { ip: '3.5.140.1', client: { timezone: 'America/New_York' } }, true, false],
+    ['datacenter with a locale', { ip: '3.5.140.1', client: { acceptLanguage: 'en-US' } }, true, false],
+    ['a home ISP', { ip: '198.51.100.7' }, false, true],
+  ])('%s', (_name, f, datacenter, bare) => {
     const check = prepare(POLICY, facts({ account: { id: 'a' }, ...f }), NOW);
-    expect(check.observation.relayShaped).toBe(want);
+    expect(check.observation).toMatchObject({ datacenter, bare });
   });
 
-  it('datacenter egress is the intel\'s datacenter list even when the policy has no hosting set', () => {
+  it("datacenter egress is the intel's datacenter list even when the policy has no hosting set", () => {
     const noHosting = compile(policyWith());
     const check = prepare(noHosting, facts({ ip: '3.5.140.1', account: { id: 'a' } }), NOW);
     expect(check.signals.NETWORK_HOSTING.value).not.toBe(true);
-    expect(check.observation.relayShaped).toBe(true);
+    expect(check.observation.datacenter).toBe(true);
   });
 
-  it('keeps at most 4 client zones from one check', () => {
+  it('keeps every valid zone a check claims, and a check claiming more than 64 is a zone fan-out by itself', () => {
     const zones = ['Europe/Berlin', 'Europe/Paris', 'Asia/Tokyo', 'Asia/Singapore', 'America/New_York', 'America/Chicago'];
-    expect(prepare(POLICY, facts({ client: { timezone: zones }, account: { id: 'a' } }), NOW).observation.timezones).toHaveLength(4);
+    expect(prepare(POLICY, facts({ client: { timezone: zones }, account: { id: 'a' } }), NOW).observation.timezones).toHaveLength(6);
+    const many = Intl.supportedValuesOf('timeZone').slice(0, 80);
+    const check = prepare(POLICY, facts({ client: { timezone: many }, account: { id: 'a' } }), NOW);
+    expect(check.observation).toMatchObject({ timezonesTruncated: true });
+    expect(check.observation.timezones).toHaveLength(64);
+    const d = evaluate(POLICY, facts({ client: { timezone: many }, account: { id: 'a' } }), NOW, undefined, known(history()));
+    expect(d.signals.RELAY_TZ_FANOUT).toBe(true);
+  });
+
+  it('padding the claims with zones the account already showed never pushes a new zone out', () => {
+    const known4 = ['Europe/Berlin', 'Europe/Paris', 'Europe/Rome', 'Europe/Madrid'];
+    const d = evaluate(POLICY, api({ client: { timezone: [...known4, 'Europe/Vienna'] } }), NOW, undefined, known(history({ timezones: seen(known4.slice(0, 2)) })));
+    expect(d.reasons.find((r) => r.code === 'RELAY_TZ_FANOUT')?.evidence).toMatchObject({ count: 5 });
+  });
+
+  it('every device id a check claims is observed (a repeated header), blank ones are not', () => {
+    expect(prepare(POLICY, facts({ client: { deviceId: ['d1', ' d2 ', '', 'd1'] }, account: { id: 'a' } }), NOW).observation.devices).toEqual(['d1', 'd2']);
   });
 });
 

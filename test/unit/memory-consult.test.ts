@@ -26,7 +26,7 @@ function accountHistory(at: number, over: Partial<AccountHistory> = {}): Account
     timezones: none,
     ips: 1,
     devices: 0,
-    signature: { windowMs: 60_000, requests: 0, firstSeen: null, lastSeen: null },
+    signature: { windowMs: 60_000, requests: 0, bare: 0, firstSeen: null, lastSeen: null },
     lastLocation: null,
     travel: null,
     restricted: [],
@@ -128,7 +128,7 @@ describe('sync mode', () => {
     expect(took).toBeGreaterThanOrEqual(25);
     expect(took).toBeLessThan(500);
     expect(r.report).toEqual({ mode: 'sync', account: 'timeout', org: 'timeout' });
-    expect(r.memory.account).toEqual({ known: false, why: 'the account memory did not answer within 30 ms' });
+    expect(r.memory.account).toEqual({ known: false, why: 'the account memory did not answer within 30 ms', failed: true });
     // The late answer is still awaited in the background, to refresh the cache.
     expect(background).toHaveLength(2);
     expect(memoryStatus(Date.now())).toMatchObject({ status: 'degraded', lastFailure: { kind: 'timeout' } });
@@ -176,9 +176,9 @@ describe('what is consulted', () => {
     const store = new FakeStore();
     await consultMemory(store, prepare(policyIn('sync'), facts({ ...NAMED, geo: { country: 'SG' }, client: { timezone: 'Asia/Shanghai' } }), Date.now()));
     await consultMemory(store, prepare(policyIn('sync'), facts({ ...NAMED, account: { id: 'acct-2', orgId: 'org-1' }, geo: { country: 'SG' } }), Date.now()));
-    expect(store.orgs.map(([, o]) => [o.accountId, o.restricted])).toEqual([
-      ['acct-1', true],
-      ['acct-2', false],
+    expect(store.orgs.map(([, o]) => [o.accountId, o.places])).toEqual([
+      ['acct-1', ['CN']],
+      ['acct-2', []],
     ]);
   });
 
@@ -187,7 +187,18 @@ describe('what is consulted', () => {
     const now = Date.now();
     memoryCache.set('a:acct-1', accountHistory(now, { restricted: [{ kind: 'tz', key: 'Asia/Shanghai', places: ['CN'], strength: 1, ipCountry: 'SG', firstSeen: now - 1000, lastSeen: now - 1000, count: 1 }] }), now);
     await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), now));
-    expect(store.orgs[0]?.[1].restricted).toBe(true);
+    expect(store.orgs[0]?.[1].places).toEqual(['CN']);
+  });
+
+  it('…but not for a place the policy no longer restricts', async () => {
+    const store = new FakeStore();
+    const now = Date.now();
+    memoryCache.set('a:acct-1', accountHistory(now, { restricted: [{ kind: 'ip', key: 'RU', places: ['RU'], strength: 1, ipCountry: 'RU', firstSeen: now - 1000, lastSeen: now - 1000, count: 1 }] }), now);
+    const withoutRu = compile({ ...defaultDocument(), restrictedCountries: ['CN', 'IR'], history: { mode: 'sync' } });
+    await consultMemory(store, prepare(withoutRu, facts(NAMED), now));
+    expect(store.orgs[0]?.[1].places).toEqual([]);
+    // The object is told which places count now.
+    expect(store.accounts[0]?.[2].restrictedPlaces).toEqual(['CN', 'IR', 'UA-09', 'UA-14', 'UA-40', 'UA-43']);
   });
 });
 
@@ -226,7 +237,7 @@ describe('the organisation learns what the account remembers', () => {
     const background: Promise<unknown>[] = [];
     await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), now), { waitUntil: (p) => background.push(p) });
     await Promise.all(background);
-    expect(store.orgs.map(([, o]) => o.restricted)).toEqual([false, true]);
+    expect(store.orgs.map(([, o]) => o.places)).toEqual([[], ['CN']]);
   });
 
   it('tells it nothing more when the account remembers nothing restricted', async () => {
@@ -235,5 +246,39 @@ describe('the organisation learns what the account remembers', () => {
     await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), Date.now()), { waitUntil: (p) => background.push(p) });
     await Promise.all(background);
     expect(store.orgs).toHaveLength(1);
+  });
+});
+
+describe('history.unavailable: what a sync check does when the memory it waited for failed', () => {
+  const challenging = compile({ ...defaultDocument(), history: { mode: 'sync', syncBudgetMs: 20, unavailable: 'challenge' } });
+
+  it.each(['hang', 'reject'] as const)('"challenge" challenges (MEMORY_UNAVAILABLE) when the object does not answer (%s)', async (behave) => {
+    const check = prepare(challenging, facts(NAMED), Date.now());
+    const { memory } = await consultMemory(new FakeStore(behave), check, { waitUntil: () => undefined });
+    const d = decidePrepared(check, memory);
+    expect(d.decision).toBe('challenge');
+    expect(d.reasons[0]).toMatchObject({ code: 'MEMORY_UNAVAILABLE', rule: 'historyUnavailable', action: 'challenge' });
+    expect(d.reasons[0]?.evidence).toHaveProperty('account');
+  });
+
+  it('"ignore" (the default) judges without it', async () => {
+    const check = prepare(policyIn('sync', 20), facts(NAMED), Date.now());
+    const { memory } = await consultMemory(new FakeStore('reject'), check);
+    expect(decidePrepared(check, memory).decision).toBe('allow');
+  });
+
+  it('a cold isolate (async) is not a failure: no challenge', async () => {
+    const asyncChallenging = compile({ ...defaultDocument(), history: { unavailable: 'challenge' } });
+    const check = prepare(asyncChallenging, facts(NAMED), Date.now());
+    const { memory } = await consultMemory(new FakeStore('reject'), check, { waitUntil: () => undefined });
+    expect(decidePrepared(check, memory).decision).toBe('allow');
+  });
+
+  it('a fresh cached summary answers instead: no challenge', async () => {
+    const now = Date.now();
+    memoryCache.set('a:acct-1', accountHistory(now), now);
+    const check = prepare(challenging, facts({ ...NAMED, account: { id: 'acct-1' } }), now + 5);
+    const { memory } = await consultMemory(new FakeStore('hang'), check, { waitUntil: () => undefined });
+    expect(decidePrepared(check, memory).decision).toBe('allow');
   });
 });

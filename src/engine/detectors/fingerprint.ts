@@ -2,7 +2,7 @@
 // one an operator listed (a relay's constant device id, the user agent it stamps on every end
 // user's request). Items are exact, or prefixes when they end in `*`. Matching is case-sensitive,
 // as the values are copied verbatim from traffic. PURE.
-import { clip } from './timezone';
+import { claimList, clip } from './timezone';
 import { SIGNAL_FALSE, undetermined, type Signal } from '../types';
 import type { RequestView } from './geo';
 
@@ -59,12 +59,25 @@ export class Fingerprints {
     return this.#userAgents.size === 0 && this.#devices.size === 0;
   }
 
-  /** The listed pattern the user agent or device id matches (the device first). */
-  match(userAgent: string | undefined, deviceId: string | undefined): { by: 'device' | 'user-agent'; value: string; at: SourcedPattern } | undefined {
-    const d = deviceId === undefined ? undefined : this.#devices.match(deviceId);
-    if (d && deviceId !== undefined) return { by: 'device', value: deviceId, at: d };
-    const u = userAgent === undefined ? undefined : this.#userAgents.match(userAgent);
-    if (u && userAgent !== undefined) return { by: 'user-agent', value: userAgent, at: u };
+  /**
+   * The listed pattern a device id or the user agent matches (devices first). A repeated
+   * User-Agent header arrives joined with ", ": each joined part is tried too (a browser's own
+   * user agent contains ", " as well, so the whole value is tried first), so that repeating a
+   * header never hides a listed value.
+   */
+  match(userAgent: string | undefined, deviceIds: readonly string[]): { by: 'device' | 'user-agent'; value: string; at: SourcedPattern } | undefined {
+    for (const id of deviceIds) {
+      const d = this.#devices.match(id.trim());
+      if (d) return { by: 'device', value: id, at: d };
+    }
+    if (userAgent === undefined || this.#userAgents.size === 0) return undefined;
+    const whole = this.#userAgents.match(userAgent);
+    if (whole) return { by: 'user-agent', value: userAgent, at: whole };
+    if (!userAgent.includes(',')) return undefined;
+    for (const part of userAgent.split(',')) {
+      const u = this.#userAgents.match(part.trim());
+      if (u) return { by: 'user-agent', value: userAgent, at: u };
+    }
     return undefined;
   }
 }
@@ -75,8 +88,9 @@ const NO_FINGERPRINT = undetermined('no user agent or device id');
 export function detectFingerprint(view: RequestView, fingerprints: Fingerprints): Signal {
   if (fingerprints.empty) return SIGNAL_FALSE;
   const { userAgent, deviceId } = view.facts.client;
-  if (userAgent === undefined && deviceId === undefined) return NO_FINGERPRINT;
-  const hit = fingerprints.match(userAgent, deviceId);
+  const devices = claimList(deviceId);
+  if (userAgent === undefined && devices.length === 0) return NO_FINGERPRINT;
+  const hit = fingerprints.match(userAgent, devices);
   if (!hit) return SIGNAL_FALSE;
   const where = hit.at.source === 'policy' ? 'the policy' : `list ${hit.at.source}`;
   return {

@@ -9,8 +9,9 @@
 //   its budget) every memory signal is `undetermined`, never `false`.
 // - The current check only ever ADDS to a summary (its network, ASN, country and client zones
 //   join the distinct counts), so a client claim can raise a count, never lower it. Counts the
-//   objects keep as hashes (IPs, devices) and relay-shaped checks are judged as the object counted
-//   them.
+//   objects keep as hashes (IPs, devices) and datacenter checks are judged as the object counted
+//   them. RELAY_SIGNATURE counts checks by an origin-side fact (datacenter egress): gating it on
+//   the ABSENCE of client fields would let a relay forge one header to escape it.
 // - Restricted evidence counts only for places the policy restricts NOW: a mark recorded under an
 //   older policy whose country is no longer restricted is ignored.
 import type { RestrictedPlaces } from '../offset-share';
@@ -19,6 +20,8 @@ import { lookupZone } from '../timezone';
 import {
   impossibleTravel,
   isBrowserUserAgent,
+  MAX_OBSERVED_ZONES,
+  MAX_OBSERVED_DEVICES,
   networkPrefix,
   roundCoordinate,
   type AccountHistory,
@@ -60,9 +63,6 @@ export const MEMORY_SIGNALS = [
   'RESTRICTED_IP_HISTORY',
   'ORG_RESTRICTED_SHARE',
 ] as const satisfies readonly (keyof HistorySignals)[];
-
-/** Client zones an observation keeps: more would only let one check inflate the zone count. */
-const MAX_OBSERVED_ZONES = 4;
 
 function allOf(signal: Signal): HistorySignals {
   return {
@@ -147,7 +147,8 @@ function accountSignals(h: AccountHistory, ctx: HistoryContext, current: Account
   const networks = distinct(h.networks, start, [current?.network]);
   const asns = distinct(h.asns, start, [current?.asn === undefined ? undefined : String(current.asn)]);
   const countries = distinct(h.countries, start, [current?.country]);
-  const zones = distinct(h.timezones, start, current?.timezones ?? []);
+  const merged = distinct(h.timezones, start, current?.timezones ?? []);
+  const zones = current?.timezonesTruncated ? { count: Math.max(merged.count, MAX_OBSERVED_ZONES + 1), keys: merged.keys } : merged;
   // A summary older than the window says nothing of it any more.
   const fresh = h.asOf >= start;
   const devices = fresh ? h.devices : 0;
@@ -184,8 +185,8 @@ function accountSignals(h: AccountHistory, ctx: HistoryContext, current: Account
     relayed >= s.signature.requests
       ? {
           value: true,
-          message: `${relayed} checks in ${seconds(s.signature.windowMs)} s came from datacenter networks with no client clock or locale and no browser (threshold ${s.signature.requests}).`,
-          evidence: { requests: relayed, windowSeconds: seconds(s.signature.windowMs), threshold: s.signature.requests, firstSeen: iso(sig.firstSeen), lastSeen: iso(sig.lastSeen), memory: from },
+          message: `${relayed} checks in ${seconds(s.signature.windowMs)} s came from datacenter networks (threshold ${s.signature.requests}); ${sig.bare} of them showed no client clock, locale or browser.`,
+          evidence: { requests: relayed, bare: sig.bare, windowSeconds: seconds(s.signature.windowMs), threshold: s.signature.requests, firstSeen: iso(sig.firstSeen), lastSeen: iso(sig.lastSeen), memory: from },
         }
       : SIGNAL_FALSE;
 
@@ -300,11 +301,24 @@ function datacenterByIntel(view: RequestView): boolean {
 export function observe(view: RequestView, signals: Pick<Signals, 'TZ_RESTRICTED' | 'NETWORK_HOSTING'>, restricted: RestrictedPlaces, now: number): AccountObservation {
   const { geo, client } = view.facts;
   const ip = view.ip;
+  // Every valid zone claimed counts (a client padding its claims with zones the account already
+  // showed must not push a new one out); past MAX_OBSERVED_ZONES the check is a fan-out by itself.
   const zones: string[] = [];
+  let timezonesTruncated = false;
   for (const name of claimList(client.timezone)) {
-    if (zones.length >= MAX_OBSERVED_ZONES) break;
     const z = lookupZone(name);
-    if (z.kind !== 'invalid' && !zones.includes(z.zone.canonical)) zones.push(z.zone.canonical);
+    if (z.kind === 'invalid' || zones.includes(z.zone.canonical)) continue;
+    if (zones.length >= MAX_OBSERVED_ZONES) {
+      timezonesTruncated = true;
+      break;
+    }
+    zones.push(z.zone.canonical);
+  }
+  const devices: string[] = [];
+  for (const d of claimList(client.deviceId)) {
+    const id = d.trim();
+    // A blank device id names no device.
+    if (id !== '' && !devices.includes(id) && devices.length < MAX_OBSERVED_DEVICES) devices.push(id);
   }
   const evidence: RestrictedEvidence[] = [];
   const ipCountry = view.country ?? null;
@@ -324,9 +338,10 @@ export function observe(view: RequestView, signals: Pick<Signals, 'TZ_RESTRICTED
     country: view.country,
     location: located ? { lat: roundCoordinate(geo.latitude ?? 0), lon: roundCoordinate(geo.longitude ?? 0), country: view.country ?? null, city: geo.city ?? null } : undefined,
     timezones: zones,
-    // A blank device id names no device.
-    device: client.deviceId?.trim() || undefined,
-    relayShaped: noClientTime && !isBrowserUserAgent(client.userAgent) && (signals.NETWORK_HOSTING.value === true || datacenterByIntel(view)),
+    timezonesTruncated,
+    devices,
+    datacenter: signals.NETWORK_HOSTING.value === true || datacenterByIntel(view),
+    bare: noClientTime && !isBrowserUserAgent(client.userAgent),
     restricted: evidence,
   };
 }
