@@ -4,15 +4,16 @@
 // How a decision is made:
 // 1. Detectors turn facts into signals (true / false / undetermined; a true signal may count only
 //    in part, e.g. an offset shared by restricted and other places).
-// 2. Hard rules that match add reasons with their action; an unknown IP country adds GEO_MISSING.
+// 2. Hard rules that match add reasons with their action; an unknown IP country adds GEO_MISSING;
+//    memory that failed to answer adds MEMORY_UNAVAILABLE when history.unavailable says challenge.
 // 3. Each true signal adds weight x strength to the score (a network that is in several network
 //    sets counts once, as VPN with the default weights; a restricted clock seen now and remembered
 //    from before counts once); crossing challengeAt / denyAt adds SCORE_*. A score deny needs
 //    location evidence (see SIGNAL_CLASS); without it, the score only challenges.
-// Memory signals judge the account's and organisation's history (detectors/history.ts); the
-// transport consults the memory between prepare() and decidePrepared().
 // 4. Matching allow-exceptions lift every challenge, and the denies their `liftDeny` names.
 // 5. The most severe reason left standing is the decision (deny > challenge > allow).
+// Memory signals judge the account's and organisation's history (detectors/history.ts): the
+// transport consults the memory between prepare() (step 1 without it) and decidePrepared().
 // Dry-run rules take no part in those steps. When the policy has some, the same steps run again
 // with every rule enforced, and their outcome is reported as `dryRun` beside the decision.
 import type { CompiledDryRun, CompiledPolicy, ScoreSettings } from './compile';
