@@ -24,13 +24,16 @@ import {
   type RestrictedMark,
   type TravelFinding,
 } from '../engine/history';
-import { hmacHex, loadOrCreateKey, sqlText, type SqlRow } from './sql';
+import { ensureLayout, hmacHex, loadOrCreateKey, sqlText, type SqlRow } from './sql';
 
 /** Restricted marks an account keeps of each kind, `tz` and `ip` (the strongest, then the most recent). */
 export const MARK_CAP = 64;
 
 /** The dimensions whose distinct values an account counts. */
 type Dim = 'network' | 'asn' | 'country' | 'tz' | 'ip' | 'device';
+
+/** The tables' layout version (see ensureLayout): bump it with any change to SCHEMA. */
+const LAYOUT = 1;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -66,15 +69,16 @@ export class AccountActivity extends DurableObject<Env> {
    */
   #ensureSchema(): void {
     if (this.#ready) return;
-    this.#sql.exec(SCHEMA);
+    ensureLayout(this.#sql, LAYOUT, ['meta', 'seen', 'checks', 'marks'], SCHEMA);
     this.#ready = true;
   }
 
-  /** Whether anything was ever recorded (the tables exist). */
+  /** Whether anything was ever recorded (the tables exist, in this layout: an older one is started afresh). */
   #exists(): boolean {
     if (this.#ready) return true;
-    this.#ready = this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
-    return this.#ready;
+    if (this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length === 0) return false;
+    this.#ensureSchema();
+    return true;
   }
 
   /**

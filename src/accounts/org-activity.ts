@@ -11,7 +11,7 @@
 // Documented in docs/storage-schema.md ("Account and organisation memory").
 import { DurableObject } from 'cloudflare:workers';
 import type { MemoryWindows, OrgHistory, OrgObservation } from '../engine/history';
-import { sqlText, type SqlRow } from './sql';
+import { ensureLayout, sqlText, type SqlRow } from './sql';
 
 /** Accounts an organisation's memory keeps. */
 export const ORG_ACCOUNT_CAP = 5000;
@@ -19,9 +19,12 @@ export const ORG_ACCOUNT_CAP = 5000;
 /** Restricted account ids a summary lists. */
 const SAMPLE = 20;
 
+/** The tables' layout version (see ensureLayout): bump it with any change to SCHEMA. */
+const LAYOUT = 1;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, places TEXT NOT NULL, restricted_last INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, n INTEGER NOT NULL, places TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS accounts_by_time ON accounts (last_seen);
 `;
 
@@ -50,15 +53,16 @@ export class OrgActivity extends DurableObject<Env> {
    */
   #ensureSchema(): void {
     if (this.#ready) return;
-    this.#sql.exec(SCHEMA);
+    ensureLayout(this.#sql, LAYOUT, ['meta', 'accounts'], SCHEMA);
     this.#ready = true;
   }
 
-  /** Whether anything was ever recorded (the tables exist). */
+  /** Whether anything was ever recorded (the tables exist, in this layout: an older one is started afresh). */
   #exists(): boolean {
     if (this.#ready) return true;
-    this.#ready = this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
-    return this.#ready;
+    if (this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length === 0) return false;
+    this.#ensureSchema();
+    return true;
   }
 
   /** Records one check of one of the organisation's accounts; answers the summary as of the newest check. */
@@ -117,14 +121,12 @@ export class OrgActivity extends DurableObject<Env> {
       const places = row === undefined ? {} : (JSON.parse(sqlText(row.places)) as Record<string, number>);
       for (const p of obs.places) places[p] = Math.max(places[p] ?? 0, at);
       for (const [p, last] of Object.entries(places)) if (last < asOf - windows.orgMs) delete places[p];
-      const last = Object.values(places).reduce<number | null>((m, t) => (m === null || t > m ? t : m), null);
       this.#sql.exec(
-        `INSERT INTO accounts VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1, places = excluded.places, restricted_last = excluded.restricted_last`,
+        `INSERT INTO accounts VALUES (?, ?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1, places = excluded.places`,
         obs.accountId,
         at,
         at,
         JSON.stringify(places),
-        last,
       );
     }
     this.#sql.exec('DELETE FROM accounts WHERE last_seen < ?', asOf - windows.orgMs);

@@ -43,3 +43,19 @@ export async function hmacHex(key: CryptoKey, text: string): Promise<string> {
   for (let i = 0; i < 16; i++) out += HEX[mac[i] ?? 0];
   return out;
 }
+
+/**
+ * Creates an object's tables, or drops and recreates them when an earlier layout made them: the
+ * memory is disposable (at most one window is lost), so a layout change starts afresh instead of
+ * migrating. The layout is kept as the meta key `layout`.
+ */
+export function ensureLayout(sql: SqlStorage, layout: number, tables: readonly string[], schema: string): void {
+  const hasMeta = sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+  if (hasMeta) {
+    const row = sql.exec("SELECT v FROM meta WHERE k = 'layout'").toArray()[0];
+    if (row !== undefined && sqlText(row.v) === String(layout)) return;
+    for (const t of tables) sql.exec(`DROP TABLE IF EXISTS ${t}`);
+  }
+  sql.exec(schema);
+  sql.exec("INSERT INTO meta VALUES ('layout', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", String(layout));
+}

@@ -71,8 +71,8 @@ export function memoryWindows(settings: HistorySettings, places: { readonly coun
   };
 }
 
-/** Device ids one check may add (a header repeated more than this is already a fan-out). */
-export const MAX_OBSERVED_DEVICES = 16;
+/** Device ids one check may add; more distinct ones than this count as a device fan-out by themselves. */
+export const MAX_OBSERVED_DEVICES = 64;
 
 /** Client zones one check may add; more distinct valid zones than this count as a fan-out by themselves. */
 export const MAX_OBSERVED_ZONES = 64;
@@ -208,6 +208,8 @@ export interface AccountObservation {
   readonly timezonesTruncated: boolean;
   /** The device ids claimed (at most MAX_OBSERVED_DEVICES): hashed by the object with its own key, never stored. */
   readonly devices: readonly string[];
+  /** The check claimed more distinct device ids than MAX_OBSERVED_DEVICES. */
+  readonly devicesTruncated: boolean;
   /** The IP or ASN is a datacenter's (the policy's hosting set or the intel's datacenter list): origin-side. */
   readonly datacenter: boolean;
   /** No client clock or locale and no browser user agent (reported beside `datacenter`, never judged alone). */

@@ -321,3 +321,19 @@ describe('fixes from the review of the docs', () => {
     }
   });
 });
+
+describe('object layout', () => {
+  it('an object whose tables an earlier layout made is started afresh on its next record, never broken', async () => {
+    const id = unique('old-layout');
+    const stub = env.ACCOUNT_ACTIVITY.get(env.ACCOUNT_ACTIVITY.idFromName(id));
+    // The tables as the first version of this code made them (no `layout` key, checks.relay).
+    await runInDurableObject(stub, (_o, state) => {
+      state.storage.sql.exec(`CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+        CREATE TABLE checks (second INTEGER PRIMARY KEY, n INTEGER NOT NULL, relay INTEGER NOT NULL);
+        INSERT INTO meta VALUES ('asOf', '1'); INSERT INTO checks VALUES (1, 5, 0);`);
+    });
+    const body = await check({ ip: '100.64.9.7', geo: { country: 'US' }, account: { id } });
+    expect(body.memory).toMatchObject({ account: 'object' });
+    expect((await (await activity('accounts', id)).json<{ history: { events: number } }>()).history.events).toBe(1);
+  });
+});

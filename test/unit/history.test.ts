@@ -402,3 +402,20 @@ describe('the ownership registry (org-owner lists): the stricter of registry and
     expect(d.decision).toBe(denied ? 'deny' : 'allow');
   });
 });
+
+describe('device claims', () => {
+  it('a check claiming more than 64 distinct device ids is a device fan-out by itself', () => {
+    const many = Array.from({ length: 70 }, (_, i) => `dev-${i}`);
+    const check = prepare(POLICY, api({ client: { deviceId: many } }), NOW);
+    expect(check.observation).toMatchObject({ devicesTruncated: true });
+    expect(check.observation.devices).toHaveLength(64);
+    const policy = compile({ ...defaultDocument(), history: { fanout: { devices: 64 } } });
+    expect(evaluate(policy, api({ client: { deviceId: many } }), NOW, undefined, known(history({ devices: 0 }))).signals.RELAY_DEVICE_FANOUT).toBe(true);
+  });
+
+  it('blank device ids name nothing: no fingerprint to judge without a user agent', () => {
+    const policy = compile(policyWith({ fingerprints: { devices: ['relay-*'] }, score: { weights: { RELAY_FINGERPRINT: 50 }, challengeAt: 50, denyAt: 100 } }));
+    expect(evaluate(policy, facts({ client: { deviceId: ['', '  '] } }), NOW).signals.RELAY_FINGERPRINT).toBe('undetermined');
+    expect(evaluate(policy, facts({ client: { deviceId: ['', 'relay-7'] } }), NOW).signals.RELAY_FINGERPRINT).toBe(true);
+  });
+});

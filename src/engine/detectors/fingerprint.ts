@@ -88,7 +88,8 @@ const NO_FINGERPRINT = undetermined('no user agent or device id');
 export function detectFingerprint(view: RequestView, fingerprints: Fingerprints): Signal {
   if (fingerprints.empty) return SIGNAL_FALSE;
   const { userAgent, deviceId } = view.facts.client;
-  const devices = claimList(deviceId);
+  // A blank device id names no device (as in the memory).
+  const devices = claimList(deviceId).filter((d) => d.trim() !== '');
   if (userAgent === undefined && devices.length === 0) return NO_FINGERPRINT;
   const hit = fingerprints.match(userAgent, devices);
   if (!hit) return SIGNAL_FALSE;

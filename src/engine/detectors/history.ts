@@ -151,7 +151,9 @@ function accountSignals(h: AccountHistory, ctx: HistoryContext, current: Account
   const zones = current?.timezonesTruncated ? { count: Math.max(merged.count, MAX_OBSERVED_ZONES + 1), keys: merged.keys } : merged;
   // A summary older than the window says nothing of it any more.
   const fresh = h.asOf >= start;
-  const devices = fresh ? h.devices : 0;
+  // The object counts devices as keyed hashes, the current check's included in sync mode; a check
+  // claiming more than MAX_OBSERVED_DEVICES is a device fan-out by itself.
+  const devices = Math.max(fresh ? h.devices : 0, current?.devicesTruncated ? MAX_OBSERVED_DEVICES + 1 : 0);
 
   const fanout: Signal =
     networks.count >= fan.networks || asns.count >= fan.asns || countries.count >= fan.countries
@@ -315,10 +317,16 @@ export function observe(view: RequestView, signals: Pick<Signals, 'TZ_RESTRICTED
     zones.push(z.zone.canonical);
   }
   const devices: string[] = [];
+  let devicesTruncated = false;
   for (const d of claimList(client.deviceId)) {
     const id = d.trim();
     // A blank device id names no device.
-    if (id !== '' && !devices.includes(id) && devices.length < MAX_OBSERVED_DEVICES) devices.push(id);
+    if (id === '' || devices.includes(id)) continue;
+    if (devices.length >= MAX_OBSERVED_DEVICES) {
+      devicesTruncated = true;
+      break;
+    }
+    devices.push(id);
   }
   const evidence: RestrictedEvidence[] = [];
   const ipCountry = view.country ?? null;
@@ -340,6 +348,7 @@ export function observe(view: RequestView, signals: Pick<Signals, 'TZ_RESTRICTED
     timezones: zones,
     timezonesTruncated,
     devices,
+    devicesTruncated,
     datacenter: signals.NETWORK_HOSTING.value === true || datacenterByIntel(view),
     bare: noClientTime && !isBrowserUserAgent(client.userAgent),
     restricted: evidence,
