@@ -23,6 +23,8 @@ export default {
     'src/policy/lists.ts',
     'src/store/artifact-cache.ts',
     'src/simulate/**/*.ts',
+    // The account memory's check-side logic (consult, cache, fail modes), tested with store doubles.
+    'src/accounts/memory.ts',
   ],
   // Runs only the tests that cover a mutant (works with vitest 4 through the 9.6 runner).
   coverageAnalysis: 'perTest',

@@ -144,3 +144,41 @@ describe('warnings', () => {
     expect(r3.ok && policyWarnings(r3.policy)).toEqual([]);
   });
 });
+
+describe('RELAY_FINGERPRINT, whole', () => {
+  const weights = { score: { weights: { RELAY_FINGERPRINT: 50 }, challengeAt: 50, denyAt: 100 } };
+  it('names the value, the pattern and where it is listed', () => {
+    const d = evaluate(compile(FINGERPRINTED), facts({ client: { userAgent: 'python-httpx/0.27.2' } }), NOW);
+    expect(d.reasons.find((r) => r.code === 'RELAY_FINGERPRINT')).toMatchObject({
+      message: 'The user agent "python-httpx/0.27.2" matches the known relay fingerprint "python-httpx/*" (the policy).',
+      evidence: { matchedBy: 'user-agent', value: 'python-httpx/0.27.2', pattern: 'python-httpx/*', source: 'policy' },
+    });
+    const dev = evaluate(compile(FINGERPRINTED), facts({ client: { deviceId: ' relay-device-0001 ' } }), NOW);
+    expect(dev.reasons.find((r) => r.code === 'RELAY_FINGERPRINT')?.message).toBe('The device id " relay-device-0001 " matches the known relay fingerprint "relay-device-0001" (the policy).');
+  });
+
+  it('a policy listing only devices, or only user agents, still matches what it lists', () => {
+    const devicesOnly = compile(policyWith({ fingerprints: { devices: ['d-1'] }, ...weights }));
+    expect(evaluate(devicesOnly, facts({ client: { deviceId: 'd-1' } }), NOW).signals.RELAY_FINGERPRINT).toBe(true);
+    expect(evaluate(devicesOnly, facts({ client: { userAgent: 'd-1' } }), NOW).signals.RELAY_FINGERPRINT).toBe(false);
+    const uasOnly = compile(policyWith({ fingerprints: { userAgents: ['ua/1'] }, ...weights }));
+    expect(evaluate(uasOnly, facts({ client: { userAgent: 'ua/1' } }), NOW).signals.RELAY_FINGERPRINT).toBe(true);
+    expect(evaluate(uasOnly, facts({ client: { deviceId: 'ua/1' } }), NOW).signals.RELAY_FINGERPRINT).toBe(false);
+  });
+
+  it('a repeated User-Agent header is matched part by part; a single one only whole', () => {
+    const policy = compile(policyWith({ fingerprints: { userAgents: ['RelayProxy/2.1', 'sdk/*'] }, ...weights }));
+    expect(evaluate(policy, facts({ client: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0, RelayProxy/2.1' } }), NOW).signals.RELAY_FINGERPRINT).toBe(true);
+    expect(evaluate(policy, facts({ client: { userAgent: 'other, sdk/3' } }), NOW).signals.RELAY_FINGERPRINT).toBe(true);
+    expect(evaluate(policy, facts({ client: { userAgent: 'RelayProxy/2.1x' } }), NOW).signals.RELAY_FINGERPRINT).toBe(false);
+  });
+
+  it('the same pattern in the policy and in a list is reported from the policy (listed first)', async () => {
+    const lists = new Map<string, StoredList>([['uas', { kind: 'user-agent', items: ['RelayProxy/2.1'], version: 1 }]]);
+    const built = await buildSnapshot({ ...policyWith(weights), fingerprints: { userAgents: ['RelayProxy/2.1'], lists: ['uas'] } }, lists);
+    if (!built.ok) throw new Error('build failed');
+    const decoded = await decodeSnapshot(built.text, built.id);
+    if (!decoded.ok) throw new Error('decode failed');
+    expect(evaluate(decoded.compiled, facts({ client: { userAgent: 'RelayProxy/2.1' } }), NOW).reasons.find((r) => r.code === 'RELAY_FINGERPRINT')?.evidence).toMatchObject({ source: 'policy' });
+  });
+});

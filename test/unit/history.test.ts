@@ -419,3 +419,28 @@ describe('device claims', () => {
     expect(evaluate(policy, facts({ client: { deviceId: ['', 'relay-7'] } }), NOW).signals.RELAY_FINGERPRINT).toBe(true);
   });
 });
+
+describe('impossibleTravel and isBrowserUserAgent at their edges', () => {
+  const at = (ms: number, lat: number, lon: number): Located => ({ at: ms, lat, lon, country: null, city: null });
+  it('exactly minKm apart is judged; exactly maxKmh is a plane', () => {
+    const a = at(NOW, 0, 0);
+    const b = at(NOW + HOUR, 0, 1);
+    const km = distanceKm(a, b);
+    expect(impossibleTravel(a, b, { maxKmh: km - 1, minKm: km })).toMatchObject({ km: Math.round(km) });
+    expect(impossibleTravel(a, b, { maxKmh: km - 1, minKm: km + 1 })).toBeUndefined();
+    expect(impossibleTravel(a, b, { maxKmh: km, minKm: 0 })).toBeUndefined();
+  });
+  it('reports the pair in time order, whichever is given first', () => {
+    const early = at(NOW - HOUR, 39.9, 116.41);
+    const late = at(NOW, 40.71, -74.01);
+    expect(impossibleTravel(late, early, { maxKmh: 1000, minKm: 500 })).toMatchObject({ from: early, to: late });
+    expect(impossibleTravel(early, late, { maxKmh: 1000, minKm: 500 })).toMatchObject({ from: early, to: late });
+  });
+  it.each<[string, boolean]>([
+    ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', false],
+    ['curl/8.5 AppleWebKit/537.36', false],
+    ['xMozilla/5.0 (X11) Gecko/20100101', false],
+  ])('isBrowserUserAgent(%j) = %s', (ua, want) => {
+    expect(isBrowserUserAgent(ua)).toBe(want);
+  });
+});

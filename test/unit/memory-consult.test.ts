@@ -2,7 +2,7 @@
 // obey its contract or break it (answer, hang, throw, reject): the check never waits past the
 // budget, never throws, reports how it got each side, and keeps /healthz honest.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { consultMemory, memoryCache, memoryHealth, memoryStatus, VerdictCache, type MemoryStore } from '../../src/accounts/memory';
+import { consultMemory, MEMORY_FAILURE_HOLD_MS, memoryCache, memoryHealth, memoryStatus, VerdictCache, type MemoryStore } from '../../src/accounts/memory';
 import type { CompiledPolicy } from '../../src/engine/compile';
 import { decidePrepared, prepare } from '../../src/engine/evaluate';
 import type { AccountHistory, AccountObservation, MemoryWindows, OrgHistory, OrgObservation } from '../../src/engine/history';
@@ -280,5 +280,62 @@ describe('history.unavailable: what a sync check does when the memory it waited 
     const check = prepare(challenging, facts({ ...NAMED, account: { id: 'acct-1' } }), now + 5);
     const { memory } = await consultMemory(new FakeStore('hang'), check, { waitUntil: () => undefined });
     expect(decidePrepared(check, memory).decision).toBe('allow');
+  });
+});
+
+describe('what async mode answers, side by side', () => {
+  const now = Date.now();
+  const org: OrgHistory = { kind: 'org', asOf: now, windowMs: 2_592_000_000, activeAccounts: 1, restrictedAccounts: 0, restrictedSample: [], truncated: false };
+  it.each<[string, Partial<Facts>, boolean, boolean, object]>([
+    ['account and org, both cached', NAMED, true, true, { account: 'cache', org: 'cache' }],
+    ['account and org, account cached', NAMED, true, false, { account: 'cache', org: 'cold' }],
+    ['account and org, org cached', NAMED, false, true, { account: 'cold', org: 'cache' }],
+    ['account only, cached', { account: { id: 'acct-1' } }, true, false, { account: 'cache', org: 'none' }],
+    ['org only, cached', { account: { orgId: 'org-1' } }, false, true, { account: 'none', org: 'cache' }],
+  ])('%s', async (_name, f, cacheAccount, cacheOrg, report) => {
+    if (cacheAccount) memoryCache.set('a:acct-1', accountHistory(now), now);
+    if (cacheOrg) memoryCache.set('o:org-1', org, now);
+    const r = await consultMemory(new FakeStore(), prepare(policyIn('async'), facts(f), now + 1), { waitUntil: () => undefined });
+    expect(r.report).toEqual({ mode: 'async', ...report });
+    const side = (status: string, history: unknown) => (status === 'none' ? undefined : status === 'cache' ? { known: true, history, from: 'cache' } : { known: false, why: 'no memory of it is cached in this isolate yet (async mode)' });
+    const want = report as { account: string; org: string };
+    expect(r.memory).toEqual({ account: side(want.account, accountHistory(now)), org: side(want.org, org) });
+  });
+
+  it('an account id and an org id with the same text are two entries (a: and o:)', async () => {
+    memoryCache.set('o:same', org, now);
+    const r = await consultMemory(new FakeStore(), prepare(policyIn('async'), facts({ account: { id: 'same' } }), now + 1), { waitUntil: () => undefined });
+    expect(r.report.account).toBe('cold');
+  });
+
+  it('the org observation carries the account id, the instant and the windows', async () => {
+    const store = new FakeStore();
+    await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), now));
+    expect(store.orgs[0]).toEqual(['org-1', { at: now, accountId: 'acct-1', places: [] }]);
+    expect(store.accounts[0]?.[2]).toMatchObject({ fanoutMs: 600_000, signatureMs: 60_000, restrictedMs: 30 * 86_400_000, orgMs: 30 * 86_400_000, travel: { maxKmh: 1000, minKm: 500 } });
+  });
+
+  it('remembered places: only strength 0.5 or more, and only within restrictedDays', async () => {
+    const store = new FakeStore();
+    const mark = (strength: number, lastSeen: number, key: string, place: string) => ({ kind: 'tz' as const, key, places: [place], strength, ipCountry: 'SG', firstSeen: lastSeen - 1, lastSeen, count: 1 });
+    memoryCache.set('a:acct-1', accountHistory(now, { restricted: [mark(0.49, now - 1000, 'UTC+180', 'RU'), mark(0.5, now - 1000, 'Asia/Tehran', 'IR'), mark(1, now - 30 * 86_400_000, 'Asia/Shanghai', 'CN'), mark(1, now - 30 * 86_400_000 - 1, 'Asia/Pyongyang', 'KP')] }), now);
+    await consultMemory(store, prepare(policyIn('sync'), facts(NAMED), now));
+    expect(store.orgs[0]?.[1].places).toEqual(['CN', 'IR']);
+  });
+});
+
+describe('/healthz memory status', () => {
+  it('is degraded for MEMORY_FAILURE_HOLD_MS after a failure with no success since, then ok again', () => {
+    memoryHealth.lastOk = 1000;
+    memoryHealth.lastFailure = { at: 2000, kind: 'timeout', message: 'x' };
+    memoryHealth.failures = 1;
+    expect(memoryStatus(2000 + MEMORY_FAILURE_HOLD_MS - 1)).toEqual({ status: 'degraded', failures: 1, lastFailure: { at: new Date(2000).toISOString(), kind: 'timeout' } });
+    expect(memoryStatus(2000 + MEMORY_FAILURE_HOLD_MS).status).toBe('ok');
+    memoryHealth.lastOk = 2000;
+    expect(memoryStatus(2001).status).toBe('ok');
+    memoryHealth.lastOk = undefined;
+    expect(memoryStatus(2001).status).toBe('degraded');
+    memoryHealth.lastFailure = undefined;
+    expect(memoryStatus(2001)).toEqual({ status: 'ok', failures: 1 });
   });
 });
