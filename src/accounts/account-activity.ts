@@ -94,6 +94,8 @@ export class AccountActivity extends DurableObject<Env> {
       ...obs.devices.map((d) => hmacHex(key, `device:${d}`)),
     ]);
     const history = this.ctx.storage.transactionSync(() => {
+      // Again: a reset may have run while the hashes were computed.
+      this.#ensureSchema();
       this.#apply(obs, windows, ipHash, deviceHashes);
       return this.#summary(windows);
     });
