@@ -82,21 +82,25 @@ export class AccountActivity extends DurableObject<Env> {
   }
 
   /**
-   * Records one check and answers the account's summary as of its newest check. Concurrent calls
-   * are applied one by one, each in a transaction: no check is lost.
+   * Records checks (one, or an isolate's batch, in order) and answers the account's summary as of
+   * its newest check. Concurrent calls are applied one by one, each in a transaction: no check is
+   * lost.
    */
-  async record(obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory> {
+  async record(observations: readonly AccountObservation[], windows: MemoryWindows): Promise<AccountHistory> {
     this.#ensureSchema();
     this.#key ??= loadOrCreateKey(this.#sql, (this.env as { MEMORY_HASH_SECRET?: string }).MEMORY_HASH_SECRET);
     const key = await this.#key;
-    const [ipHash, ...deviceHashes] = await Promise.all([
-      obs.ip === undefined ? undefined : hmacHex(key, `ip:${obs.ip}`),
-      ...obs.devices.map((d) => hmacHex(key, `device:${d}`)),
-    ]);
+    const hashed = await Promise.all(
+      observations.map(async (obs) => ({
+        obs,
+        ip: obs.ip === undefined ? undefined : await hmacHex(key, `ip:${obs.ip}`),
+        devices: await Promise.all(obs.devices.map((d) => hmacHex(key, `device:${d}`))),
+      })),
+    );
     const history = this.ctx.storage.transactionSync(() => {
       // Again: a reset may have run while the hashes were computed.
       this.#ensureSchema();
-      this.#apply(obs, windows, ipHash, deviceHashes);
+      for (const h of hashed) this.#apply(h.obs, windows, h.ip, h.devices);
       return this.#summary(windows);
     });
     await this.#ensureAlarm(windows);

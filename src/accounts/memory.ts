@@ -28,10 +28,10 @@ import type { WaitUntilLike } from '../store/policy-store';
 
 /** Where the memory lives: the Durable Objects in production, a test double in tests. */
 export interface MemoryStore {
-  /** Records a check of account `id`; answers the account's summary. */
-  recordAccount(id: string, obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory>;
-  /** Records a check of one of organisation `id`'s accounts; answers the organisation's summary. */
-  recordOrg(id: string, obs: OrgObservation, windows: MemoryWindows): Promise<OrgHistory>;
+  /** Records checks of account `id` (one, or a batch in order); answers the account's summary. */
+  recordAccount(id: string, observations: readonly AccountObservation[], windows: MemoryWindows): Promise<AccountHistory>;
+  /** Records checks of organisation `id`'s accounts; answers the organisation's summary. */
+  recordOrg(id: string, observations: readonly OrgObservation[], windows: MemoryWindows): Promise<OrgHistory>;
 }
 
 /** The bindings of the memory objects. */
@@ -40,12 +40,22 @@ export interface MemoryBindings {
   readonly ORG_ACTIVITY: Env['ORG_ACTIVITY'];
 }
 
-/** The memory on the deployment's Durable Objects (one per account id, one per organisation id). */
+const STORES = new WeakMap<object, MemoryStore>();
+
+/**
+ * The memory on the deployment's Durable Objects (one per account id, one per organisation id);
+ * one store per binding, so that background batches gather the checks of every request.
+ */
 export function durableMemoryStore(env: MemoryBindings): MemoryStore {
-  return {
-    recordAccount: (id, obs, windows) => env.ACCOUNT_ACTIVITY.get(env.ACCOUNT_ACTIVITY.idFromName(id)).record(obs, windows),
-    recordOrg: (id, obs, windows) => env.ORG_ACTIVITY.get(env.ORG_ACTIVITY.idFromName(id)).record(obs, windows),
-  };
+  let store = STORES.get(env.ACCOUNT_ACTIVITY);
+  if (store === undefined) {
+    store = {
+      recordAccount: (id, observations, windows) => env.ACCOUNT_ACTIVITY.get(env.ACCOUNT_ACTIVITY.idFromName(id)).record(observations, windows),
+      recordOrg: (id, observations, windows) => env.ORG_ACTIVITY.get(env.ORG_ACTIVITY.idFromName(id)).record(observations, windows),
+    };
+    STORES.set(env.ACCOUNT_ACTIVITY, store);
+  }
+  return store;
 }
 
 /** A bounded least-recently-used map whose entries expire. */
@@ -189,6 +199,107 @@ function background(p: Promise<unknown>, waitUntil: WaitUntilLike | undefined): 
   else void p;
 }
 
+/** How long an isolate gathers the checks it records in the background (async mode) before sending them. */
+export const RECORD_BATCH_MS = 10;
+
+/** One async check waiting to be recorded. */
+interface QueuedCheck {
+  readonly store: MemoryStore;
+  readonly check: PreparedCheck;
+}
+
+/**
+ * How long a background record may take: a hanging object must not hold its batch (and the
+ * organisations waiting for its accounts) open until the platform cuts waitUntil off.
+ */
+export const BACKGROUND_RECORD_TIMEOUT_MS = 5000;
+
+/** `p`, or a rejection after `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** The checks waiting for the next flush, and the flush's promise (undefined when none is due). */
+let queue: QueuedCheck[] = [];
+let flushing: Promise<void> | undefined;
+
+/** Refreshes the cache with an object's answer, or notes its failure; never rejects. */
+function remember<T extends AccountHistory | OrgHistory>(key: string, p: Promise<T>, at: number): Promise<T | Error> {
+  return p.then(
+    (h) => {
+      memoryCache.set(key, h, at);
+      memoryHealth.lastOk = Date.now();
+      return h;
+    },
+    (e: unknown) => {
+      noteFailure('unavailable', e instanceof Error ? e.message.slice(0, 200) : 'error');
+      return e instanceof Error ? e : new Error('memory object failed');
+    },
+  );
+}
+
+/** The places the organisation should count the check's account restricted for. */
+function placesOf(check: PreparedCheck, account: AccountHistory | undefined): string[] {
+  return [...new Set([...check.restrictedPlaces, ...rememberedPlaces(account, check.policy, check.now)])].sort();
+}
+
+/**
+ * Sends the queued checks: one call per account with its checks in order, then, once the accounts
+ * answered (their fresh memory says what the organisation should count), one call per organisation.
+ */
+async function flush(): Promise<void> {
+  const batch = queue;
+  queue = [];
+  flushing = undefined;
+  const group = <K extends 'id' | 'orgId'>(field: K) => {
+    const out = new Map<string, { store: MemoryStore; checks: PreparedCheck[] }>();
+    for (const q of batch) {
+      const id = q.check.view.facts.account[field];
+      if (id === undefined) continue;
+      const g = out.get(id) ?? { store: q.store, checks: [] };
+      g.checks.push(q.check);
+      out.set(id, g);
+    }
+    return out;
+  };
+  const accounts = new Map<string, AccountHistory>();
+  await Promise.all(
+    [...group('id')].map(async ([id, g]) => {
+      const last = g.checks[g.checks.length - 1] as PreparedCheck;
+      const h = await remember(`a:${id}`, within(safely(() => g.store.recordAccount(id, g.checks.map((c) => c.observation), windowsOf(last.policy))), BACKGROUND_RECORD_TIMEOUT_MS), last.now);
+      if (!(h instanceof Error)) accounts.set(id, h);
+    }),
+  );
+  await Promise.all(
+    [...group('orgId')].map(async ([orgId, g]) => {
+      const last = g.checks[g.checks.length - 1] as PreparedCheck;
+      const observations = g.checks.map((c): OrgObservation => {
+        const id = c.view.facts.account.id;
+        const account = id === undefined ? undefined : (accounts.get(id) ?? (memoryCache.get(`a:${id}`, c.now, c.policy.history.cacheTtlMs) as AccountHistory | undefined));
+        return { at: c.now, accountId: id, places: placesOf(c, account) };
+      });
+      await remember(`o:${orgId}`, within(safely(() => g.store.recordOrg(orgId, observations, windowsOf(last.policy))), BACKGROUND_RECORD_TIMEOUT_MS), last.now);
+    }),
+  );
+}
+
+/**
+ * Queues an async check for the next flush (at most RECORD_BATCH_MS away). Per check this costs a
+ * push: the timer and the RPCs are shared by every check of the batch, and happen after the
+ * response (even starting an RPC costs ~0.1 ms of CPU), and a busy account's object gets one call
+ * per batch instead of one per check.
+ */
+function enqueue(store: MemoryStore, check: PreparedCheck, waitUntil: WaitUntilLike | undefined): void {
+  queue.push({ store, check });
+  flushing ??= new Promise<void>((resolve) => setTimeout(resolve, RECORD_BATCH_MS)).then(flush);
+  // Every request of the batch keeps the isolate alive until the flush is done.
+  background(flushing, waitUntil);
+}
+
 /**
  * Records the check in its account's and organisation's memory and returns what the check may
  * judge, with how it got it. Never throws; waits at most the policy's budget (`sync`), else not at all.
@@ -205,52 +316,8 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
   const cachedAccount = accountKey === undefined ? undefined : (memoryCache.get(accountKey, now, s.cacheTtlMs) as AccountHistory | undefined);
   const cachedOrg = orgKey === undefined ? undefined : (memoryCache.get(orgKey, now, s.cacheTtlMs) as OrgHistory | undefined);
 
-  // Each record refreshes the cache with the object's answer and reports how it went.
-  const remember = <T extends AccountHistory | OrgHistory>(key: string, p: Promise<T>): Promise<T | Error> =>
-    p.then(
-      (h) => {
-        memoryCache.set(key, h, now);
-        memoryHealth.lastOk = Date.now();
-        return h;
-      },
-      (e: unknown) => {
-        noteFailure('unavailable', e instanceof Error ? e.message.slice(0, 200) : 'error');
-        return e instanceof Error ? e : new Error('memory object failed');
-      },
-    );
-  /** Sends the check to its objects; each answer refreshes the cache. */
-  const record = (): { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } => {
-    // The organisation counts the account restricted for the places this check, or the account's
-    // cached memory, shows location evidence for.
-    const places = orgId === undefined ? [] : [...new Set([...check.restrictedPlaces, ...rememberedPlaces(cachedAccount, check.policy, now)])].sort();
-    const pending: { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } = {};
-    if (orgId !== undefined && orgKey !== undefined) {
-      pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, places }, windows)));
-    }
-    if (id !== undefined && accountKey !== undefined) {
-      pending.account = remember(accountKey, safely(() => store.recordAccount(id, check.observation, windows))).then((h) => {
-        // The account's fresh answer remembers places the organisation was not told about (nothing
-        // cached here, or a sync check racing its own account): tell it, in the background.
-        if (orgId !== undefined && orgKey !== undefined && !(h instanceof Error)) {
-          const fresh = rememberedPlaces(h, check.policy, now).filter((p) => !places.includes(p));
-          if (fresh.length > 0) background(remember(orgKey, safely(() => store.recordOrg(orgId, { at: now, accountId: id, places: [...places, ...fresh].sort() }, windows))), options.waitUntil);
-        }
-        return h;
-      });
-    }
-    return pending;
-  };
-
   if (s.mode === 'async') {
-    // Even starting an RPC costs ~0.1 ms of this request's CPU (serialising the observation,
-    // opening the call): start them from a timer, which runs after the response has gone.
-    background(
-      new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
-        const pending = record();
-        return Promise.all([pending.account, pending.org]);
-      }),
-      options.waitUntil,
-    );
+    enqueue(store, check, options.waitUntil);
     return {
       memory: {
         account: id === undefined ? undefined : cachedAccount ? { known: true, history: cachedAccount, from: 'cache' } : COLD,
@@ -259,7 +326,25 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
       report: { mode: 'async', account: id === undefined ? 'none' : cachedAccount ? 'cache' : 'cold', org: orgId === undefined ? 'none' : cachedOrg ? 'cache' : 'cold' },
     };
   }
-  const pending = record();
+
+  // sync: record now, both objects at once. The organisation counts the account restricted for the
+  // places this check, or the account's cached memory, shows location evidence for.
+  const places = orgId === undefined ? [] : placesOf(check, cachedAccount);
+  const pending: { account?: Promise<AccountHistory | Error>; org?: Promise<OrgHistory | Error> } = {};
+  if (orgId !== undefined && orgKey !== undefined) {
+    pending.org = remember(orgKey, safely(() => store.recordOrg(orgId, [{ at: now, accountId: id, places }], windows)), now);
+  }
+  if (id !== undefined && accountKey !== undefined) {
+    pending.account = remember(accountKey, safely(() => store.recordAccount(id, [check.observation], windows)), now).then((h) => {
+      // The account's fresh answer remembers places the organisation was not told about (nothing
+      // cached here): tell it, in the background.
+      if (orgId !== undefined && orgKey !== undefined && !(h instanceof Error)) {
+        const fresh = rememberedPlaces(h, check.policy, now).filter((p) => !places.includes(p));
+        if (fresh.length > 0) background(remember(orgKey, safely(() => store.recordOrg(orgId, [{ at: now, accountId: id, places: [...places, ...fresh].sort() }], windows)), now), options.waitUntil);
+      }
+      return h;
+    });
+  }
 
   // sync: wait for both answers, together, at most the budget.
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -65,11 +65,11 @@ export class OrgActivity extends DurableObject<Env> {
     return true;
   }
 
-  /** Records one check of one of the organisation's accounts; answers the summary as of the newest check. */
-  async record(obs: OrgObservation, windows: MemoryWindows): Promise<OrgHistory> {
+  /** Records checks of the organisation's accounts (one, or an isolate's batch); answers the summary as of the newest check. */
+  async record(observations: readonly OrgObservation[], windows: MemoryWindows): Promise<OrgHistory> {
     this.#ensureSchema();
     const history = this.ctx.storage.transactionSync(() => {
-      this.#apply(obs, windows);
+      for (const obs of observations) this.#apply(obs, windows);
       return this.#summary(windows);
     });
     if (!this.#alarmSet) {

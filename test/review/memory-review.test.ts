@@ -140,13 +140,13 @@ function shanghai(over: Partial<RestrictedMark> = {}): RestrictedMark {
 class RecordingStore implements MemoryStore {
   readonly accounts: [string, AccountObservation][] = [];
   readonly orgs: [string, OrgObservation][] = [];
-  recordAccount(id: string, obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory> {
-    this.accounts.push([id, obs]);
-    return Promise.resolve({ ...history({ asOf: obs.at, restricted: [] }), windowMs: windows.fanoutMs });
+  recordAccount(id: string, observations: readonly AccountObservation[], windows: MemoryWindows): Promise<AccountHistory> {
+    for (const obs of observations) this.accounts.push([id, obs]);
+    return Promise.resolve({ ...history({ asOf: observations[observations.length - 1]?.at ?? 0, restricted: [] }), windowMs: windows.fanoutMs });
   }
-  recordOrg(id: string, obs: OrgObservation, windows: MemoryWindows): Promise<OrgHistory> {
-    this.orgs.push([id, obs]);
-    return Promise.resolve({ kind: 'org', asOf: obs.at, windowMs: windows.orgMs, activeAccounts: 1, restrictedAccounts: 0, restrictedSample: [], truncated: false });
+  recordOrg(id: string, observations: readonly OrgObservation[], windows: MemoryWindows): Promise<OrgHistory> {
+    for (const obs of observations) this.orgs.push([id, obs]);
+    return Promise.resolve({ kind: 'org', asOf: observations[observations.length - 1]?.at ?? 0, windowMs: windows.orgMs, activeAccounts: 1, restrictedAccounts: 0, restrictedSample: [], truncated: false });
   }
 }
 
@@ -315,10 +315,10 @@ describe('promise 2: nothing a client sends lowers a memory signal', () => {
   it('fixed: the 64-mark cap was shared by zone and IP marks, so 64 newer full-strength zone marks pushed out a restricted IP (now capped per kind)', async () => {
     const stub = env.ACCOUNT_ACTIVITY.get(env.ACCOUNT_ACTIVITY.idFromName(unique('cap')));
     const windows: MemoryWindows = { fanoutMs: 10 * MINUTE, signatureMs: MINUTE, restrictedMs: 30 * DAY, orgMs: 30 * DAY, travel: { maxKmh: 1000, minKm: 500 }, restrictedPlaces: ['RU'] };
-    await stub.record({ at: T0, timezones: [], timezonesTruncated: false, devices: [], devicesTruncated: false, datacenter: false, bare: false, restricted: [{ kind: 'ip', key: 'RU', places: ['RU'], strength: 1, ipCountry: 'RU' }] }, windows);
+    await stub.record([{ at: T0, timezones: [], timezonesTruncated: false, devices: [], devicesTruncated: false, datacenter: false, bare: false, restricted: [{ kind: 'ip', key: 'RU', places: ['RU'], strength: 1, ipCountry: 'RU' }] }], windows);
     let last: AccountHistory | undefined;
     for (let i = 0; i < 64; i++) {
-      last = await stub.record({ at: T0 + (i + 1) * SECOND, timezones: [], timezonesTruncated: false, devices: [], devicesTruncated: false, datacenter: false, bare: false, restricted: [{ kind: 'tz', key: `Zone/${i}`, places: ['XX'], strength: 1, ipCountry: 'US' }] }, windows);
+      last = await stub.record([{ at: T0 + (i + 1) * SECOND, timezones: [], timezonesTruncated: false, devices: [], devicesTruncated: false, datacenter: false, bare: false, restricted: [{ kind: 'tz', key: `Zone/${i}`, places: ['XX'], strength: 1, ipCountry: 'US' }] }], windows);
     }
     expect(last?.restricted.filter((m) => m.kind === 'ip').map((m) => m.key)).toEqual(['RU']);
     expect(last?.restricted.filter((m) => m.kind === 'tz')).toHaveLength(64);

@@ -1,8 +1,8 @@
 // How a check consults the memory (src/accounts/memory.ts), against test doubles of the store that
 // obey its contract or break it (answer, hang, throw, reject): the check never waits past the
 // budget, never throws, reports how it got each side, and keeps /healthz honest.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { consultMemory, MEMORY_FAILURE_HOLD_MS, memoryCache, memoryHealth, memoryStatus, VerdictCache, type MemoryStore } from '../../src/accounts/memory';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BACKGROUND_RECORD_TIMEOUT_MS, consultMemory, MEMORY_FAILURE_HOLD_MS, memoryCache, memoryHealth, memoryStatus, RECORD_BATCH_MS, VerdictCache, type MemoryStore } from '../../src/accounts/memory';
 import type { CompiledPolicy } from '../../src/engine/compile';
 import { decidePrepared, prepare } from '../../src/engine/evaluate';
 import type { AccountHistory, AccountObservation, MemoryWindows, OrgHistory, OrgObservation } from '../../src/engine/history';
@@ -52,13 +52,17 @@ class FakeStore implements MemoryStore {
         return Promise.reject(new Error('object overloaded (injected fault)'));
     }
   }
-  recordAccount(id: string, obs: AccountObservation, windows: MemoryWindows): Promise<AccountHistory> {
-    this.accounts.push([id, obs, windows]);
-    return this.#act(accountHistory(obs.at, { events: this.accounts.length }));
+  /** How many calls the store got (a batch is one call). */
+  calls = 0;
+  recordAccount(id: string, observations: readonly AccountObservation[], windows: MemoryWindows): Promise<AccountHistory> {
+    this.calls++;
+    for (const obs of observations) this.accounts.push([id, obs, windows]);
+    return this.#act(accountHistory(observations[observations.length - 1]?.at ?? 0, { events: this.accounts.length }));
   }
-  recordOrg(id: string, obs: OrgObservation): Promise<OrgHistory> {
-    this.orgs.push([id, obs]);
-    return this.#act<OrgHistory>({ kind: 'org', asOf: obs.at, windowMs: 2_592_000_000, activeAccounts: 20, restrictedAccounts: 8, restrictedSample: [], truncated: false });
+  recordOrg(id: string, observations: readonly OrgObservation[]): Promise<OrgHistory> {
+    this.calls++;
+    for (const obs of observations) this.orgs.push([id, obs]);
+    return this.#act<OrgHistory>({ kind: 'org', asOf: observations[observations.length - 1]?.at ?? 0, windowMs: 2_592_000_000, activeAccounts: 20, restrictedAccounts: 8, restrictedSample: [], truncated: false });
   }
 }
 
@@ -80,7 +84,7 @@ describe('async mode (the default)', () => {
     const first = await consultMemory(store, prepare(policyIn('async'), facts(NAMED), now), { waitUntil: (p) => background.push(p) });
     expect(first.report).toEqual({ mode: 'async', account: 'cold', org: 'cold' });
     expect(decidePrepared(prepare(policyIn('async'), facts(NAMED), now), first.memory).signals.RELAY_FANOUT).toBe('undetermined');
-    // One background task, started from a timer so that it costs the response nothing.
+    // One background task: the batch's flush, RECORD_BATCH_MS later, so that it costs the response nothing.
     expect(background).toHaveLength(1);
     expect(store.accounts).toHaveLength(0);
     await Promise.all(background);
@@ -95,9 +99,43 @@ describe('async mode (the default)', () => {
 
   it('never waits for a hanging object', async () => {
     const started = Date.now();
-    const r = await consultMemory(new FakeStore('hang'), prepare(policyIn('async'), facts(NAMED), started), { waitUntil: () => undefined });
+    const r = await consultMemory(new FakeStore('hang'), prepare(policyIn('async'), facts({ account: { id: 'hangs' } }), started), { waitUntil: () => undefined });
     expect(Date.now() - started).toBeLessThan(50);
     expect(r.report.account).toBe('cold');
+  });
+
+  it('batches: the checks of one flush reach each object in one call, in order; the organisation hears after its accounts', async () => {
+    const store = new FakeStore();
+    const background: Promise<unknown>[] = [];
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) await consultMemory(store, prepare(policyIn('async'), facts({ ip: `198.51.100.${i}`, account: { id: 'batched', orgId: 'org-b' } }), now + i), { waitUntil: (p) => background.push(p) });
+    await consultMemory(store, prepare(policyIn('async'), facts({ ip: '203.0.113.9', account: { id: 'other', orgId: 'org-b' } }), now + 9), { waitUntil: (p) => background.push(p) });
+    // Every request keeps the isolate alive for the same flush.
+    expect(new Set(background).size).toBe(1);
+    await Promise.all(background);
+    expect(store.calls).toBe(3);
+    expect(store.accounts.filter(([id]) => id === 'batched').map(([, o]) => o.ip)).toEqual(['198.51.100.0', '198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4']);
+    expect(store.orgs.map(([id, o]) => [id, o.accountId, o.at])).toEqual([
+      ['org-b', 'batched', now],
+      ['org-b', 'batched', now + 1],
+      ['org-b', 'batched', now + 2],
+      ['org-b', 'batched', now + 3],
+      ['org-b', 'batched', now + 4],
+      ['org-b', 'other', now + 9],
+    ]);
+  });
+
+  it('a hanging object costs its batch at most BACKGROUND_RECORD_TIMEOUT_MS, reported as a failure', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const background: Promise<unknown>[] = [];
+      await consultMemory(new FakeStore('hang'), prepare(policyIn('async'), facts({ account: { id: 'slow' } }), Date.now()), { waitUntil: (p) => background.push(p) });
+      await vi.advanceTimersByTimeAsync(RECORD_BATCH_MS + BACKGROUND_RECORD_TIMEOUT_MS + 1);
+      await Promise.all(background);
+      expect(memoryHealth.lastFailure).toMatchObject({ kind: 'unavailable', message: `no answer within ${BACKGROUND_RECORD_TIMEOUT_MS} ms` });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a cached summary expires after cacheTtlSeconds', async () => {
@@ -230,8 +268,8 @@ describe('the organisation learns what the account remembers', () => {
     const now = Date.now();
     const store = new FakeStore();
     const remembered = accountHistory(now, { restricted: [{ kind: 'tz', key: 'Asia/Shanghai', places: ['CN'], strength: 1, ipCountry: 'SG', firstSeen: now - 60_000, lastSeen: now - 60_000, count: 1 }] });
-    store.recordAccount = (id, obs, windows) => {
-      store.accounts.push([id, obs, windows]);
+    store.recordAccount = (id, observations, windows) => {
+      for (const obs of observations) store.accounts.push([id, obs, windows]);
       return Promise.resolve(remembered);
     };
     const background: Promise<unknown>[] = [];
