@@ -11,7 +11,6 @@
 // by an alarm. Raw IPs and device ids are never stored: they are HMAC-SHA-256'd with a key derived
 // from a random salt this object generates for itself (so hashes cannot be compared across
 // accounts) and, when set, the MEMORY_HASH_SECRET secret (see sql.ts); kept until the reset. Documented in docs/storage-schema.md ("Account and organisation memory").
-import { DurableObject } from 'cloudflare:workers';
 import {
   impossibleTravel,
   MEMORY_ITEM_CAP,
@@ -24,7 +23,8 @@ import {
   type RestrictedMark,
   type TravelFinding,
 } from '../engine/history';
-import { ensureLayout, hmacHex, loadOrCreateKey, sqlText, type SqlRow } from './sql';
+import { MemoryObject } from './memory-object';
+import { hmacHex, loadOrCreateKey, sqlText } from './sql';
 
 /** Restricted marks an account keeps of each kind, `tz` and `ip` (the strongest, then the most recent). */
 export const MARK_CAP = 64;
@@ -52,33 +52,11 @@ export interface AccountActivityView {
 }
 
 /** Per-account memory (see the module comment). */
-export class AccountActivity extends DurableObject<Env> {
-  readonly #sql: SqlStorage;
+export class AccountActivity extends MemoryObject {
   #key: Promise<CryptoKey> | undefined;
-  #alarmSet = false;
-  #ready = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.#sql = ctx.storage.sql;
-  }
-
-  /**
-   * Creates the tables on first write. Not in the constructor: a GET of an id never recorded (or
-   * just reset) must not leave an empty object behind that no alarm would ever wipe.
-   */
-  #ensureSchema(): void {
-    if (this.#ready) return;
-    ensureLayout(this.#sql, LAYOUT, ['meta', 'seen', 'checks', 'marks'], SCHEMA);
-    this.#ready = true;
-  }
-
-  /** Whether anything was ever recorded (the tables exist, in this layout: an older one is started afresh). */
-  #exists(): boolean {
-    if (this.#ready) return true;
-    if (this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length === 0) return false;
-    this.#ensureSchema();
-    return true;
+    super(ctx, env, { version: LAYOUT, tables: ['meta', 'seen', 'checks', 'marks'], schema: SCHEMA });
   }
 
   /**
@@ -87,8 +65,8 @@ export class AccountActivity extends DurableObject<Env> {
    * lost.
    */
   async record(observations: readonly AccountObservation[], windows: MemoryWindows): Promise<AccountHistory> {
-    this.#ensureSchema();
-    this.#key ??= loadOrCreateKey(this.#sql, (this.env as { MEMORY_HASH_SECRET?: string }).MEMORY_HASH_SECRET);
+    this.ensureSchema();
+    this.#key ??= loadOrCreateKey(this.sql, (this.env as { MEMORY_HASH_SECRET?: string }).MEMORY_HASH_SECRET);
     const key = await this.#key;
     const hashed = await Promise.all(
       observations.map(async (obs) => ({
@@ -99,55 +77,36 @@ export class AccountActivity extends DurableObject<Env> {
     );
     const history = this.ctx.storage.transactionSync(() => {
       // Again: a reset may have run while the hashes were computed.
-      this.#ensureSchema();
+      this.ensureSchema();
       for (const h of hashed) this.#apply(h.obs, windows, h.ip, h.devices);
       return this.#summary(windows);
     });
-    await this.#ensureAlarm(windows);
+    await this.ensureAlarm(retentionOf(windows));
     return history;
   }
 
   /** The summary as of the newest check, and what is stored; null history when nothing is. */
   view(): AccountActivityView {
-    if (!this.#exists()) return { history: null, windows: null, rows: {} };
-    const windows = this.#meta<MemoryWindows>('windows');
+    if (!this.exists()) return { history: null, windows: null, rows: {} };
+    const windows = this.meta<MemoryWindows>('windows');
     const rows: Record<string, number> = {};
-    for (const t of ['seen', 'checks', 'marks', 'meta']) rows[t] = this.#one(`SELECT count(*) AS n FROM ${t}`)?.n as number;
+    for (const t of ['seen', 'checks', 'marks', 'meta']) rows[t] = this.one(`SELECT count(*) AS n FROM ${t}`)?.n as number;
     return { history: windows ? this.#summary(windows) : null, windows: windows ?? null, rows };
   }
 
   /** Forgets the account entirely (its hashing key included). */
   async reset(): Promise<void> {
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+    await this.wipe();
+  }
+
+  protected override async wipe(): Promise<void> {
+    await super.wipe();
     this.#key = undefined;
-    this.#alarmSet = false;
-    this.#ready = false;
-  }
-
-  /** Wipes an account idle for longer than its longest window; otherwise waits for that moment. */
-  override async alarm(): Promise<void> {
-    if (!this.#exists()) return;
-    const touched = this.#meta<number>('touched') ?? 0;
-    const retention = this.#meta<number>('retention') ?? 0;
-    this.#alarmSet = false;
-    if (Date.now() >= touched + retention) {
-      await this.reset();
-      return;
-    }
-    await this.ctx.storage.setAlarm(touched + retention);
-    this.#alarmSet = true;
-  }
-
-  async #ensureAlarm(windows: MemoryWindows): Promise<void> {
-    if (this.#alarmSet) return;
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + retentionOf(windows));
-    this.#alarmSet = true;
   }
 
   #apply(obs: AccountObservation, windows: MemoryWindows, ipHash: string | undefined, deviceHashes: readonly (string | undefined)[]): void {
     const at = obs.at;
-    const asOf = Math.max(this.#meta<number>('asOf') ?? at, at);
+    const asOf = Math.max(this.meta<number>('asOf') ?? at, at);
     const values: [Dim, string | undefined][] = [
       ['network', obs.network],
       ['asn', obs.asn === undefined ? undefined : String(obs.asn)],
@@ -156,30 +115,30 @@ export class AccountActivity extends DurableObject<Env> {
       ...deviceHashes.map((d): [Dim, string | undefined] => ['device', d]),
       ...obs.timezones.map((z): [Dim, string] => ['tz', z]),
     ];
-    let truncated = this.#meta<boolean>('truncated') ?? false;
+    let truncated = this.meta<boolean>('truncated') ?? false;
     for (const [dim, key] of values) {
       if (key === undefined) continue;
-      this.#sql.exec(
+      this.sql.exec(
         `INSERT INTO seen VALUES (?, ?, ?, ?, 1) ON CONFLICT (dim, key) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1`,
         dim,
         key,
         at,
         at,
       );
-      const count = this.#one('SELECT count(*) AS n FROM seen WHERE dim = ?', dim)?.n as number;
+      const count = this.one('SELECT count(*) AS n FROM seen WHERE dim = ?', dim)?.n as number;
       if (count > MEMORY_ITEM_CAP) {
         truncated = true;
-        this.#sql.exec('DELETE FROM seen WHERE dim = ? AND key IN (SELECT key FROM seen WHERE dim = ? ORDER BY last_seen ASC LIMIT ?)', dim, dim, count - MEMORY_ITEM_CAP);
+        this.sql.exec('DELETE FROM seen WHERE dim = ? AND key IN (SELECT key FROM seen WHERE dim = ? ORDER BY last_seen ASC LIMIT ?)', dim, dim, count - MEMORY_ITEM_CAP);
       }
     }
-    this.#sql.exec(
+    this.sql.exec(
       'INSERT INTO checks VALUES (?, 1, ?, ?) ON CONFLICT (second) DO UPDATE SET n = n + 1, dc = dc + excluded.dc, bare = bare + excluded.bare',
       Math.floor(at / 1000),
       obs.datacenter ? 1 : 0,
       obs.datacenter && obs.bare ? 1 : 0,
     );
     for (const r of obs.restricted) {
-      this.#sql.exec(
+      this.sql.exec(
         `INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (kind, key) DO UPDATE SET places = excluded.places, strength = max(strength, excluded.strength), ip_country = excluded.ip_country, first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1`,
         r.kind,
         r.key,
@@ -192,40 +151,40 @@ export class AccountActivity extends DurableObject<Env> {
     }
     // Capped per kind: many client zones must never push out a restricted IP the account was seen from.
     for (const kind of ['tz', 'ip']) {
-      this.#sql.exec('DELETE FROM marks WHERE kind = ? AND key IN (SELECT key FROM marks WHERE kind = ? ORDER BY strength DESC, last_seen DESC LIMIT -1 OFFSET ?)', kind, kind, MARK_CAP);
+      this.sql.exec('DELETE FROM marks WHERE kind = ? AND key IN (SELECT key FROM marks WHERE kind = ? ORDER BY strength DESC, last_seen DESC LIMIT -1 OFFSET ?)', kind, kind, MARK_CAP);
     }
     if (obs.location) {
       const here: Located = { at, ...obs.location };
-      const last = this.#meta<Located>('location');
+      const last = this.meta<Located>('location');
       if (last) {
         const found = impossibleTravel(last, here, windows.travel);
-        if (found) this.#setMeta('travel', found);
+        if (found) this.setMeta('travel', found);
       }
-      if (!last || at >= last.at) this.#setMeta('location', here);
+      if (!last || at >= last.at) this.setMeta('location', here);
     }
     // Prune what left its window (relative to the newest check, so an out-of-order check changes nothing).
-    this.#sql.exec('DELETE FROM seen WHERE last_seen < ?', asOf - windows.fanoutMs);
-    this.#sql.exec('DELETE FROM checks WHERE second < ?', Math.floor((asOf - Math.max(windows.fanoutMs, windows.signatureMs)) / 1000));
-    this.#sql.exec('DELETE FROM marks WHERE last_seen < ?', asOf - windows.restrictedMs);
-    const travel = this.#meta<TravelFinding>('travel');
-    if (travel && travel.to.at < asOf - windows.fanoutMs) this.#sql.exec("DELETE FROM meta WHERE k = 'travel'");
-    const location = this.#meta<Located>('location');
-    if (location && location.at < asOf - windows.restrictedMs) this.#sql.exec("DELETE FROM meta WHERE k = 'location'");
-    this.#setMeta('asOf', asOf);
-    this.#setMeta('windows', windows);
-    this.#setMeta('truncated', truncated);
-    this.#setMeta('touched', Date.now());
-    this.#setMeta('retention', retentionOf(windows));
+    this.sql.exec('DELETE FROM seen WHERE last_seen < ?', asOf - windows.fanoutMs);
+    this.sql.exec('DELETE FROM checks WHERE second < ?', Math.floor((asOf - Math.max(windows.fanoutMs, windows.signatureMs)) / 1000));
+    this.sql.exec('DELETE FROM marks WHERE last_seen < ?', asOf - windows.restrictedMs);
+    const travel = this.meta<TravelFinding>('travel');
+    if (travel && travel.to.at < asOf - windows.fanoutMs) this.sql.exec("DELETE FROM meta WHERE k = 'travel'");
+    const location = this.meta<Located>('location');
+    if (location && location.at < asOf - windows.restrictedMs) this.sql.exec("DELETE FROM meta WHERE k = 'location'");
+    this.setMeta('asOf', asOf);
+    this.setMeta('windows', windows);
+    this.setMeta('truncated', truncated);
+    this.setMeta('touched', Date.now());
+    this.setMeta('retention', retentionOf(windows));
   }
 
   #summary(windows: MemoryWindows): AccountHistory {
-    const asOf = this.#meta<number>('asOf') ?? 0;
+    const asOf = this.meta<number>('asOf') ?? 0;
     const fanStart = asOf - windows.fanoutMs;
-    const checks = this.#one('SELECT coalesce(sum(n), 0) AS n, min(second) AS first, max(second) AS last FROM checks WHERE second >= ?', Math.floor(fanStart / 1000));
-    const dc = this.#one('SELECT coalesce(sum(dc), 0) AS n, coalesce(sum(bare), 0) AS bare, min(second) AS first, max(second) AS last FROM checks WHERE dc > 0 AND second >= ?', Math.floor((asOf - windows.signatureMs) / 1000));
+    const checks = this.one('SELECT coalesce(sum(n), 0) AS n, min(second) AS first, max(second) AS last FROM checks WHERE second >= ?', Math.floor(fanStart / 1000));
+    const dc = this.one('SELECT coalesce(sum(dc), 0) AS n, coalesce(sum(bare), 0) AS bare, min(second) AS first, max(second) AS last FROM checks WHERE dc > 0 AND second >= ?', Math.floor((asOf - windows.signatureMs) / 1000));
     const ms = (v: unknown) => (typeof v === 'number' ? v * 1000 : null);
     const marks: RestrictedMark[] = [];
-    for (const r of this.#sql.exec('SELECT * FROM marks WHERE last_seen >= ? ORDER BY strength DESC, last_seen DESC', asOf - windows.restrictedMs)) {
+    for (const r of this.sql.exec('SELECT * FROM marks WHERE last_seen >= ? ORDER BY strength DESC, last_seen DESC', asOf - windows.restrictedMs)) {
       marks.push({
         kind: r.kind === 'ip' ? 'ip' : 'tz',
         key: sqlText(r.key),
@@ -251,19 +210,19 @@ export class AccountActivity extends DurableObject<Env> {
       ips: this.#count('ip', fanStart),
       devices: this.#count('device', fanStart),
       signature: { windowMs: windows.signatureMs, requests: Number(dc?.n ?? 0), bare: Number(dc?.bare ?? 0), firstSeen: ms(dc?.first), lastSeen: ms(dc?.last) },
-      lastLocation: this.#meta<Located>('location') ?? null,
-      travel: this.#meta<TravelFinding>('travel') ?? null,
+      lastLocation: this.meta<Located>('location') ?? null,
+      travel: this.meta<TravelFinding>('travel') ?? null,
       restricted: marks,
-      truncated: this.#meta<boolean>('truncated') ?? false,
+      truncated: this.meta<boolean>('truncated') ?? false,
     };
   }
 
   #count(dim: Dim, since: number): number {
-    return Number(this.#one('SELECT count(*) AS n FROM seen WHERE dim = ? AND last_seen >= ?', dim, since)?.n ?? 0);
+    return Number(this.one('SELECT count(*) AS n FROM seen WHERE dim = ? AND last_seen >= ?', dim, since)?.n ?? 0);
   }
 
   #distinct(dim: Dim, since: number): DistinctSeen {
-    const items = [...this.#sql.exec('SELECT key, first_seen, last_seen, n FROM seen WHERE dim = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT ?', dim, since, SUMMARY_ITEMS)].map((r) => ({
+    const items = [...this.sql.exec('SELECT key, first_seen, last_seen, n FROM seen WHERE dim = ? AND last_seen >= ? ORDER BY last_seen DESC LIMIT ?', dim, since, SUMMARY_ITEMS)].map((r) => ({
       key: sqlText(r.key),
       firstSeen: Number(r.first_seen),
       lastSeen: Number(r.last_seen),
@@ -272,18 +231,6 @@ export class AccountActivity extends DurableObject<Env> {
     return { count: items.length < SUMMARY_ITEMS ? items.length : this.#count(dim, since), items };
   }
 
-  #one(query: string, ...params: SqlStorageValue[]): SqlRow | undefined {
-    return this.#sql.exec(query, ...params).toArray()[0];
-  }
-
-  #meta<T>(k: string): T | undefined {
-    const row = this.#one('SELECT v FROM meta WHERE k = ?', k);
-    return row === undefined ? undefined : (JSON.parse(sqlText(row.v)) as T);
-  }
-
-  #setMeta(k: string, v: unknown): void {
-    this.#sql.exec('INSERT INTO meta VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', k, JSON.stringify(v));
-  }
 }
 
 /** How long an idle account is kept: its longest window, and a day to spare. */

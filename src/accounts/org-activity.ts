@@ -9,9 +9,9 @@
 // for longer than the window are deleted on each record, and an organisation idle that long is
 // wiped by an alarm. Stores account ids (the origin's own opaque ids), never IPs.
 // Documented in docs/storage-schema.md ("Account and organisation memory").
-import { DurableObject } from 'cloudflare:workers';
 import type { MemoryWindows, OrgHistory, OrgObservation } from '../engine/history';
-import { ensureLayout, sqlText, type SqlRow } from './sql';
+import { MemoryObject } from './memory-object';
+import { sqlText } from './sql';
 
 /** Accounts an organisation's memory keeps. */
 export const ORG_ACCOUNT_CAP = 5000;
@@ -37,91 +37,47 @@ export interface OrgActivityView {
 }
 
 /** Per-organisation memory (see the module comment). */
-export class OrgActivity extends DurableObject<Env> {
-  readonly #sql: SqlStorage;
-  #alarmSet = false;
-  #ready = false;
-
+export class OrgActivity extends MemoryObject {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.#sql = ctx.storage.sql;
-  }
-
-  /**
-   * Creates the tables on first write. Not in the constructor: a GET of an id never recorded (or
-   * just reset) must not leave an empty object behind that no alarm would ever wipe.
-   */
-  #ensureSchema(): void {
-    if (this.#ready) return;
-    ensureLayout(this.#sql, LAYOUT, ['meta', 'accounts'], SCHEMA);
-    this.#ready = true;
-  }
-
-  /** Whether anything was ever recorded (the tables exist, in this layout: an older one is started afresh). */
-  #exists(): boolean {
-    if (this.#ready) return true;
-    if (this.#sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length === 0) return false;
-    this.#ensureSchema();
-    return true;
+    super(ctx, env, { version: LAYOUT, tables: ['meta', 'accounts'], schema: SCHEMA });
   }
 
   /** Records checks of the organisation's accounts (one, or an isolate's batch); answers the summary as of the newest check. */
   async record(observations: readonly OrgObservation[], windows: MemoryWindows): Promise<OrgHistory> {
-    this.#ensureSchema();
+    this.ensureSchema();
     const history = this.ctx.storage.transactionSync(() => {
       for (const obs of observations) this.#apply(obs, windows);
       return this.#summary(windows);
     });
-    if (!this.#alarmSet) {
-      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + windows.orgMs + 86_400_000);
-      this.#alarmSet = true;
-    }
+    await this.ensureAlarm(retentionOf(windows));
     return history;
   }
 
   /** The summary as of the newest check, with the accounts that showed restricted evidence. */
   view(): OrgActivityView {
-    if (!this.#exists()) return { history: null, windows: null, rows: { accounts: 0 } };
-    const windows = this.#meta<MemoryWindows>('windows');
-    const rows = { accounts: Number(this.#one('SELECT count(*) AS n FROM accounts')?.n ?? 0) };
+    if (!this.exists()) return { history: null, windows: null, rows: { accounts: 0 } };
+    const windows = this.meta<MemoryWindows>('windows');
+    const rows = { accounts: Number(this.one('SELECT count(*) AS n FROM accounts')?.n ?? 0) };
     return { history: windows ? this.#summary(windows) : null, windows: windows ?? null, rows };
   }
 
   /** Forgets the organisation entirely. */
   async reset(): Promise<void> {
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-    this.#alarmSet = false;
-    this.#ready = false;
-  }
-
-  /** Wipes an organisation idle for longer than its window (and a day); otherwise waits for that moment. */
-  override async alarm(): Promise<void> {
-    if (!this.#exists()) return;
-    const touched = this.#meta<number>('touched') ?? 0;
-    const windows = this.#meta<MemoryWindows>('windows');
-    const until = touched + (windows?.orgMs ?? 0) + 86_400_000;
-    this.#alarmSet = false;
-    if (Date.now() >= until) {
-      await this.reset();
-      return;
-    }
-    await this.ctx.storage.setAlarm(until);
-    this.#alarmSet = true;
+    await this.wipe();
   }
 
   #apply(obs: OrgObservation, windows: MemoryWindows): void {
     const at = obs.at;
-    const asOf = Math.max(this.#meta<number>('asOf') ?? at, at);
+    const asOf = Math.max(this.meta<number>('asOf') ?? at, at);
     // A check that names no account counts no account: it only reads the summary.
     if (obs.accountId !== undefined) {
       // Restricted places by the last instant the account showed evidence for them (a handful at
       // most: they are the policy's restricted countries and regions), pruned to the window.
-      const row = this.#one('SELECT places FROM accounts WHERE id = ?', obs.accountId);
+      const row = this.one('SELECT places FROM accounts WHERE id = ?', obs.accountId);
       const places = row === undefined ? {} : (JSON.parse(sqlText(row.places)) as Record<string, number>);
       for (const p of obs.places) places[p] = Math.max(places[p] ?? 0, at);
       for (const [p, last] of Object.entries(places)) if (last < asOf - windows.orgMs) delete places[p];
-      this.#sql.exec(
+      this.sql.exec(
         `INSERT INTO accounts VALUES (?, ?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), n = n + 1, places = excluded.places`,
         obs.accountId,
         at,
@@ -129,39 +85,33 @@ export class OrgActivity extends DurableObject<Env> {
         JSON.stringify(places),
       );
     }
-    this.#sql.exec('DELETE FROM accounts WHERE last_seen < ?', asOf - windows.orgMs);
-    const count = Number(this.#one('SELECT count(*) AS n FROM accounts')?.n ?? 0);
+    this.sql.exec('DELETE FROM accounts WHERE last_seen < ?', asOf - windows.orgMs);
+    const count = Number(this.one('SELECT count(*) AS n FROM accounts')?.n ?? 0);
     if (count > ORG_ACCOUNT_CAP) {
-      this.#sql.exec('DELETE FROM accounts WHERE id IN (SELECT id FROM accounts ORDER BY last_seen ASC LIMIT ?)', count - ORG_ACCOUNT_CAP);
-      this.#setMeta('truncated', true);
+      this.sql.exec('DELETE FROM accounts WHERE id IN (SELECT id FROM accounts ORDER BY last_seen ASC LIMIT ?)', count - ORG_ACCOUNT_CAP);
+      this.setMeta('truncated', true);
     }
-    this.#setMeta('asOf', asOf);
-    this.#setMeta('windows', windows);
-    this.#setMeta('touched', Date.now());
+    this.setMeta('asOf', asOf);
+    this.setMeta('windows', windows);
+    this.setMeta('touched', Date.now());
+    this.setMeta('retention', retentionOf(windows));
   }
 
   #summary(windows: MemoryWindows): OrgHistory {
-    const asOf = this.#meta<number>('asOf') ?? 0;
+    const asOf = this.meta<number>('asOf') ?? 0;
     const since = asOf - windows.orgMs;
-    const active = Number(this.#one('SELECT count(*) AS n FROM accounts WHERE last_seen >= ?', since)?.n ?? 0);
+    const active = Number(this.one('SELECT count(*) AS n FROM accounts WHERE last_seen >= ?', since)?.n ?? 0);
     // Restricted: active, with evidence within the window for a place the policy restricts NOW.
     const restricted = `SELECT a.id AS id, (SELECT max(p.value) FROM json_each(a.places) p WHERE p.value >= ? AND p.key IN (SELECT value FROM json_each(?))) AS r FROM accounts a WHERE a.last_seen >= ?`;
     const places = JSON.stringify(windows.restrictedPlaces);
-    const count = Number(this.#one(`SELECT count(*) AS n FROM (${restricted}) WHERE r IS NOT NULL`, since, places, since)?.n ?? 0);
-    const sample = [...this.#sql.exec(`SELECT id FROM (${restricted}) WHERE r IS NOT NULL ORDER BY r DESC LIMIT ?`, since, places, since, SAMPLE)].map((row) => sqlText(row.id));
-    return { kind: 'org', asOf, windowMs: windows.orgMs, activeAccounts: active, restrictedAccounts: count, restrictedSample: sample, truncated: this.#meta<boolean>('truncated') ?? false };
+    const count = Number(this.one(`SELECT count(*) AS n FROM (${restricted}) WHERE r IS NOT NULL`, since, places, since)?.n ?? 0);
+    const sample = [...this.sql.exec(`SELECT id FROM (${restricted}) WHERE r IS NOT NULL ORDER BY r DESC LIMIT ?`, since, places, since, SAMPLE)].map((row) => sqlText(row.id));
+    return { kind: 'org', asOf, windowMs: windows.orgMs, activeAccounts: active, restrictedAccounts: count, restrictedSample: sample, truncated: this.meta<boolean>('truncated') ?? false };
   }
 
-  #one(query: string, ...params: SqlStorageValue[]): SqlRow | undefined {
-    return this.#sql.exec(query, ...params).toArray()[0];
-  }
+}
 
-  #meta<T>(k: string): T | undefined {
-    const row = this.#one('SELECT v FROM meta WHERE k = ?', k);
-    return row === undefined ? undefined : (JSON.parse(sqlText(row.v)) as T);
-  }
-
-  #setMeta(k: string, v: unknown): void {
-    this.#sql.exec('INSERT INTO meta VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', k, JSON.stringify(v));
-  }
+/** How long an idle organisation is kept: its window, and a day to spare. */
+function retentionOf(w: MemoryWindows): number {
+  return w.orgMs + 86_400_000;
 }

@@ -81,6 +81,18 @@ export interface Facts {
   surface?: string;
 }
 
+/** The signals only the account and organisation memory can make true (detectors/history.ts). */
+export const MEMORY_SIGNAL_NAMES = [
+  'RELAY_FANOUT',
+  'RELAY_TZ_FANOUT',
+  'RELAY_DEVICE_FANOUT',
+  'RELAY_SIGNATURE',
+  'IMPOSSIBLE_TRAVEL',
+  'TZ_RESTRICTED_HISTORY',
+  'RESTRICTED_IP_HISTORY',
+  'ORG_RESTRICTED_SHARE',
+] as const;
+
 /** Names of the detector signals, which double as the reason codes they contribute. */
 export const SIGNAL_NAMES = [
   'TZ_RESTRICTED',
@@ -94,14 +106,7 @@ export const SIGNAL_NAMES = [
   'NETWORK_HOSTING',
   'NETWORK_LISTED',
   'RELAY_FINGERPRINT',
-  'RELAY_FANOUT',
-  'RELAY_TZ_FANOUT',
-  'RELAY_DEVICE_FANOUT',
-  'RELAY_SIGNATURE',
-  'IMPOSSIBLE_TRAVEL',
-  'TZ_RESTRICTED_HISTORY',
-  'RESTRICTED_IP_HISTORY',
-  'ORG_RESTRICTED_SHARE',
+  ...MEMORY_SIGNAL_NAMES,
 ] as const;
 
 /** A detector signal's name. */

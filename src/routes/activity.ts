@@ -26,45 +26,46 @@ function actor(c: Context<AppEnv>): string {
   return label && /^[\x21-\x7e]{1,64}$/.test(label) ? label : 'admin';
 }
 
-const account = (c: Context<AppEnv>, id: string) => c.env.ACCOUNT_ACTIVITY.get(c.env.ACCOUNT_ACTIVITY.idFromName(id));
-const org = (c: Context<AppEnv>, id: string) => c.env.ORG_ACTIVITY.get(c.env.ORG_ACTIVITY.idFromName(id));
+/** One kind of memory: its path segment, its namespace, its cache-key prefix and audit name. */
+interface MemoryKind {
+  readonly path: 'accounts' | 'orgs';
+  readonly field: 'account' | 'org';
+  readonly namespace: (env: Env) => Env['ACCOUNT_ACTIVITY'] | Env['ORG_ACTIVITY'];
+  readonly cacheKey: (id: string) => string;
+}
+
+const KINDS: readonly MemoryKind[] = [
+  { path: 'accounts', field: 'account', namespace: (env) => env.ACCOUNT_ACTIVITY, cacheKey: (id) => `a:${id}` },
+  { path: 'orgs', field: 'org', namespace: (env) => env.ORG_ACTIVITY, cacheKey: (id) => `o:${id}` },
+];
+
 const admin = (c: Context<AppEnv>) => c.env.POLICY_ADMIN.get(c.env.POLICY_ADMIN.idFromName(POLICY_ADMIN_NAME));
 
 /** Routes of the memory's admin API. */
-export const activityRoutes = new Hono<AppEnv>()
-  .use('/v1/accounts/*', requireToken('ADMIN_TOKEN'))
-  .use('/v1/orgs/*', requireToken('ADMIN_TOKEN'))
-  .get('/v1/accounts/:id/activity', async (c) => {
-    const id = idParam(c);
-    if (!id.ok) return id.response;
-    c.header('Cache-Control', 'no-store');
-    return c.json({ account: id.id, ...(await account(c, id.id).view()) });
-  })
-  .delete('/v1/accounts/:id/activity', async (c) => {
-    const id = idParam(c);
-    if (!id.ok) return id.response;
-    // Audited first: a reset that the audit log cannot record does not happen.
-    await admin(c).recordReset('account', id.id, actor(c));
-    await account(c, id.id).reset();
-    // This isolate forgets it now; others within their cacheTtlSeconds.
-    memoryCache.delete(`a:${id.id}`);
-    c.header('Cache-Control', 'no-store');
-    return c.json({ account: id.id, reset: true });
-  })
-  .all('/v1/accounts/:id/activity', methodNotAllowed(['GET', 'DELETE']))
-  .get('/v1/orgs/:id/activity', async (c) => {
-    const id = idParam(c);
-    if (!id.ok) return id.response;
-    c.header('Cache-Control', 'no-store');
-    return c.json({ org: id.id, ...(await org(c, id.id).view()) });
-  })
-  .delete('/v1/orgs/:id/activity', async (c) => {
-    const id = idParam(c);
-    if (!id.ok) return id.response;
-    await admin(c).recordReset('org', id.id, actor(c));
-    await org(c, id.id).reset();
-    memoryCache.delete(`o:${id.id}`);
-    c.header('Cache-Control', 'no-store');
-    return c.json({ org: id.id, reset: true });
-  })
-  .all('/v1/orgs/:id/activity', methodNotAllowed(['GET', 'DELETE']));
+export const activityRoutes = new Hono<AppEnv>();
+for (const kind of KINDS) {
+  const object = (c: Context<AppEnv>, id: string) => {
+    const ns = kind.namespace(c.env);
+    return ns.get(ns.idFromName(id));
+  };
+  activityRoutes
+    .use(`/v1/${kind.path}/*`, requireToken('ADMIN_TOKEN'))
+    .get(`/v1/${kind.path}/:id/activity`, async (c) => {
+      const id = idParam(c);
+      if (!id.ok) return id.response;
+      c.header('Cache-Control', 'no-store');
+      return c.json({ [kind.field]: id.id, ...(await object(c, id.id).view()) });
+    })
+    .delete(`/v1/${kind.path}/:id/activity`, async (c) => {
+      const id = idParam(c);
+      if (!id.ok) return id.response;
+      // Audited first: a reset that the audit log cannot record does not happen.
+      await admin(c).recordReset(kind.field, id.id, actor(c));
+      await object(c, id.id).reset();
+      // This isolate forgets it now; others within their cacheTtlSeconds.
+      memoryCache.delete(kind.cacheKey(id.id));
+      c.header('Cache-Control', 'no-store');
+      return c.json({ [kind.field]: id.id, reset: true });
+    })
+    .all(`/v1/${kind.path}/:id/activity`, methodNotAllowed(['GET', 'DELETE']));
+}

@@ -9,11 +9,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryCache } from '../../src/accounts/memory';
 import worker from '../../src/index';
 import { ADMIN_TOKEN, CHECK_TOKEN, defaultDocument, postCheck, resetPolicyState, storePolicy } from '../helpers';
+import { DAY, HOUR, MINUTE, SECOND } from '../memory-helpers';
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 
 /** The next whole hour a day from now: ahead of the real clock, so the objects' idle alarms never fire mid-test. */
 const T0 = Math.ceil(Date.now() / HOUR) * HOUR + DAY;

@@ -8,20 +8,13 @@ import { createExecutionContext, SELF, waitOnExecutionContext } from 'cloudflare
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryCache } from '../../src/accounts/memory';
+import { MEMORY_SIGNAL_NAMES } from '../../src/engine/types';
 import worker from '../../src/index';
 import { ADMIN_TOKEN, CHECK_TOKEN, defaultDocument, postCheck, resetPolicyState, storePolicy } from '../helpers';
+import { DAY, HOUR, MINUTE, SECOND } from '../memory-helpers';
 
 /** The memory signals, in the order the engine lists them. */
-const MEMORY_SIGNALS = [
-  'RELAY_FANOUT',
-  'RELAY_TZ_FANOUT',
-  'RELAY_DEVICE_FANOUT',
-  'RELAY_SIGNATURE',
-  'IMPOSSIBLE_TRAVEL',
-  'TZ_RESTRICTED_HISTORY',
-  'RESTRICTED_IP_HISTORY',
-  'ORG_RESTRICTED_SHARE',
-] as const;
+const MEMORY_SIGNALS = MEMORY_SIGNAL_NAMES;
 type MemorySignal = (typeof MEMORY_SIGNALS)[number];
 
 interface Reason {
@@ -42,10 +35,6 @@ interface DecisionBody {
   evaluatedAt: string;
 }
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 
 /**
  * The pinned start of every test: the next whole hour a day from now. Ahead of the real clock on

@@ -16,15 +16,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { consultMemory, MEMORY_CACHE_ENTRIES, memoryCache, memoryHealth, type MemoryStore } from '../../src/accounts/memory';
 import { evaluate, prepare } from '../../src/engine/evaluate';
 import { TZ_ROWS } from '../../src/engine/data/tz-zones';
-import type { AccountHistory, AccountObservation, DistinctSeen, MemoryFacts, MemoryWindows, OrgHistory, OrgObservation, RestrictedMark } from '../../src/engine/history';
+import type { AccountHistory, AccountObservation, MemoryFacts, MemoryWindows, OrgHistory, OrgObservation, RestrictedMark } from '../../src/engine/history';
 import { ACTION_SEVERITY, type Action } from '../../src/engine/types';
 import worker from '../../src/index';
 import { ADMIN_TOKEN, CHECK_TOKEN, compile, defaultDocument, facts, NOW, postCheck, resetPolicyState, storePolicy } from '../helpers';
+import { accountHistory, DAY, HOUR, MINUTE, SECOND, seen } from '../memory-helpers';
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 
 /** The next whole hour a day from now: ahead of the real clock, so the objects' idle alarms never fire mid-test. */
 const T0 = Math.ceil(Date.now() / HOUR) * HOUR + DAY;
@@ -103,32 +100,7 @@ const SDK = 'python-httpx/0.27.0';
 
 // --- engine-level fixtures (pure: summaries built here, clock NOW) ---------------------------------
 
-function seen(keys: readonly string[], when = NOW - MINUTE): DistinctSeen {
-  return { count: keys.length, items: keys.map((key) => ({ key, firstSeen: when, lastSeen: when, count: 1 })) };
-}
-
-function history(over: Partial<AccountHistory> = {}): AccountHistory {
-  return {
-    kind: 'account',
-    asOf: NOW - MINUTE,
-    windowMs: 10 * MINUTE,
-    events: 3,
-    firstSeen: NOW - 5 * MINUTE,
-    lastSeen: NOW - MINUTE,
-    networks: seen(['203.0.113.0/24']),
-    asns: seen(['7922']),
-    countries: seen(['US']),
-    timezones: seen([]),
-    ips: 1,
-    devices: 1,
-    signature: { windowMs: MINUTE, requests: 0, bare: 0, firstSeen: null, lastSeen: null },
-    lastLocation: null,
-    travel: null,
-    restricted: [],
-    truncated: false,
-    ...over,
-  };
-}
+const history = accountHistory;
 
 const known = (h: AccountHistory): MemoryFacts => ({ account: { known: true, history: h, from: 'object' } });
 

@@ -3,44 +3,21 @@
 // history.test.ts (behaviour) with the edges a mutation run showed untested.
 import { describe, expect, it } from 'vitest';
 import { compile, defaultDocument, facts, NOW, policyWith } from '../helpers';
+import { accountHistory, DAY, HOUR, MINUTE, seen } from '../memory-helpers';
 import { prepare } from '../../src/engine/evaluate';
 import { detectHistory } from '../../src/engine/detectors/history';
 import { RequestView } from '../../src/engine/detectors/geo';
-import type { AccountHistory, DistinctSeen, MemoryFacts, OrgHistory, RestrictedMark, TravelFinding } from '../../src/engine/history';
+import type { AccountHistory, MemoryFacts, OrgHistory, RestrictedMark, TravelFinding } from '../../src/engine/history';
 import type { Facts, Signal } from '../../src/engine/types';
 import { defaultPolicy } from '../../src/policy/default';
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
+const MIN = MINUTE;
 const POLICY = defaultPolicy();
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function seen(keys: readonly string[], at = NOW - MIN): DistinctSeen {
-  return { count: keys.length, items: keys.map((key) => ({ key, firstSeen: at, lastSeen: at, count: 1 })) };
-}
-
+/** A summary with nothing in it but what a test sets. */
 function history(over: Partial<AccountHistory> = {}): AccountHistory {
-  return {
-    kind: 'account',
-    asOf: NOW - MIN,
-    windowMs: 10 * MIN,
-    events: 3,
-    firstSeen: NOW - 5 * MIN,
-    lastSeen: NOW - MIN,
-    networks: seen([]),
-    asns: seen([]),
-    countries: seen([]),
-    timezones: seen([]),
-    ips: 0,
-    devices: 0,
-    signature: { windowMs: MIN, requests: 0, bare: 0, firstSeen: null, lastSeen: null },
-    lastLocation: null,
-    travel: null,
-    restricted: [],
-    truncated: false,
-    ...over,
-  };
+  return accountHistory({ networks: seen([]), asns: seen([]), countries: seen([]), ips: 0, devices: 0, ...over });
 }
 
 const ACCOUNT: Partial<Facts> = { account: { id: 'acct-1' } };

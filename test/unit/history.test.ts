@@ -10,7 +10,6 @@ import {
   isBrowserUserAgent,
   networkPrefixOf,
   type AccountHistory,
-  type DistinctSeen,
   type Located,
   type MemoryFacts,
   type OrgHistory,
@@ -20,40 +19,13 @@ import type { Facts } from '../../src/engine/types';
 import { defaultPolicy } from '../../src/policy/default';
 import { parsePolicy } from '../../src/policy/schema';
 import { compile, defaultDocument, facts, NOW, policyWith } from '../helpers';
+import { accountHistory, DAY, HOUR, MINUTE, seen } from '../memory-helpers';
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
+const MIN = MINUTE;
 const POLICY = defaultPolicy();
 
-/** Distinct values all seen at `at`. */
-function seen(keys: readonly string[], at = NOW - MIN): DistinctSeen {
-  return { count: keys.length, items: keys.map((key) => ({ key, firstSeen: at, lastSeen: at, count: 1 })) };
-}
-
 /** An account summary as of a minute ago, with nothing remarkable in it. */
-function history(over: Partial<AccountHistory> = {}): AccountHistory {
-  return {
-    kind: 'account',
-    asOf: NOW - MIN,
-    windowMs: 10 * MIN,
-    events: 3,
-    firstSeen: NOW - 5 * MIN,
-    lastSeen: NOW - MIN,
-    networks: seen(['203.0.113.0/24']),
-    asns: seen(['7922']),
-    countries: seen(['US']),
-    timezones: seen([]),
-    ips: 1,
-    devices: 1,
-    signature: { windowMs: MIN, requests: 0, bare: 0, firstSeen: null, lastSeen: null },
-    lastLocation: null,
-    travel: null,
-    restricted: [],
-    truncated: false,
-    ...over,
-  };
-}
+const history = accountHistory;
 
 function org(over: Partial<OrgHistory> = {}): OrgHistory {
   return { kind: 'org', asOf: NOW - MIN, windowMs: 30 * DAY, activeAccounts: 20, restrictedAccounts: 0, restrictedSample: [], truncated: false, ...over };

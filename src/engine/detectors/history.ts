@@ -35,7 +35,7 @@ import {
   type RestrictedMark,
   type TravelFinding,
 } from '../history';
-import { SIGNAL_FALSE, undetermined, type Evidence, type Signal, type Signals } from '../types';
+import { MEMORY_SIGNAL_NAMES, SIGNAL_FALSE, undetermined, type Evidence, type Signal, type Signals } from '../types';
 import type { RequestView } from './geo';
 import { claimList } from './timezone';
 
@@ -53,16 +53,7 @@ export type HistorySignals = Pick<
 >;
 
 /** The signals only the account and organisation memory can make true. */
-export const MEMORY_SIGNALS = [
-  'RELAY_FANOUT',
-  'RELAY_TZ_FANOUT',
-  'RELAY_DEVICE_FANOUT',
-  'RELAY_SIGNATURE',
-  'IMPOSSIBLE_TRAVEL',
-  'TZ_RESTRICTED_HISTORY',
-  'RESTRICTED_IP_HISTORY',
-  'ORG_RESTRICTED_SHARE',
-] as const satisfies readonly (keyof HistorySignals)[];
+export const MEMORY_SIGNALS: readonly (keyof HistorySignals)[] = MEMORY_SIGNAL_NAMES;
 
 function allOf(signal: Signal): HistorySignals {
   return {
