@@ -255,34 +255,41 @@ async function flush(): Promise<void> {
   const batch = queue;
   queue = [];
   flushing = undefined;
-  const group = <K extends 'id' | 'orgId'>(field: K) => {
-    const out = new Map<string, { store: MemoryStore; checks: PreparedCheck[] }>();
+  /** The batch's checks by store and id (a store is a deployment's bindings: tests use several). */
+  const group = (field: 'id' | 'orgId') => {
+    const out: { id: string; store: MemoryStore; checks: PreparedCheck[] }[] = [];
+    const index = new Map<MemoryStore, Map<string, PreparedCheck[]>>();
     for (const q of batch) {
       const id = q.check.view.facts.account[field];
       if (id === undefined) continue;
-      const g = out.get(id) ?? { store: q.store, checks: [] };
-      g.checks.push(q.check);
-      out.set(id, g);
+      let byId = index.get(q.store);
+      if (byId === undefined) index.set(q.store, (byId = new Map<string, PreparedCheck[]>()));
+      let checks = byId.get(id);
+      if (checks === undefined) {
+        byId.set(id, (checks = []));
+        out.push({ id, store: q.store, checks });
+      }
+      checks.push(q.check);
     }
     return out;
   };
   const accounts = new Map<string, AccountHistory>();
   await Promise.all(
-    [...group('id')].map(async ([id, g]) => {
-      const last = g.checks[g.checks.length - 1] as PreparedCheck;
-      const h = await remember(`a:${id}`, within(safely(() => g.store.recordAccount(id, g.checks.map((c) => c.observation), windowsOf(last.policy))), BACKGROUND_RECORD_TIMEOUT_MS), last.now);
+    group('id').map(async ({ id, store, checks }) => {
+      const last = checks[checks.length - 1] as PreparedCheck;
+      const h = await remember(`a:${id}`, within(safely(() => store.recordAccount(id, checks.map((c) => c.observation), windowsOf(last.policy))), BACKGROUND_RECORD_TIMEOUT_MS), last.now);
       if (!(h instanceof Error)) accounts.set(id, h);
     }),
   );
   await Promise.all(
-    [...group('orgId')].map(async ([orgId, g]) => {
-      const last = g.checks[g.checks.length - 1] as PreparedCheck;
-      const observations = g.checks.map((c): OrgObservation => {
+    group('orgId').map(async ({ id: orgId, store, checks }) => {
+      const last = checks[checks.length - 1] as PreparedCheck;
+      const observations = checks.map((c): OrgObservation => {
         const id = c.view.facts.account.id;
         const account = id === undefined ? undefined : (accounts.get(id) ?? (memoryCache.get(`a:${id}`, c.now, c.policy.history.cacheTtlMs) as AccountHistory | undefined));
         return { at: c.now, accountId: id, places: placesOf(c, account) };
       });
-      await remember(`o:${orgId}`, within(safely(() => g.store.recordOrg(orgId, observations, windowsOf(last.policy))), BACKGROUND_RECORD_TIMEOUT_MS), last.now);
+      await remember(`o:${orgId}`, within(safely(() => store.recordOrg(orgId, observations, windowsOf(last.policy))), BACKGROUND_RECORD_TIMEOUT_MS), last.now);
     }),
   );
 }
