@@ -121,24 +121,36 @@ export function detectHistory(view: RequestView, ctx: HistoryContext, memory: Me
 }
 
 /** Distinct values of one dimension in the window ending `now`, the current check's included. */
-function distinct(seen: DistinctSeen, windowStart: number, current: readonly (string | undefined)[]): { count: number; keys: string[] } {
+function distinct(seen: DistinctSeen, windowStart: number, current: readonly (string | undefined)[], threshold: number): { readonly count: number; readonly keys: readonly string[] } {
   // The object lists every value when it has at most SUMMARY_ITEMS; beyond that its count stands
   // (it is then above any threshold a policy may set).
   if (seen.count > seen.items.length) return { count: seen.count, keys: seen.items.map((i) => i.key) };
+  // Far below the threshold (the common case) the exact count does not matter: none of the
+  // signals it feeds can fire, and their evidence is never built.
+  if (seen.count + current.length < threshold) return FEW;
   const keys = seen.items.filter((i) => i.lastSeen >= windowStart).map((i) => i.key);
   for (const k of current) if (k !== undefined && !keys.includes(k)) keys.push(k);
   return { count: keys.length, keys };
 }
 
+/** A count too low to fire (see distinct). */
+const FEW: { readonly count: number; readonly keys: readonly string[] } = Object.freeze({ count: 0, keys: Object.freeze([]) });
+
 function accountSignals(h: AccountHistory, ctx: HistoryContext, current: AccountObservation | undefined, now: number, from: 'object' | 'cache'): Omit<HistorySignals, 'ORG_RESTRICTED_SHARE'> {
   const s = ctx.settings;
   const fan = s.fanout;
   const start = now - fan.windowMs;
-  const window = { windowSeconds: seconds(fan.windowMs), events: h.events, firstSeen: iso(h.firstSeen), lastSeen: iso(h.lastSeen), memory: from };
-  const networks = distinct(h.networks, start, [current?.network]);
-  const asns = distinct(h.asns, start, [current?.asn === undefined ? undefined : String(current.asn)]);
-  const countries = distinct(h.countries, start, [current?.country]);
-  const merged = distinct(h.timezones, start, current?.timezones ?? []);
+  // Evidence is built only for the rare true outcome: the common quiet account allocates little.
+  const window = () => ({ windowSeconds: seconds(fan.windowMs), events: h.events, firstSeen: iso(h.firstSeen), lastSeen: iso(h.lastSeen), memory: from });
+  const networks = distinct(h.networks, start, [current?.network], fan.networks);
+  const asns = distinct(h.asns, start, [current?.asn === undefined ? undefined : String(current.asn)], fan.asns);
+  const countries = distinct(h.countries, start, [current?.country], fan.countries);
+  const fanoutSignal = (networkCount: number, asnCount: number, countryKeys: readonly string[]): Signal => ({
+    value: true,
+    message: `The account was seen from ${networkCount} networks, ${asnCount} ASNs and ${countryKeys.length} countries in ${seconds(fan.windowMs) / 60} min (thresholds ${fan.networks} / ${fan.asns} / ${fan.countries}).`,
+    evidence: { networks: networkCount, asns: asnCount, countries: countryKeys.slice().sort(), ips: fresh ? h.ips : 0, thresholds: { networks: fan.networks, asns: fan.asns, countries: fan.countries }, ...window() },
+  });
+  const merged = distinct(h.timezones, start, current?.timezones ?? [], fan.timezones);
   const zones = current?.timezonesTruncated ? { count: Math.max(merged.count, MAX_OBSERVED_ZONES + 1), keys: merged.keys } : merged;
   // A summary older than the window says nothing of it any more.
   const fresh = h.asOf >= start;
@@ -148,18 +160,19 @@ function accountSignals(h: AccountHistory, ctx: HistoryContext, current: Account
 
   const fanout: Signal =
     networks.count >= fan.networks || asns.count >= fan.asns || countries.count >= fan.countries
-      ? {
-          value: true,
-          message: `The account was seen from ${networks.count} networks, ${asns.count} ASNs and ${countries.count} countries in ${seconds(fan.windowMs) / 60} min (thresholds ${fan.networks} / ${fan.asns} / ${fan.countries}).`,
-          evidence: { networks: networks.count, asns: asns.count, countries: countries.keys.slice().sort(), ips: fresh ? h.ips : 0, thresholds: { networks: fan.networks, asns: fan.asns, countries: fan.countries }, ...window },
-        }
+      ? fanoutSignal(
+          // Exact counts for the evidence (one dimension may have been below its threshold).
+          distinct(h.networks, start, [current?.network], 0).count,
+          distinct(h.asns, start, [current?.asn === undefined ? undefined : String(current.asn)], 0).count,
+          distinct(h.countries, start, [current?.country], 0).keys,
+        )
       : SIGNAL_FALSE;
   const tzFanout: Signal =
     zones.count >= fan.timezones
       ? {
           value: true,
           message: `The account presented ${zones.count} client time zones in ${seconds(fan.windowMs) / 60} min (threshold ${fan.timezones}).`,
-          evidence: { timezones: zones.keys.slice().sort(), count: zones.count, threshold: fan.timezones, ...window },
+          evidence: { timezones: zones.keys.slice().sort(), count: zones.count, threshold: fan.timezones, ...window() },
         }
       : SIGNAL_FALSE;
   const deviceFanout: Signal =
@@ -167,7 +180,7 @@ function accountSignals(h: AccountHistory, ctx: HistoryContext, current: Account
       ? {
           value: true,
           message: `The account was used from ${devices} devices in ${seconds(fan.windowMs) / 60} min (threshold ${fan.devices}).`,
-          evidence: { devices, threshold: fan.devices, ...window },
+          evidence: { devices, threshold: fan.devices, ...window() },
         }
       : SIGNAL_FALSE;
 
