@@ -317,7 +317,7 @@ export async function runMemoryBench({
       ]);
       log(
         `       reading: "history off" adds the account field alone (parsed and validated, memory skipped); "stub objects" adds the isolate's whole async path ` +
-          `(cache lookup, observation, two RPC calls started under waitUntil, judging the cached summary) with objects whose own work costs nothing; ` +
+          `(cache lookup, observation, the check queued for its background batch, judging the cached summary) with objects whose own work costs nothing; ` +
           `"real objects" minus "stub objects" is the objects' own work that still reaches the response (~0 expected: it runs after it)`,
       );
     }
