@@ -11,6 +11,7 @@ import { POLICY_ADMIN_NAME } from '../admin/policy-admin';
 import type { AppEnv } from '../env';
 import { requireToken } from '../http/auth';
 import { apiError, methodNotAllowed } from '../http/errors';
+import { actor } from './admin';
 
 /** The id in the path, or an error response. */
 function idParam(c: Context<AppEnv>): { ok: true; id: string } | { ok: false; response: Response } {
@@ -19,11 +20,6 @@ function idParam(c: Context<AppEnv>): { ok: true; id: string } | { ok: false; re
     return { ok: false, response: apiError(c, 400, 'INVALID_REQUEST', 'The id must be 1-256 characters.', [{ path: 'id', code: 'too_big', message: 'must be 1-256 characters' }]) };
   }
   return { ok: true, id };
-}
-
-function actor(c: Context<AppEnv>): string {
-  const label = (c.env as { ADMIN_TOKEN_LABEL?: string }).ADMIN_TOKEN_LABEL;
-  return label && /^[\x21-\x7e]{1,64}$/.test(label) ? label : 'admin';
 }
 
 /** One kind of memory: its path segment, its namespace, its cache-key prefix and audit name. */

@@ -33,7 +33,7 @@ const PAGE_DEFAULT = 50;
 const PAGE_MAX = 500;
 
 /** Who wrote: the admin token's label (one admin token today; ADMIN_TOKEN_LABEL names it). */
-function actor(c: Context<AppEnv>): string {
+export function actor(c: Context<AppEnv>): string {
   const label = (c.env as { ADMIN_TOKEN_LABEL?: string }).ADMIN_TOKEN_LABEL;
   return label && /^[\x21-\x7e]{1,64}$/.test(label) ? label : 'admin';
 }
