@@ -24,6 +24,7 @@ import {
   type OrgObservation,
   type Remembered,
 } from '../engine/history';
+import { beforeDeadline, LATE } from '../store/deadline';
 import type { WaitUntilLike } from '../store/policy-store';
 
 /** Where the memory lives: the Durable Objects in production, a test double in tests. */
@@ -214,13 +215,11 @@ interface QueuedCheck {
  */
 export const BACKGROUND_RECORD_TIMEOUT_MS = 5000;
 
-/** `p`, or a rejection after `ms`. */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+/** `p`, or a rejection once BACKGROUND_RECORD_TIMEOUT_MS passed. */
+async function capped<T>(p: Promise<T>): Promise<T> {
+  const r = await beforeDeadline(p, BACKGROUND_RECORD_TIMEOUT_MS);
+  if (r === LATE) throw new Error(`no answer within ${BACKGROUND_RECORD_TIMEOUT_MS} ms`);
+  return r;
 }
 
 /** The checks waiting for the next flush, and the flush's promise (undefined when none is due). */
@@ -277,7 +276,7 @@ async function flush(): Promise<void> {
   await Promise.all(
     group('id').map(async ({ id, store, checks }) => {
       const last = checks[checks.length - 1] as PreparedCheck;
-      const h = await remember(`a:${id}`, within(safely(() => store.recordAccount(id, checks.map((c) => c.observation), windowsOf(last.policy))), BACKGROUND_RECORD_TIMEOUT_MS), last.now);
+      const h = await remember(`a:${id}`, capped(safely(() => store.recordAccount(id, checks.map((c) => c.observation), windowsOf(last.policy)))), last.now);
       if (!(h instanceof Error)) accounts.set(id, h);
     }),
   );
@@ -289,7 +288,7 @@ async function flush(): Promise<void> {
         const account = id === undefined ? undefined : (accounts.get(id) ?? (memoryCache.get(`a:${id}`, c.now, c.policy.history.cacheTtlMs) as AccountHistory | undefined));
         return { at: c.now, accountId: id, places: placesOf(c, account) };
       });
-      await remember(`o:${orgId}`, within(safely(() => store.recordOrg(orgId, observations, windowsOf(last.policy))), BACKGROUND_RECORD_TIMEOUT_MS), last.now);
+      await remember(`o:${orgId}`, capped(safely(() => store.recordOrg(orgId, observations, windowsOf(last.policy)))), last.now);
     }),
   );
 }
@@ -354,15 +353,10 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
   }
 
   // sync: wait for both answers, together, at most the budget.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const TIMEOUT = Symbol('timeout');
-  const budget = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMEOUT), s.syncBudgetMs);
-  });
   const settle = async <T extends AccountHistory | OrgHistory>(p: Promise<T | Error> | undefined, cached: T | undefined, what: string): Promise<[Remembered<T> | undefined, MemoryStatus]> => {
     if (p === undefined) return [undefined, 'none'];
-    const r = await Promise.race([p, budget]);
-    if (r === TIMEOUT) {
+    const r = await beforeDeadline(p, s.syncBudgetMs);
+    if (r === LATE) {
       background(p, options.waitUntil);
       noteFailure('timeout', `the ${what} memory did not answer within ${s.syncBudgetMs} ms`);
       return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory did not answer within ${s.syncBudgetMs} ms`, failed: true }, 'timeout'];
@@ -370,12 +364,8 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
     if (r instanceof Error) return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory is unavailable`, failed: true }, 'unavailable'];
     return [{ known: true, history: r, from: 'object' }, 'object'];
   };
-  try {
-    const [[account, accountStatus], [org, orgStatus]] = await Promise.all([settle(pending.account, cachedAccount, 'account'), settle(pending.org, cachedOrg, 'organisation')]);
-    return { memory: { account, org }, report: { mode: 'sync', account: accountStatus, org: orgStatus } };
-  } finally {
-    clearTimeout(timer);
-  }
+  const [[account, accountStatus], [org, orgStatus]] = await Promise.all([settle(pending.account, cachedAccount, 'account'), settle(pending.org, cachedOrg, 'organisation')]);
+  return { memory: { account, org }, report: { mode: 'sync', account: accountStatus, org: orgStatus } };
 }
 
 /** `f()`, with a synchronous throw turned into a rejection. */

@@ -15,6 +15,7 @@
 //   crash answer, retried like any failure.
 // - Bounded memory: one answer, one load in flight, and background work until it settles.
 //   Adapters bound what they remember themselves ({@link BoundedMemo}).
+import { beforeDeadline, LATE } from './deadline';
 
 /** Schedules work that may outlive the response (the Worker's `ctx.waitUntil`). */
 export type WaitUntilLike = (promise: Promise<unknown>) => void;
@@ -76,14 +77,8 @@ export interface ArtifactCacheOptions<A, R extends CacheRequest> {
 }
 
 /** Resolves true when `p` settles within `ms`, false otherwise (never rejects). */
-function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([p.then(() => true, () => true), timeout]).finally(() => {
-    if (timer !== null) clearTimeout(timer);
-  });
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return (await beforeDeadline(p.then(() => true, () => true), ms)) !== LATE;
 }
 
 /**
