@@ -14,7 +14,6 @@ import type { CompiledPolicy } from '../engine/compile';
 import type { PreparedCheck } from '../engine/evaluate';
 import { LOCATION_EVIDENCE_MIN_STRENGTH } from '../engine/types';
 import {
-  memoryWindows,
   type AccountHistory,
   type AccountObservation,
   type HistoryMode,
@@ -160,16 +159,6 @@ function noteFailure(kind: 'timeout' | 'unavailable', message: string): void {
   memoryHealth.failures++;
 }
 
-const WINDOWS = new WeakMap<CompiledPolicy, MemoryWindows>();
-function windowsOf(policy: CompiledPolicy): MemoryWindows {
-  let w = WINDOWS.get(policy);
-  if (w === undefined) {
-    w = memoryWindows(policy.history, policy.timezone.restricted);
-    WINDOWS.set(policy, w);
-  }
-  return w;
-}
-
 /**
  * The restricted places an account's summary remembers location evidence for (strength 0.5 or
  * more, within its window), among those the policy restricts now.
@@ -276,7 +265,7 @@ async function flush(): Promise<void> {
   await Promise.all(
     group('id').map(async ({ id, store, checks }) => {
       const last = checks[checks.length - 1] as PreparedCheck;
-      const h = await remember(`a:${id}`, capped(safely(() => store.recordAccount(id, checks.map((c) => c.observation), windowsOf(last.policy)))), last.now);
+      const h = await remember(`a:${id}`, capped(safely(() => store.recordAccount(id, checks.map((c) => c.observation), last.policy.history.windows))), last.now);
       if (!(h instanceof Error)) accounts.set(id, h);
     }),
   );
@@ -288,7 +277,7 @@ async function flush(): Promise<void> {
         const account = id === undefined ? undefined : (accounts.get(id) ?? (memoryCache.get(`a:${id}`, c.now, c.policy.history.cacheTtlMs) as AccountHistory | undefined));
         return { at: c.now, accountId: id, places: placesOf(c, account) };
       });
-      await remember(`o:${orgId}`, capped(safely(() => store.recordOrg(orgId, observations, windowsOf(last.policy)))), last.now);
+      await remember(`o:${orgId}`, capped(safely(() => store.recordOrg(orgId, observations, last.policy.history.windows))), last.now);
     }),
   );
 }
@@ -316,7 +305,7 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
   if (s.mode === 'off') return { memory: {}, report: { mode: 'off', account: id === undefined ? 'none' : 'off', org: orgId === undefined ? 'none' : 'off' } };
   if (id === undefined && orgId === undefined) return { memory: {}, report: { mode: s.mode, account: 'none', org: 'none' } };
   const now = check.now;
-  const windows = windowsOf(check.policy);
+  const windows = s.windows;
   const accountKey = id === undefined ? undefined : `a:${id}`;
   const orgKey = orgId === undefined ? undefined : `o:${orgId}`;
   const cachedAccount = accountKey === undefined ? undefined : (memoryCache.get(accountKey, now, s.cacheTtlMs) as AccountHistory | undefined);

@@ -12,7 +12,7 @@ import { matchAsn, matchCidr, NetworkSet, type NamedAsns, type NetworkCategories
 import type { OrgOwners } from './detectors/account';
 import type { TimezoneSettings } from './detectors/timezone';
 import { Fingerprints, type FingerprintSource } from './detectors/fingerprint';
-import type { HistorySettings } from './history';
+import { memoryWindows, type HistorySettings } from './history';
 import { CidrSet } from './ip';
 import { isBuiltinList, NO_LISTS, type BuiltinListName, type ResolvedList, type ResolvedLists } from './lists';
 import type { FailMode, HistorySpec, NetworkSetSpec, PolicySpec, RuleSpec } from './policy';
@@ -173,10 +173,10 @@ function networkSetOf(spec: NetworkSetSpec | undefined, lists: ResolvedLists): N
   return new NetworkSet({ asns: spec.asns, cidrs: spec.cidrs.length > 0 ? CidrSet.from(spec.cidrs) : undefined, builtin, namedAsns, namedCidrs });
 }
 
-/** The history settings in milliseconds. */
-function historyOf(h: HistorySpec): HistorySettings {
+/** The history settings in milliseconds, with the windows the objects keep for a policy restricting `places`. */
+function historyOf(h: HistorySpec, places: TimezoneSettings['restricted']): HistorySettings {
   const DAY = 86_400_000;
-  return {
+  const settings = {
     mode: h.mode,
     unavailable: h.unavailable,
     syncBudgetMs: h.syncBudgetMs,
@@ -187,6 +187,7 @@ function historyOf(h: HistorySpec): HistorySettings {
     restrictedWindowMs: h.restrictedDays * DAY,
     org: { windowMs: h.org.windowDays * DAY, minShare: h.org.minShare, minAccounts: h.org.minAccounts },
   };
+  return { ...settings, windows: memoryWindows(settings, places) };
 }
 
 /** The policy's relay fingerprints: its inline patterns and its named lists. */
@@ -252,11 +253,12 @@ export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS)
   }
   const all = spec.rules.map((r) => compileRule(r, lists)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const enforcedSpecs = spec.rules.filter((r) => r.mode !== 'dry-run');
+  const timezone = timezoneOf(spec, enforcedSpecs);
   const enforced: CompiledPolicy = {
     version: spec.version,
     spec,
     rules: enforcedSpecs.length === spec.rules.length ? all : all.filter((r) => !r.dryRun),
-    timezone: timezoneOf(spec, enforcedSpecs),
+    timezone,
     vpn: networkSetOf(spec.network.vpn, lists),
     hosting: networkSetOf(spec.network.hosting, lists),
     networkCategories: Object.keys(spec.network.categories)
@@ -268,7 +270,7 @@ export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS)
     challengeKinds: spec.challenge.kinds,
     failMode: spec.failMode,
     lists: Object.fromEntries([...lists].map(([name, l]) => [name, l.version])),
-    history: historyOf(spec.history),
+    history: historyOf(spec.history, timezone.restricted),
     fingerprints: fingerprintsOf(spec, lists),
   };
   if (enforcedSpecs.length === spec.rules.length) return enforced;

@@ -42,6 +42,8 @@ export interface HistorySettings {
   readonly restrictedWindowMs: number;
   /** ORG_RESTRICTED_SHARE: `minShare` (0-1) and `minAccounts` of the accounts active within `windowMs`. */
   readonly org: { readonly windowMs: number; readonly minShare: number; readonly minAccounts: number };
+  /** What the objects are sent with every record (derived once, when the policy is compiled). */
+  readonly windows: MemoryWindows;
 }
 
 /** What the objects need of the settings to keep their windows (sent with every observation). */
@@ -60,7 +62,7 @@ export interface MemoryWindows {
 }
 
 /** The windows the objects keep under `settings`, for a policy restricting `places`. */
-export function memoryWindows(settings: HistorySettings, places: { readonly countries: ReadonlySet<string>; readonly regions: ReadonlySet<string> }): MemoryWindows {
+export function memoryWindows(settings: Omit<HistorySettings, 'windows'>, places: { readonly countries: ReadonlySet<string>; readonly regions: ReadonlySet<string> }): MemoryWindows {
   return {
     fanoutMs: settings.fanout.windowMs,
     signatureMs: settings.signature.windowMs,
