@@ -11,8 +11,8 @@
 // Never throws and never blocks past the budget: memory can only add signals, so an unreachable
 // object costs detection, never a request.
 import type { CompiledPolicy } from '../engine/compile';
+import { evidencedPlaces } from '../engine/detectors/history';
 import type { PreparedCheck } from '../engine/evaluate';
-import { LOCATION_EVIDENCE_MIN_STRENGTH } from '../engine/types';
 import {
   type AccountHistory,
   type AccountObservation,
@@ -159,20 +159,9 @@ function noteFailure(kind: 'timeout' | 'unavailable', message: string): void {
   memoryHealth.failures++;
 }
 
-/**
- * The restricted places an account's summary remembers location evidence for (strength 0.5 or
- * more, within its window), among those the policy restricts now.
- */
+/** The restricted places an account's summary remembers location evidence for, within its window. */
 function rememberedPlaces(h: AccountHistory | undefined, policy: CompiledPolicy, now: number): string[] {
-  if (h === undefined) return [];
-  const { countries, regions } = policy.timezone.restricted;
-  const since = now - policy.history.restrictedWindowMs;
-  const out = new Set<string>();
-  for (const m of h.restricted) {
-    if (m.strength < LOCATION_EVIDENCE_MIN_STRENGTH || m.lastSeen < since) continue;
-    for (const p of m.places) if (countries.has(p) || regions.has(p)) out.add(p);
-  }
-  return [...out];
+  return h === undefined ? [] : evidencedPlaces(h.restricted, policy.timezone.restricted, now - policy.history.restrictedWindowMs);
 }
 
 /** Options of {@link consultMemory}. */

@@ -24,7 +24,7 @@ import { detectListedNetwork, detectNetwork } from './detectors/network';
 import { bundledIntel, type NetworkIntel } from './intel';
 import { detectTimezone } from './detectors/timezone';
 import { detectFingerprint } from './detectors/fingerprint';
-import { detectHistory, observe, type HistorySignals } from './detectors/history';
+import { detectHistory, evidencedPlaces, observe, type HistorySignals } from './detectors/history';
 import { NO_MEMORY, type AccountObservation, type MemoryFacts } from './history';
 import {
   ACTION_SEVERITY,
@@ -136,9 +136,7 @@ export class PreparedCheck {
 
   /** The restricted places this check shows location evidence for (what its organisation's memory counts). */
   get restrictedPlaces(): readonly string[] {
-    const out = new Set<string>();
-    for (const r of this.observation.restricted) if (r.strength >= LOCATION_EVIDENCE_MIN_STRENGTH) for (const p of r.places) out.add(p);
-    return [...out];
+    return evidencedPlaces(this.observation.restricted, this.policy.timezone.restricted);
   }
 }
 

@@ -35,7 +35,7 @@ import {
   type RestrictedMark,
   type TravelFinding,
 } from '../history';
-import { MEMORY_SIGNAL_NAMES, SIGNAL_FALSE, undetermined, type Evidence, type Signal, type Signals } from '../types';
+import { LOCATION_EVIDENCE_MIN_STRENGTH, MEMORY_SIGNAL_NAMES, SIGNAL_FALSE, undetermined, type Evidence, type Signal, type Signals } from '../types';
 import type { RequestView } from './geo';
 import { claimList } from './timezone';
 
@@ -228,9 +228,27 @@ function formatHours(hours: number): string {
   return hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.max(1, Math.round(hours * 60))} min`;
 }
 
+/** Whether `place` (a country or an ISO 3166-2 region) is one the policy restricts. */
+function isRestrictedPlace(place: string, restricted: RestrictedPlaces): boolean {
+  return restricted.countries.has(place) || restricted.regions.has(place);
+}
+
 /** Whether restricted evidence points to a place the policy restricts now. */
 function stillRestricted(mark: RestrictedEvidence, places: RestrictedPlaces): boolean {
-  return mark.places.some((p) => places.countries.has(p) || places.regions.has(p));
+  return mark.places.some((p) => isRestrictedPlace(p, places));
+}
+
+/**
+ * The places the policy restricts now that evidence places the user in (strength 0.5 or more),
+ * marks last seen before `since` left out: what an organisation counts an account restricted for.
+ */
+export function evidencedPlaces(evidence: readonly (RestrictedEvidence & { readonly lastSeen?: number })[], restricted: RestrictedPlaces, since = -Infinity): string[] {
+  const out = new Set<string>();
+  for (const e of evidence) {
+    if (e.strength < LOCATION_EVIDENCE_MIN_STRENGTH || (e.lastSeen ?? Infinity) < since) continue;
+    for (const p of e.places) if (isRestrictedPlace(p, restricted)) out.add(p);
+  }
+  return [...out];
 }
 
 function restrictedHistory(marks: readonly RestrictedMark[], kind: 'tz' | 'ip', ctx: HistoryContext, now: number, from: 'object' | 'cache'): Signal {
