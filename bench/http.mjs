@@ -159,6 +159,29 @@ export function exited(child) {
 }
 
 /** Asks the server to dispose Miniflare; kills its whole process group if it does not. */
+/**
+ * Stops the bench's server and client on Ctrl-C or SIGTERM (with the signal's exit code); the
+ * returned function, called when the bench is done, removes the handlers and stops them too.
+ * @param {() => { server?: import('node:child_process').ChildProcess, client?: import('node:child_process').ChildProcess }} processes
+ */
+export function stopOnExit(processes) {
+  const stopAll = async () => {
+    const { server, client } = processes();
+    if (client && !exited(client)) client.kill('SIGTERM');
+    await stopServer(server);
+  };
+  const onSignal = (signal) => {
+    void stopAll().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stopAll();
+  };
+}
+
 export async function stopServer(server) {
   if (!server || exited(server)) return;
   const gone = new Promise((resolve) => server.once('exit', resolve));
@@ -250,12 +273,7 @@ export async function runHttpBench({
 
   let server;
   let client;
-  const onSignal = (signal) => {
-    client?.kill('SIGTERM');
-    void stopServer(server).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const release = stopOnExit(() => ({ server, client }));
 
   try {
     server = spawnPinned(
@@ -292,10 +310,7 @@ export async function runHttpBench({
       pass: levels.every((l) => l.pass),
     };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (client && !exited(client)) client.kill('SIGTERM');
-    await stopServer(server);
+    await release();
   }
 }
 

@@ -26,7 +26,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CASES } from './cases.mjs';
-import { buildBundle, descendantsAffinity, exited, pinning, spawnPinned, stopServer, waitForMessage, wranglerSettings } from './http.mjs';
+import { buildBundle, descendantsAffinity, pinning, spawnPinned, stopOnExit, waitForMessage, wranglerSettings } from './http.mjs';
 import { root } from './lib/source.mjs';
 import { envInt, envNumber, fmt, median, quantile, sorted } from './lib/stats.mjs';
 
@@ -161,12 +161,7 @@ export async function runMemoryBench({
 
   let server;
   let client;
-  const onSignal = (signal) => {
-    client?.kill('SIGTERM');
-    void stopServer(server).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const release = stopOnExit(() => ({ server, client }));
 
   try {
     server = spawnPinned(pin.ok ? 0 : undefined, 'http-server.mjs', { scriptPath, ...settings, bindings, workers }, { detached: true });
@@ -346,10 +341,7 @@ export async function runMemoryBench({
     }
     return result;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (client && !exited(client)) client.kill('SIGTERM');
-    await stopServer(server);
+    await release();
   }
 }
 
