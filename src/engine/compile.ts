@@ -15,7 +15,7 @@ import { Fingerprints, type FingerprintSource } from './detectors/fingerprint';
 import { memoryWindows, type HistorySettings } from './history';
 import { CidrSet } from './ip';
 import { isBuiltinList, NO_LISTS, type BuiltinListName, type ResolvedList, type ResolvedLists } from './lists';
-import type { FailMode, HistorySpec, NetworkSetSpec, PolicySpec, RuleSpec } from './policy';
+import type { ChallengeSpec, FailMode, HistorySpec, NetworkSetSpec, PolicySpec, RuleSpec } from './policy';
 import { SIGNAL_NAMES, type Action, type SignalName } from './types';
 
 /** A hard rule ready to match. */
@@ -56,7 +56,8 @@ export interface CompiledPolicy {
   readonly score: ScoreSettings;
   readonly scoreBySurface: ReadonlyMap<string, ScoreSettings>;
   readonly missingGeo: Action;
-  readonly challengeKinds: readonly string[];
+  /** Challenge kinds, offers and clearance settings (see ChallengeSpec). */
+  readonly challenge: ChallengeSpec;
   readonly failMode: FailMode;
   /** The version of each named list this policy was compiled with (a snapshot's one consistent set). */
   readonly lists: Readonly<Record<string, number>>;
@@ -267,7 +268,7 @@ export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS)
     score,
     scoreBySurface,
     missingGeo: spec.missingGeo,
-    challengeKinds: spec.challenge.kinds,
+    challenge: spec.challenge,
     failMode: spec.failMode,
     lists: Object.fromEntries([...lists].map(([name, l]) => [name, l.version])),
     history: historyOf(spec.history, timezone.restricted),

@@ -26,12 +26,14 @@ import { detectTimezone } from './detectors/timezone';
 import { detectFingerprint } from './detectors/fingerprint';
 import { detectHistory, evidencedPlaces, observe, type HistorySignals } from './detectors/history';
 import { NO_MEMORY, type AccountObservation, type MemoryFacts } from './history';
+import { challengeCodes, CLEARANCE_RULE, judgeClearance, uncovered, type ClearanceClaims, type ClearanceInput, type ClearanceInvalidWhy } from './clearance';
 import {
   ACTION_SEVERITY,
   LOCATION_EVIDENCE_MIN_STRENGTH,
   SIGNAL_CLASS,
   SIGNAL_NAMES,
   type Action,
+  type ChallengeOffer,
   type Decision,
   type DryRunOutcome,
   type Facts,
@@ -169,13 +171,16 @@ function memoryFailure(policy: CompiledPolicy, memory: MemoryFacts): Reason | un
   };
 }
 
-/** Decides a prepared check with the memory the transport could get (none by default). */
-export function decidePrepared(check: PreparedCheck, memory: MemoryFacts = NO_MEMORY): Decision {
+/**
+ * Decides a prepared check with the memory the transport could get (none by default) and the
+ * clearance the request presented (see clearance.ts: it can lift a challenge, never a deny).
+ */
+export function decidePrepared(check: PreparedCheck, memory: MemoryFacts = NO_MEMORY, clearance?: ClearanceInput): Decision {
   const { policy, view } = check;
   const signals = withMemory(check.signals, memorySignals(policy, check, memory));
-  const result = decideOn(policy, view, signals, memoryFailure(policy, memory));
+  const result = decideOn(policy, view, signals, check.now, memoryFailure(policy, memory), clearance);
   // A policy without dry-run rules pays one property read for them.
-  if (policy.dryRun !== undefined) result.dryRun = dryRunOf(policy.dryRun, policy, check, signals, memory, result.decision);
+  if (policy.dryRun !== undefined) result.dryRun = dryRunOf(policy.dryRun, policy, check, signals, memory, result.decision, clearance);
   return result;
 }
 
@@ -272,24 +277,31 @@ function hasLocationEvidence(signals: Signals, weights: ScoreSettings['weights']
  * transport could get (none unless given: the memory signals are then undetermined). Never throws
  * for any `facts` the facts adapters can produce.
  */
-export function evaluate(policy: CompiledPolicy, facts: Facts, now: number, intel: NetworkIntel = bundledIntel(), memory: MemoryFacts = NO_MEMORY): Decision {
-  return decidePrepared(prepare(policy, facts, now, intel), memory);
+export function evaluate(
+  policy: CompiledPolicy,
+  facts: Facts,
+  now: number,
+  intel: NetworkIntel = bundledIntel(),
+  memory: MemoryFacts = NO_MEMORY,
+  clearance?: ClearanceInput,
+): Decision {
+  return decidePrepared(prepare(policy, facts, now, intel), memory, clearance);
 }
 
 /** The decision with every rule enforced, and which dry-run rules matched. */
-function dryRunOf(dry: CompiledDryRun, policy: CompiledPolicy, check: PreparedCheck, signals: Signals, memory: MemoryFacts, real: Action): DryRunOutcome {
+function dryRunOf(dry: CompiledDryRun, policy: CompiledPolicy, check: PreparedCheck, signals: Signals, memory: MemoryFacts, real: Action, clearance?: ClearanceInput): DryRunOutcome {
   // Same restricted places (the settings object is shared, see compilePolicy): same signals.
   const all =
     dry.policy.timezone === policy.timezone
       ? signals
       : withMemory(detectRequest(dry.policy, check.view, check.now), memorySignals(dry.policy, check, memory));
-  const d = decideOn(dry.policy, check.view, all, memoryFailure(dry.policy, memory));
+  const d = decideOn(dry.policy, check.view, all, check.now, memoryFailure(dry.policy, memory), clearance);
   const matched = [...new Set(d.reasons.filter((r) => dry.ruleIds.has(r.rule)).map((r) => r.rule))].sort();
   return { decision: d.decision, changed: d.decision !== real, reasons: d.reasons, score: d.score, summary: d.summary, matched };
 }
 
-/** Steps 2-5 for one compiled policy, given the request's signals under that policy. */
-function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, memoryFailed?: Reason): Decision {
+/** Steps 2-6 for one compiled policy, given the request's signals under that policy. */
+function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, now: number, memoryFailed?: Reason, clearance?: ClearanceInput): Decision {
   const facts = view.facts;
   const surface = facts.surface;
 
@@ -360,6 +372,14 @@ function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, m
     }
   }
 
+  // Step 6: a clearance lifts a challenge whose every reason it cleared; never a deny.
+  const informational = exceptions.map((x) => x.reason);
+  if (clearance !== undefined) {
+    const outcome = clear(clearance, view, now, decision, decisive);
+    if (outcome.lifted) decision = 'allow';
+    if (outcome.reason) informational.push(outcome.reason);
+  }
+
   const signalReasons: Reason[] = [];
   const byPoints = [...contributions].sort((a, b) => b.points - a.points || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const c of byPoints) {
@@ -378,13 +398,74 @@ function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, m
   const signalValues = {} as Record<SignalName, SignalValue>;
   for (const name of SIGNAL_NAMES) signalValues[name] = signals[name].value;
 
-  const { reasons, summary } = explain(
-    { decision, score, challengeAt: settings.challengeAt },
-    decisive,
-    signalReasons,
-    exceptions.map((x) => x.reason),
-  );
+  const { reasons, summary } = explain({ decision, score, challengeAt: settings.challengeAt }, decisive, signalReasons, informational);
   const result: Decision = { decision, reasons, score, signals: signalValues, summary, failed: false };
-  if (decision === 'challenge') result.challenge = { kinds: [...policy.challengeKinds] };
+  if (decision === 'challenge') result.challenge = offerOf(policy, decisive);
   return result;
+}
+
+/** How a challenge may be resolved: the kinds of the first offer naming one of its codes, else the policy's kinds. */
+function offerOf(policy: CompiledPolicy, decisive: readonly Reason[]): ChallengeOffer {
+  const clears = challengeCodes(decisive);
+  const offer = policy.challenge.offers.find((o) => o.reasons.some((r) => clears.includes(r)));
+  return { kinds: [...(offer ?? policy.challenge).kinds], expiresIn: policy.challenge.expiresInSeconds, clears };
+}
+
+const INVALID_MESSAGE: Readonly<Record<ClearanceInvalidWhy, string>> = {
+  malformed: 'is not a clearance token',
+  signature: 'is not signed by a key in force',
+  expired: 'has expired',
+  account: 'was issued for another account',
+  network: "was issued for another network than the request's IP",
+  revoked: "was revoked for the account",
+  'revocation-unknown': "cannot be checked against the account's revocations (storage did not answer)",
+  'not-configured': 'cannot be verified: the deployment has no CLEARANCE_SECRET',
+};
+
+/**
+ * Judges a presented clearance against the decision taken without it: lifts every standing
+ * challenge reason when the decision is `challenge` and the clearance cleared all of them, and
+ * says what happened (CLEARANCE_VALID, CLEARANCE_INSUFFICIENT or CLEARANCE_INVALID; nothing for
+ * a valid clearance on an allow).
+ */
+function clear(input: ClearanceInput, view: RequestView, now: number, decision: Action, decisive: Reason[]): { lifted: boolean; reason?: Reason } {
+  const account = view.facts.account.id;
+  const verdict = judgeClearance(input, { ...(view.facts.ip !== undefined ? { ip: view.facts.ip } : {}), ...(account !== undefined ? { account } : {}) }, now);
+  if (!verdict.valid) {
+    return {
+      lifted: false,
+      reason: { code: 'CLEARANCE_INVALID', rule: CLEARANCE_RULE, action: 'allow', message: `The clearance ${INVALID_MESSAGE[verdict.why]}; it is ignored.`, evidence: { why: verdict.why } },
+    };
+  }
+  const c = verdict.claims;
+  if (decision === 'allow') return { lifted: false };
+  const codes = challengeCodes(decisive);
+  const left = decision === 'deny' ? [] : uncovered(codes, c.reasons);
+  if (decision === 'deny' || left.length > 0) {
+    return {
+      lifted: false,
+      reason: {
+        code: 'CLEARANCE_INSUFFICIENT',
+        rule: CLEARANCE_RULE,
+        action: 'allow',
+        message: decision === 'deny' ? 'A clearance never lifts a deny.' : `The clearance does not cover ${left.join(', ')}, so the challenge stands.`,
+        evidence: { ...evidenceOf(c), ...(decision === 'deny' ? { deny: true } : { uncovered: left }) },
+      },
+    };
+  }
+  for (const r of decisive) if (r.liftedBy === undefined && r.action === 'challenge') r.liftedBy = CLEARANCE_RULE;
+  return {
+    lifted: true,
+    reason: {
+      code: 'CLEARANCE_VALID',
+      rule: CLEARANCE_RULE,
+      action: 'allow',
+      message: `A ${c.kind} clearance lifts the challenge (${codes.join(', ')}).`,
+      evidence: { ...evidenceOf(c), lifted: codes },
+    },
+  };
+}
+
+function evidenceOf(c: ClearanceClaims) {
+  return { clearance: c.id, kind: c.kind, cleared: c.reasons, policyVersion: c.policyVersion, expiresAt: new Date(c.expiresAt).toISOString() };
 }

@@ -31,6 +31,9 @@ export interface PolicyFailure {
 /** Where the fail mode in force came from: the stored policy's own `failMode`, or the deployment's FAIL_MODE. */
 export type FailModeOrigin = 'policy' | 'deployment';
 
+/** `expiresIn` of a fail-mode challenge: the default of a policy's challenge.expiresInSeconds. */
+const FAIL_MODE_CHALLENGE_SECONDS = 600;
+
 const VERB = { deny: 'Denied', challenge: 'Challenged', allow: 'Allowed' } as const;
 
 /** The decision when no policy can be used: the fail mode's action, and why. No policy, so no `dryRun`. */
@@ -53,7 +56,9 @@ export function failModeDecision(mode: FailMode, origin: FailModeOrigin, failure
     summary: `${VERB[action]}: ${reason.message}`,
     failed: true,
   };
-  if (action === 'challenge') decision.challenge = { kinds: ['turnstile'] };
+  // No policy judged the request, so there is nothing a clearance could clear (`clears` is empty
+  // and no ticket is issued): the challenge stands until a policy is usable again.
+  if (action === 'challenge') decision.challenge = { kinds: ['turnstile'], expiresIn: FAIL_MODE_CHALLENGE_SECONDS, clears: [] };
   return decision;
 }
 

@@ -1,6 +1,7 @@
 // The validated policy, as the engine consumes it. The engine owns this shape; the zod schema in
 // src/policy/schema.ts (the single source of the *document* format, with defaults and messages)
 // is type-checked to produce exactly this, so the engine never imports the transport's schema.
+import type { ClearableCode } from './clearance';
 import type { HistoryMode } from './history';
 import type { Action, SignalName } from './types';
 
@@ -137,6 +138,20 @@ export interface FingerprintsSpec {
   lists: string[];
 }
 
+/** The `challenge` section: the kinds the origin presents, and the clearances that resolve them. */
+export interface ChallengeSpec {
+  /** Kinds the origin supports, most preferred first (`turnstile`, `step-up`, custom names). */
+  kinds: string[];
+  /** Other kinds (in order) for challenges with particular reasons; the first match wins. */
+  offers: { reasons: ClearableCode[]; kinds: string[] }[];
+  /** Seconds a challenge's ticket may be answered. */
+  expiresInSeconds: number;
+  /** Seconds a clearance lifts what it cleared. */
+  clearanceTtlSeconds: number;
+  /** Leading bits of the user's IP a clearance is bound to. */
+  bind: { ipv4Prefix: number; ipv6Prefix: number };
+}
+
 /** A validated policy (defaults applied). */
 export interface PolicySpec {
   $schema?: string | undefined;
@@ -160,7 +175,7 @@ export interface PolicySpec {
   surfaces: Record<string, SurfaceSpec>;
   missingGeo: Action;
   clockSkewToleranceSeconds: number;
-  challenge: { kinds: 'turnstile'[] };
+  challenge: ChallengeSpec;
   /** What to answer when this policy is meant to be in force but no usable copy can be loaded. */
   failMode: FailMode;
   history: HistorySpec;

@@ -208,14 +208,18 @@ export type ReasonCode =
   | 'SCORE_CHALLENGE'
   | 'SCORE_DENY'
   | 'POLICY_UNAVAILABLE'
-  | 'MEMORY_UNAVAILABLE';
+  | 'MEMORY_UNAVAILABLE'
+  | 'CLEARANCE_VALID'
+  | 'CLEARANCE_INSUFFICIENT'
+  | 'CLEARANCE_INVALID';
 
 /** One explained step of a decision. */
 export interface Reason {
   code: ReasonCode;
   /**
    * Policy rule id; `score` for the risk score and its signals; `missingGeo` for GEO_MISSING;
-   * `failMode` for POLICY_UNAVAILABLE; `historyUnavailable` for MEMORY_UNAVAILABLE.
+   * `failMode` for POLICY_UNAVAILABLE; `historyUnavailable` for MEMORY_UNAVAILABLE;
+   * `challengeClearance` for CLEARANCE_* (and as `liftedBy` of what a clearance lifted).
    */
   rule: string;
   /** What this reason asks for; signal reasons carry the action of the score band they produced. */
@@ -243,13 +247,26 @@ export interface Decision {
   summary: string;
   /** True when the decision was not taken under the operator's current policy (see fail.ts). */
   failed: boolean;
-  /** Present when the decision is `challenge`: the kinds the origin may present. */
-  challenge?: { kinds: string[] };
+  /** Present when the decision is `challenge`: how the user may resolve it. */
+  challenge?: ChallengeOffer;
   /**
    * Present whenever the deciding policy has dry-run rules (even when none matched): what the
    * decision would be with every rule enforced. Never present under the fail mode.
    */
   dryRun?: DryRunOutcome;
+}
+
+/**
+ * How a challenge may be resolved: the kinds the origin may present (most preferred first), how
+ * long the challenge may be answered, and the reason codes a clearance must clear to lift it.
+ * The transport adds the Turnstile site key and a signed ticket.
+ */
+export interface ChallengeOffer {
+  kinds: string[];
+  /** Seconds the challenge (its ticket) may be answered. */
+  expiresIn: number;
+  /** The reason codes this challenge is about (a score's: the signals that fed it), sorted. */
+  clears: string[];
 }
 
 /**

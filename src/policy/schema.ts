@@ -9,6 +9,7 @@ import { BUILTIN_LIST_NAMES, isBuiltinList, RULE_LIST_KINDS, type ListKind } fro
 import { HISTORY_MODES, MAX_DISTINCT_THRESHOLD } from '../engine/history';
 import { FAIL_MODES, RULE_MODES, type NetworkSetSpec, type PolicySpec } from '../engine/policy';
 import { SIGNAL_NAMES } from '../engine/types';
+import { CLEARABLE_CODES, TURNSTILE_KIND } from '../engine/clearance';
 import { checkPolicySize, type SizeProblem } from './limits';
 
 const countryCode = z
@@ -220,6 +221,54 @@ const fingerprints = z
   })
   .prefault({});
 
+/** A challenge kind: `turnstile`, `step-up`, or the origin's own name for another check. */
+const challengeKind = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'use 1-32 lower-case letters, digits or "-", starting with a letter');
+
+const uniqueKinds = z
+  .array(challengeKind)
+  .min(1)
+  .max(16)
+  .refine((k) => new Set(k).size === k.length, { error: 'names a kind twice' });
+
+const clearableCode = z.enum(CLEARABLE_CODES, { error: 'not a reason code that can challenge (see docs/policy.md, "Challenges")' });
+
+/** Challenges: the kinds the origin can present, and the clearances that resolve them. */
+const challengeSettings = z
+  .strictObject({
+    /** The kinds the origin supports, most preferred first. */
+    kinds: uniqueKinds.default([TURNSTILE_KIND]),
+    /**
+     * Other orders for particular reasons, first match wins: a challenge with any of `reasons`
+     * offers `kinds` instead (e.g. step-up first when the facts point to mainland China, where
+     * Turnstile does not load).
+     */
+    offers: z
+      .array(z.strictObject({ reasons: z.array(clearableCode).min(1).max(64), kinds: uniqueKinds }))
+      .max(16)
+      .default([]),
+    /** How long a challenge (its ticket) may be answered, in seconds. */
+    expiresInSeconds: z.int().min(30).max(86_400).default(600),
+    /** How long a clearance lifts the challenges it cleared, in seconds. */
+    clearanceTtlSeconds: z.int().min(60).max(604_800).default(1800),
+    /** The network a clearance is bound to: this many leading bits of the user's IP. */
+    bind: z
+      .strictObject({
+        ipv4Prefix: z.int().min(8).max(32).default(24),
+        ipv6Prefix: z.int().min(16).max(128).default(48),
+      })
+      .prefault({}),
+  })
+  .prefault({})
+  .superRefine((c, ctx) => {
+    c.offers.forEach((o, i) => {
+      o.kinds.forEach((k, j) => {
+        if (!c.kinds.includes(k)) ctx.addIssue({ code: 'custom', path: ['offers', i, 'kinds', j], message: `"${k}" is not one of challenge.kinds` });
+      });
+    });
+  });
+
 /** A fail mode: `closed` denies, `challenge` challenges, `open` allows. */
 export const FailModeSchema = z.enum(FAIL_MODES);
 
@@ -266,9 +315,7 @@ export const PolicySchema = z
     missingGeo: anyAction.default('challenge'),
     /** A client clock further than this from edge time is CLOCK_SKEW. */
     clockSkewToleranceSeconds: z.int().min(0).max(86_400).default(300),
-    challenge: z
-      .strictObject({ kinds: z.array(z.enum(['turnstile'])).min(1) })
-      .default({ kinds: ['turnstile'] }),
+    challenge: challengeSettings,
     /** What decisions answer when this policy should be in force but no usable copy exists. */
     failMode: FailModeSchema.default('closed'),
     /** Account and organisation memory: how it is consulted and what its signals need. */

@@ -184,6 +184,9 @@ function decodeList(value: unknown): ResolvedList | undefined {
 /** The history settings a policy that says nothing of them gets. */
 const DEFAULT_HISTORY_JSON = JSON.stringify(PolicySchema.shape.history.parse(undefined));
 
+/** The challenge settings besides `kinds` that a policy saying nothing of them gets. */
+const DEFAULT_CHALLENGE_REST_JSON = JSON.stringify({ ...PolicySchema.shape.challenge.parse(undefined), kinds: undefined });
+
 /**
  * The policy as a snapshot stores it: the validated spec without the defaults that code before
  * them cannot read (an empty `network.categories`, default `history`, no `fingerprints`), so that
@@ -197,6 +200,9 @@ function storedSpec(spec: PolicySpec): unknown {
     out.network = network;
   }
   if (JSON.stringify(spec.history) === DEFAULT_HISTORY_JSON) delete out.history;
+  // A challenge section that only lists kinds is stored as before the clearance settings existed.
+  const c = spec.challenge;
+  if (JSON.stringify({ ...c, kinds: undefined }) === DEFAULT_CHALLENGE_REST_JSON) out.challenge = { kinds: c.kinds };
   const f = spec.fingerprints;
   if (f.userAgents.length === 0 && f.devices.length === 0 && f.lists.length === 0) delete out.fingerprints;
   return out;

@@ -34,7 +34,7 @@ describe('no usable policy: the fail mode decides', () => {
       signals: ALL_UNDETERMINED,
       summary: `${verb}: ${message}`,
       failed: true,
-      ...(action === 'challenge' ? { challenge: { kinds: ['turnstile'] } } : {}),
+      ...(action === 'challenge' ? { challenge: { kinds: ['turnstile'], expiresIn: 600, clears: [] } } : {}),
     });
   });
 });

@@ -67,7 +67,12 @@ describe('policy schema', () => {
     ['unknown signal weight', policyWith({ score: { weights: { VIBES: 5 } as never, challengeAt: 1, denyAt: 2 } }), 'score.weights', /Unrecognized key/],
     ['bad surface name', policyWith({ surfaces: { 'Web App': {} } }), 'surfaces.Web App', /Invalid key/],
     ['bad missingGeo', policyWith({ missingGeo: 'ignore' as never }), 'missingGeo', /Invalid option/],
-    ['unknown challenge kind', policyWith({ challenge: { kinds: ['captcha' as never] } }), 'challenge.kinds.0', /expected "turnstile"/],
+    ['a challenge kind that is not a name', policyWith({ challenge: { kinds: ['Captcha!'] } }), 'challenge.kinds.0', /lower-case/],
+    ['a challenge kind named twice', policyWith({ challenge: { kinds: ['step-up', 'step-up'] } }), 'challenge.kinds', /twice/],
+    ['an offer of a kind the policy does not list', policyWith({ challenge: { kinds: ['turnstile'], offers: [{ reasons: ['TZ_RESTRICTED'], kinds: ['step-up'] }] } }), 'challenge.offers.0.kinds.0', /not one of challenge.kinds/],
+    ['an offer for a code that cannot challenge', policyWith({ challenge: { kinds: ['turnstile'], offers: [{ reasons: ['IP_ALLOWED' as never], kinds: ['turnstile'] }] } }), 'challenge.offers.0.reasons.0', /can challenge/],
+    ['a clearance bound to less than a /8', policyWith({ challenge: { bind: { ipv4Prefix: 4 } } }), 'challenge.bind.ipv4Prefix', /too small|>=/],
+    ['a clearance TTL under a minute', policyWith({ challenge: { clearanceTtlSeconds: 10 } }), 'challenge.clearanceTtlSeconds', /too small|>=/],
     ['negative skew tolerance', policyWith({ clockSkewToleranceSeconds: -1 }), 'clockSkewToleranceSeconds', /too small|>=/],
   ])('rejects %s', (_name, doc, path, message) => {
     const issues = issuesOf(doc);
