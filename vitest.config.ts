@@ -19,6 +19,13 @@ export default defineConfig({
                 ADMIN_TOKEN: 'test-admin-token-0123456789',
                 MEMORY_HASH_SECRET: 'test-memory-hash-secret',
                 GEO_FROM_CF: 'false',
+                // Cloudflare's Turnstile test keys (always pass); siteverify itself is stubbed.
+                CLEARANCE_SECRET: 'test-clearance-secret-0123456789abcdef',
+                CLEARANCE_SECRET_PREVIOUS: 'test-previous-clearance-secret-0123456789',
+                TURNSTILE_SECRET: '1x0000000000000000000000000000000AA',
+                TURNSTILE_SITE_KEY: '1x00000000000000000000AA',
+                TURNSTILE_HOSTNAMES: 'example.com,localhost',
+                CHALLENGE_PAGE: 'true',
               },
             },
           }),

@@ -7,7 +7,10 @@ import { apiError, echo } from './http/errors';
 import { activityRoutes } from './routes/activity';
 import { adminRoutes } from './routes/admin';
 import { authorizeRoutes } from './routes/authorize';
+import { challengeRoutes } from './routes/challenge';
+import { challengePageRoutes } from './routes/challenge-page';
 import { checkRoutes } from './routes/check';
+import { clearanceRoutes } from './routes/clearances';
 import { healthRoutes } from './routes/health';
 
 /** The geogate application. */
@@ -23,6 +26,9 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', authorizeRoutes);
   app.route('/', adminRoutes);
   app.route('/', activityRoutes);
+  app.route('/', clearanceRoutes);
+  app.route('/', challengeRoutes);
+  app.route('/', challengePageRoutes);
   app.notFound((c) => apiError(c, 404, 'NOT_FOUND', `Nothing at ${echo(c.req.method)} ${echo(c.req.path)}.`));
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {

@@ -116,7 +116,7 @@ export interface AuditEntry {
   readonly seq: number;
   readonly at: string;
   readonly who: string;
-  readonly action: 'policy.put' | 'policy.rollback' | 'list.put' | 'list.patch' | 'list.delete' | 'intel.put' | 'account.reset' | 'org.reset';
+  readonly action: 'policy.put' | 'policy.rollback' | 'list.put' | 'list.patch' | 'list.delete' | 'intel.put' | 'account.reset' | 'org.reset' | 'account.clearances.revoke';
   readonly target: string;
   readonly previous: string | null;
   readonly next: string | null;
@@ -649,6 +649,11 @@ export class PolicyAdmin extends DurableObject<Env> {
   /** Records that an investigator reset an account's or organisation's memory (DELETE .../activity). */
   recordReset(kind: 'account' | 'org', id: string, who: string): void {
     this.#audit(new Date().toISOString(), who, kind === 'account' ? 'account.reset' : 'org.reset', id, null, null, null);
+  }
+
+  /** Records a revocation of an account's clearances in the audit log (before it happens). */
+  recordRevocation(id: string, who: string): void {
+    this.#audit(new Date().toISOString(), who, 'account.clearances.revoke', id, null, null, null);
   }
 
   /** The audit log, newest first. */

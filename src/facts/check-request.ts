@@ -90,13 +90,15 @@ export const AccountInputSchema = z.strictObject({
 }) satisfies z.ZodType<AccountFacts>;
 
 /** Request ids are echoed in a header and in logs: printable ASCII only, bounded. */
-const requestId = z
+export const RequestIdSchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces');
 
 /** The body of POST /v1/check. Every field is optional; unknown fields are rejected. */
 export const CheckRequestSchema = z.strictObject({
-  requestId: optional(requestId),
+  requestId: optional(RequestIdSchema),
+  /** A clearance from a passed challenge (POST /v1/challenge/*); judged, never a 400 when bad. */
+  clearance: optional(z.string()),
   ip: optional(z.string().refine(isIpAddress, { error: 'must be an IPv4 or IPv6 address' })),
   geo: optional(GeoInputSchema),
   client: optional(ClientInputSchema),

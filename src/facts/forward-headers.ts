@@ -39,7 +39,16 @@ export const GEOGATE_HEADERS: readonly HeaderField[] = [
   { header: 'geogate-owner-country', path: ['account', 'ownerCountry'] },
   { header: 'geogate-surface', path: ['surface'] },
   { header: 'geogate-request-id', path: ['requestId'] },
+  // The user's clearance (docs/challenges.md); the clearance cookie is read when this is absent.
+  { header: 'geogate-clearance', path: ['clearance'] },
 ];
+
+/**
+ * The cookie the hosted challenge page sets (HttpOnly, Secure, SameSite=Lax, Path=/). No
+ * `__Host-` prefix: nginx cannot name a cookie with "-" in a variable. A cookie planted from a
+ * sibling domain could only be a clearance bound to another account: it would be ignored.
+ */
+export const CLEARANCE_COOKIE = 'geogate_clearance';
 
 /** The `Geogate-*` headers that describe where the user is; any of them turns the cf-* fallback off. */
 const GEOGATE_GEO_HEADERS = GEOGATE_HEADERS.filter((f) => f.path[0] === 'ip' || (f.path[0] === 'geo' && f.path[1] !== 'asn' && f.path[1] !== 'asOrganization')).map((f) => f.header);
@@ -121,6 +130,11 @@ export function checkInputFromHeaders(headers: Headers, options: ForwardedHeader
   read(GEOGATE_HEADERS);
   if (options.trustCfHeaders && !GEOGATE_GEO_HEADERS.some((h) => headers.has(h))) read(CF_FALLBACK_HEADERS);
 
+  if (request.clearance === undefined) {
+    const cookie = clearanceCookie(headers.get('cookie'));
+    if (cookie !== undefined) request.clearance = cookie;
+  }
+
   const client: ClientFacts = {};
   const timezone = splitClaims(headers.get(CLIENT_HEADERS.timezone) ?? '');
   if (timezone !== undefined) client.timezone = timezone;
@@ -139,4 +153,20 @@ export function checkInputFromHeaders(headers: Headers, options: ForwardedHeader
   if (deviceId !== undefined) client.deviceId = deviceId;
 
   return { request, client, headerForPath: (path) => used.get(path) ?? path };
+}
+
+/**
+ * The clearance cookie in a forwarded Cookie header. Several different values (a cookie set on
+ * several paths, or forged) read as one malformed clearance: never the choice of the best one.
+ */
+export function clearanceCookie(header: string | null): string | undefined {
+  if (header === null || !header.includes(CLEARANCE_COOKIE)) return undefined;
+  const values = new Set<string>();
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== CLEARANCE_COOKIE) continue;
+    values.add(part.slice(eq + 1).trim());
+  }
+  if (values.size === 0) return undefined;
+  return values.size === 1 ? [...values][0] : [...values].join(', ');
 }

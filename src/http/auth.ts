@@ -7,8 +7,11 @@ import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { apiError } from './errors';
 
+/** The two bearer tokens. */
+export const TOKEN_NAMES = ['CHECK_TOKEN', 'ADMIN_TOKEN'] as const;
+
 /** Which secret a route requires. */
-export type TokenName = 'CHECK_TOKEN' | 'ADMIN_TOKEN';
+export type TokenName = (typeof TOKEN_NAMES)[number];
 
 /** Shortest secret accepted: anything shorter is treated as not configured. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -52,7 +55,7 @@ export interface TokenProblem {
 
 /** Routes each token guards (for /healthz). */
 const AFFECTS: Readonly<Record<TokenName, string>> = {
-  CHECK_TOKEN: 'check routes (/v1/check, /v1/authorize)',
+  CHECK_TOKEN: 'check routes (/v1/check, /v1/authorize, /v1/challenge/*)',
   ADMIN_TOKEN: 'admin routes (policy administration)',
 };
 
@@ -73,7 +76,7 @@ export function tokenProblem(env: Partial<Record<TokenName, string>>, name: Toke
 /** Every problem with the configured secrets, one per secret (for /healthz). */
 export function tokenConfigProblems(env: Partial<Record<TokenName, string>>): TokenProblem[] {
   const out: TokenProblem[] = [];
-  for (const name of ['CHECK_TOKEN', 'ADMIN_TOKEN'] as const) {
+  for (const name of TOKEN_NAMES) {
     const problem = tokenProblem(env, name);
     if (problem !== undefined) out.push(problem);
   }

@@ -20,6 +20,15 @@ export type ErrorCode =
   | 'MISROUTED'
   | 'INTERNAL'
   | 'FORBIDDEN'
+  | 'POLICY_UNAVAILABLE'
+  | 'TICKET_INVALID'
+  | 'TICKET_MISMATCH'
+  | 'KIND_NOT_OFFERED'
+  | 'TURNSTILE_FAILED'
+  | 'TURNSTILE_SPENT'
+  | 'TURNSTILE_MISMATCH'
+  | 'TURNSTILE_UNAVAILABLE'
+  | 'TURNSTILE_TIMEOUT'
   | AdminErrorCode;
 
 /** The JSON body of an error response. */

@@ -22,3 +22,11 @@ export const LAST_GOOD_INTEL_KEY = 'intel:last-good';
 
 /** KV key of the intel artifact with id (SHA-256 of its text) `id`. */
 export const intelKey = (id: string): string => `intel:${id}`;
+
+/**
+ * KV key of an account's clearance revocation: JSON `{ geogate: "clearance-revocation", schema: 1,
+ * revokedAt, revokedBy }`; clearances of the account issued at or before `revokedAt` no longer
+ * count. `<account>` is the SHA-256 (hex) of the account id. Written by the admin API (DELETE
+ * /v1/accounts/{id}/clearances), expiring once no clearance it revokes could still be valid.
+ */
+export const revocationKey = (accountSha256: string): string => `clearance-revocation:${accountSha256}`;

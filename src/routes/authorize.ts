@@ -35,6 +35,11 @@ const authorize = async (c: Context<AppEnv>): Promise<Response> => {
   if (body.intel.failed) c.header('Geogate-Intel-Failed', 'true');
   // The account or organisation memory did not answer (sync mode): its signals are undetermined.
   if (body.memory && [body.memory.account, body.memory.org].some((s) => s === 'timeout' || s === 'unavailable')) c.header('Geogate-Memory-Failed', 'true');
+  // What a proxy needs to send a challenged user on (nginx: auth_request_set from these).
+  if (body.challenge) {
+    c.header('Geogate-Challenge-Kinds', body.challenge.kinds.join(','));
+    if (body.challenge.ticket !== undefined) c.header('Geogate-Challenge-Ticket', body.challenge.ticket);
+  }
   if (body.dryRun) {
     c.header('Geogate-Dry-Run-Decision', body.dryRun.decision);
     c.header('Geogate-Dry-Run-Rules', body.dryRun.matched.join(','));

@@ -1,6 +1,5 @@
 // POST /v1/check: the origin describes one end-user request as JSON and gets a decision.
 import { Hono } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { cfView } from '../facts/cf';
 import { parseCheckRequest, toInputIssues } from '../facts/check-request';
@@ -8,20 +7,13 @@ import { requireToken } from '../http/auth';
 import { limitBody, readJsonBody } from '../http/body';
 import { apiError, methodNotAllowed } from '../http/errors';
 import { refuseForwardAuthTraffic } from '../http/guards';
+import { requireJson } from '../http/json-type';
 import { deploymentSettings } from '../settings';
 import { decide } from './decide';
 
 /** Largest accepted body: a check request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-
-const requireJson = createMiddleware<AppEnv>(async (c, next) => {
-  if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) {
-    return apiError(c, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the check request as Content-Type: application/json.');
-  }
-  await next();
-});
 
 /** Routes of /v1/check. */
 export const checkRoutes = new Hono<AppEnv>()

@@ -1,7 +1,13 @@
 // The pipeline both check routes share: validated input -> Facts -> policy -> Decision -> body.
 import type { Context } from 'hono';
 import { consultMemory, durableMemoryStore, type MemoryReport } from '../accounts/memory';
+import { challengeConfig, type ChallengeConfig } from '../challenge/config';
+import { revokedAt } from '../challenge/revocations';
+import { readClearance, signTicket } from '../challenge/tokens';
+import { networkOf, type ClearanceInput } from '../engine/clearance';
+import type { CompiledPolicy } from '../engine/compile';
 import { decidePrepared, prepare } from '../engine/evaluate';
+import type { Facts } from '../engine/types';
 import { failModeDecision, underFallback } from '../engine/fail';
 import type { Decision, GeoSource } from '../engine/types';
 import type { AppEnv } from '../env';
@@ -35,7 +41,8 @@ export interface DecisionBody {
   evaluatedAt: string;
   geoSource: GeoSource;
   signals: Decision['signals'];
-  challenge?: Decision['challenge'];
+  /** Present when the decision is `challenge`: how the user may resolve it (docs/challenges.md). */
+  challenge?: ChallengeBody;
   /**
    * The network intel the decision used: its version, where it came from, its artifact id, and
    * `failed` when the intel `intel:active` names could not be used (a fallback answered).
@@ -54,6 +61,50 @@ export interface DecisionBody {
    * included; never under the fail mode. It never changes `decision`.
    */
   dryRun?: Decision['dryRun'];
+}
+
+/** A challenge as the API answers it: the engine's offer, the Turnstile site key and a signed ticket. */
+export interface ChallengeBody extends NonNullable<Decision['challenge']> {
+  /** Present when `kinds` includes turnstile and the deployment set TURNSTILE_SITE_KEY. */
+  turnstile?: { siteKey: string };
+  /**
+   * Signed record of what was challenged (account, network, reasons, kinds offered), valid
+   * `expiresIn` seconds; pass it to POST /v1/challenge/*. Absent without CLEARANCE_SECRET and
+   * under the fail mode (nothing could clear that).
+   */
+  ticket?: string;
+}
+
+/**
+ * Reads a presented clearance: its signature (src/challenge/tokens.ts), then, when it names an
+ * account, that account's revocation. The engine judges the rest.
+ */
+async function clearanceOf(token: string, config: ChallengeConfig, kv: KVNamespace): Promise<ClearanceInput> {
+  const read = await readClearance(token, config.clearanceSecrets);
+  if (read.status !== 'signed' || read.claims.account === undefined) return read;
+  const revoked = await revokedAt(kv, read.claims.account);
+  return revoked === undefined ? read : { ...read, revokedAt: revoked };
+}
+
+/** The challenge with its site key and ticket. */
+async function challengeBody(offer: NonNullable<Decision['challenge']>, policy: CompiledPolicy, facts: Facts, requestId: string, config: ChallengeConfig, now: number): Promise<ChallengeBody> {
+  const body: ChallengeBody = { ...offer };
+  if (config.siteKey !== undefined && offer.kinds.includes('turnstile')) body.turnstile = { siteKey: config.siteKey };
+  const secret = config.clearanceSecrets[0];
+  if (secret !== undefined) {
+    const network = facts.ip === undefined ? undefined : networkOf(facts.ip, policy.challenge.bind);
+    body.ticket = await signTicket(secret, {
+      requestId,
+      ...(facts.account.id !== undefined ? { account: facts.account.id } : {}),
+      ...(network !== undefined ? { network } : {}),
+      reasons: offer.clears,
+      kinds: offer.kinds,
+      policyVersion: policy.version,
+      issuedAt: now,
+      expiresAt: now + offer.expiresIn * 1000,
+    });
+  }
+  return body;
 }
 
 /** The request's ExecutionContext.waitUntil, when there is one. */
@@ -87,17 +138,26 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
   let policySource: DecisionBody['policySource'] = 'none';
   let snapshot = 'none';
   let memory: MemoryReport | undefined;
+  let challenge: ChallengeBody | undefined;
+  const requestId = input.requestId ?? crypto.randomUUID();
   if (answer.kind === 'policy') {
+    const config = challengeConfig(c.env);
     const check = prepare(answer.compiled, facts, now, intel.intel);
-    const consulted = await consultMemory(durableMemoryStore(c.env), check, { waitUntil });
+    // The memory and the clearance's revocation are read at once.
+    const [consulted, clearance] = await Promise.all([
+      consultMemory(durableMemoryStore(c.env), check, { waitUntil }),
+      input.clearance === undefined ? undefined : clearanceOf(input.clearance, config, c.env.POLICY),
+    ]);
     memory = consulted.report;
-    d = decidePrepared(check, consulted.memory);
+    d = decidePrepared(check, consulted.memory, clearance);
+    if (d.challenge) challenge = await challengeBody(d.challenge, answer.compiled, facts, requestId, config, now);
     if (answer.failure) d = underFallback(d, answer.failure, answer.source);
     policyVersion = answer.compiled.version;
     policySource = answer.source;
     snapshot = answer.snapshot;
   } else {
     d = failModeDecision(answer.failMode, answer.failModeFrom, answer.failure);
+    challenge = d.challenge;
   }
   return {
     decision: d.decision,
@@ -108,13 +168,13 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
     policyVersion,
     policySource,
     snapshot,
-    requestId: input.requestId ?? crypto.randomUUID(),
+    requestId,
     evaluatedAt: new Date(now).toISOString(),
     geoSource: facts.geoSource,
     signals: d.signals,
     intel: { version: intel.intel.version, source: intel.source, id: intel.id, failed: intel.failure !== undefined },
     ...(memory ? { memory } : {}),
-    ...(d.challenge ? { challenge: d.challenge } : {}),
+    ...(challenge ? { challenge } : {}),
     ...(d.dryRun ? { dryRun: d.dryRun } : {}),
   };
 }

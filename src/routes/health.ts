@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { memoryStatus } from '../accounts/memory';
 import type { AppEnv } from '../env';
+import { challengeConfig, challengeProblems } from '../challenge/config';
 import { tokenConfigProblems } from '../http/auth';
 import { methodNotAllowed } from '../http/errors';
 import { refuseCredentialedTraffic } from '../http/guards';
@@ -25,7 +26,8 @@ export const healthRoutes = new Hono<AppEnv>()
       activePolicyStore.peek(kv, now, { waitUntil, failMode: deploymentSettings(c.env).failMode }),
       activeIntelStore.peek(kv, now, { waitUntil }),
     ]);
-    const problems = [...tokenConfigProblems(c.env), ...settingProblems(c.env)];
+    const problems = [...tokenConfigProblems(c.env), ...settingProblems(c.env), ...challengeProblems(c.env)];
+    const challenge = challengeConfig(c.env);
     const memory = memoryStatus(now);
     const ok = store?.status === 'ok' && intel?.status === 'ok' && memory.status === 'ok' && problems.length === 0;
     c.header('Cache-Control', 'no-store');
@@ -38,6 +40,13 @@ export const healthRoutes = new Hono<AppEnv>()
       intel: intel ?? null,
       // This isolate's recent experience of the account and organisation memory objects.
       memory,
+      // Whether challenged users can be cleared: clearances signed, Turnstile answers verified.
+      challenge: {
+        clearances: challenge.clearanceSecrets.length > 0 ? 'ok' : 'not-configured',
+        keys: challenge.clearanceSecrets.length,
+        turnstile: challenge.turnstile ? 'ok' : 'not-configured',
+        page: challenge.page,
+      },
       ...(problems.length > 0 ? { config: problems.map((p) => p.message), configProblems: problems } : {}),
     });
   })

@@ -28,7 +28,7 @@ describe('configured secrets', () => {
       affects: 'admin routes (policy administration)',
       message: 'ADMIN_TOKEN is shorter than 16 characters',
     });
-    expect(tokenProblem({ ADMIN_TOKEN: ADMIN }, 'CHECK_TOKEN')).toMatchObject({ affects: 'check routes (/v1/check, /v1/authorize)', message: 'CHECK_TOKEN is not set' });
+    expect(tokenProblem({ ADMIN_TOKEN: ADMIN }, 'CHECK_TOKEN')).toMatchObject({ affects: 'check routes (/v1/check, /v1/authorize, /v1/challenge/*)', message: 'CHECK_TOKEN is not set' });
     expect(tokenProblem({ CHECK_TOKEN: CHECK, ADMIN_TOKEN: CHECK }, 'CHECK_TOKEN')?.message).toBe('CHECK_TOKEN and ADMIN_TOKEN must differ');
   });
 

@@ -82,7 +82,7 @@ describe('dry-run rules never decide; dryRun says what they would have done', ()
   it('offers no challenge for a challenge only dryRun would give, and keeps the real one', () => {
     expect(decide([dry(tor)], facts({ geo: { country: 'T1' } })).challenge).toBeUndefined();
     const d = decide([tor, dry(cn)], facts({ geo: { country: 'T1' } }));
-    expect(d.challenge).toEqual({ kinds: ['turnstile'] });
+    expect(d.challenge).toEqual({ kinds: ['turnstile'], expiresIn: 600, clears: ['TOR'] });
     expect(d.dryRun).not.toHaveProperty('challenge');
   });
 
