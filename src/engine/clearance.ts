@@ -18,9 +18,9 @@ export const STEP_UP_KIND = 'step-up';
 
 /**
  * Every reason code that can make a request challenge, so the codes a clearance (or a challenge
- * offer) may name: the signals, the rule codes, GEO_MISSING, MEMORY_UNAVAILABLE, and
- * SCORE_CHALLENGE for a score that challenges without any signal. POLICY_UNAVAILABLE is not one:
- * the fail mode decides without the policy, and nothing lifts it.
+ * offer) may name: the signals (a score challenge stands for the signals that fed it), the rule
+ * codes, GEO_MISSING and MEMORY_UNAVAILABLE. POLICY_UNAVAILABLE is not one: the fail mode decides
+ * without the policy, and nothing lifts it.
  */
 export const CLEARABLE_CODES = [
   ...SIGNAL_NAMES,
@@ -34,7 +34,6 @@ export const CLEARABLE_CODES = [
   'OWNER_RESTRICTED',
   'GEO_MISSING',
   'MEMORY_UNAVAILABLE',
-  'SCORE_CHALLENGE',
 ] as const satisfies readonly ReasonCode[];
 
 /** A reason code a clearance may clear. */
@@ -171,10 +170,9 @@ export function challengeCodes(reasons: readonly Reason[]): string[] {
   for (const r of reasons) {
     if (r.liftedBy !== undefined || r.action !== 'challenge') continue;
     if (r.code === 'SCORE_CHALLENGE') {
-      const signals = Array.isArray(r.evidence.signals) ? r.evidence.signals.filter((s): s is string => typeof s === 'string') : [];
-      // A score that challenges with no signal (challengeAt 0) is cleared by name.
-      if (signals.length === 0) codes.add(r.code);
-      for (const s of signals) codes.add(s);
+      // challengeAt is positive, so a challenging score always has a signal behind it.
+      const signals = r.evidence.signals;
+      if (Array.isArray(signals)) for (const s of signals) if (typeof s === 'string') codes.add(s);
     } else {
       codes.add(r.code);
     }
