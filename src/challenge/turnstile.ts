@@ -78,12 +78,19 @@ const SECRET_REFUSED = new Set(['missing-input-secret', 'invalid-input-secret'])
 export async function siteverify(config: TurnstileConfig, req: SiteverifyRequest, options: SiteverifyOptions = {}): Promise<TurnstileOutcome> {
   const fetcher = options.fetcher ?? fetch;
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), options.timeoutMs ?? SITEVERIFY_TIMEOUT_MS);
+  // The deadline also settles the wait itself: a fetch (or a stub) that ignores the abort signal
+  // must not hold the request.
+  let timedOut!: () => void;
+  const late = new Promise<Call>((resolve) => (timedOut = () => resolve({ kind: 'timeout' })));
+  const timer = setTimeout(() => {
+    deadline.abort();
+    timedOut();
+  }, options.timeoutMs ?? SITEVERIFY_TIMEOUT_MS);
   const body = JSON.stringify({ secret: config.secret, response: req.token, remoteip: req.ip, idempotency_key: req.idempotencyKey });
   try {
     let answer: unknown;
     for (let attempt = 1; ; attempt++) {
-      const got = await call(fetcher, body, deadline.signal);
+      const got = await Promise.race([call(fetcher, body, deadline.signal), late]);
       if (got.kind === 'answer') {
         answer = got.json;
         break;

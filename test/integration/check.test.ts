@@ -141,7 +141,7 @@ describe('POST /v1/check', () => {
 
   it('says geoSource none and GEO_MISSING without geo', async () => {
     const body = await (await postCheck({})).json<Record<string, unknown>>();
-    expect(body).toMatchObject({ decision: 'challenge', geoSource: 'none', reasons: [{ code: 'GEO_MISSING' }], challenge: { kinds: ['turnstile'] } });
+    expect(body).toMatchObject({ decision: 'challenge', geoSource: 'none', reasons: [{ code: 'GEO_MISSING' }], challenge: { kinds: ['turnstile', 'step-up'], clears: ['GEO_MISSING'] } });
   });
 
   it('ignores request.cf unless GEO_FROM_CF is "true"', async () => {

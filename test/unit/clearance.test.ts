@@ -310,8 +310,18 @@ describe('a clearance never does more than lift what it cleared', () => {
 });
 
 describe('policy', () => {
-  it('the default policy offers turnstile with the documented defaults', () => {
+  it('the default policy offers turnstile, then step-up; step-up first when the facts point to a restricted place', () => {
     const spec = compile(defaultDocument()).spec;
-    expect(spec.challenge).toEqual({ kinds: ['turnstile'], offers: [], expiresInSeconds: 600, clearanceTtlSeconds: 1800, bind: { ipv4Prefix: 24, ipv6Prefix: 48 } });
+    expect(spec.challenge).toEqual({
+      kinds: ['turnstile', 'step-up'],
+      offers: [{ reasons: ['TZ_RESTRICTED', 'TZ_RESTRICTED_HISTORY', 'LOCALE_RESTRICTED', 'RESTRICTED_IP_HISTORY'], kinds: ['step-up', 'turnstile'] }],
+      expiresInSeconds: 600,
+      clearanceTtlSeconds: 1800,
+      bind: { ipv4Prefix: 24, ipv6Prefix: 48 },
+    });
+  });
+
+  it('a policy that says nothing of challenges gets the documented defaults', () => {
+    expect(compile(policyWith()).spec.challenge).toEqual({ kinds: ['turnstile'], offers: [], expiresInSeconds: 600, clearanceTtlSeconds: 1800, bind: { ipv4Prefix: 24, ipv6Prefix: 48 } });
   });
 });

@@ -515,7 +515,7 @@ describe('decision shape', () => {
   });
 
   it('offers the policy challenge kinds only with a challenge', () => {
-    expect(evaluate(defaultPolicy(), facts({ geo: { country: 'T1' } }), NOW).challenge).toEqual({ kinds: ['turnstile'], expiresIn: 600, clears: ['TOR'] });
+    expect(evaluate(defaultPolicy(), facts({ geo: { country: 'T1' } }), NOW).challenge).toEqual({ kinds: ['turnstile', 'step-up'], expiresIn: 600, clears: ['TOR'] });
     expect(evaluate(defaultPolicy(), facts(), NOW).challenge).toBeUndefined();
   });
 

@@ -16,7 +16,7 @@ describe('policy schema', () => {
     expect(r.ok).toBe(true);
     if (r.ok) {
       expect(r.policy.missingGeo).toBe('challenge');
-      expect(r.policy.challenge.kinds).toEqual(['turnstile']);
+      expect(r.policy.challenge.kinds).toEqual(['turnstile', 'step-up']);
     }
   });
 
