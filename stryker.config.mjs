@@ -25,6 +25,8 @@ export default {
     'src/simulate/**/*.ts',
     // The account memory's check-side logic (consult, cache, fail modes), tested with store doubles.
     'src/accounts/memory.ts',
+    // Challenges: tokens, siteverify, settings and clearance grants (tested with stub fetchers).
+    'src/challenge/**/*.ts',
   ],
   // Runs only the tests that cover a mutant (works with vitest 4 through the 9.6 runner).
   coverageAnalysis: 'perTest',
