@@ -54,6 +54,20 @@ async function built() {
 }
 
 describe('buildSnapshot', () => {
+  it('stores a challenge section that only lists kinds as the code before clearances wrote it, and a richer one whole', async () => {
+    const policyOf = (text: string) => (JSON.parse(text) as { policy: { challenge?: unknown } }).policy.challenge;
+    const plain = await buildSnapshot(policyWith({ challenge: { kinds: ['turnstile'] } }), LISTS);
+    expect(plain.ok && policyOf(plain.text)).toEqual({ kinds: ['turnstile'] });
+    const rich = await buildSnapshot(policyWith({ challenge: { kinds: ['turnstile', 'step-up'], clearanceTtlSeconds: 600 } }), LISTS);
+    expect(rich.ok && policyOf(rich.text)).toEqual({ kinds: ['turnstile', 'step-up'], offers: [], expiresInSeconds: 600, clearanceTtlSeconds: 600, bind: { ipv4Prefix: 24, ipv6Prefix: 48 } });
+    // Either way the snapshot decodes to the same settings.
+    for (const b of [plain, rich]) {
+      if (!b.ok) throw new Error('not built');
+      const decoded = await decodeSnapshot(b.text, b.id);
+      expect(decoded.ok && decoded.compiled.challenge).toEqual(b.compiled.challenge);
+    }
+  });
+
   it('validates against the lists: a missing list, a wrong kind and a built-in list on an account rule are issues at their paths', async () => {
     const doc = policyWith({
       rules: [
