@@ -54,8 +54,22 @@ export interface ChallengeProblem {
 const usableSecret = (v: string | undefined, tokens: readonly (string | undefined)[]) =>
   v !== undefined && v.length >= MIN_CLEARANCE_SECRET_LENGTH && !tokens.includes(v);
 
-/** Reads the settings; anything unusable reads as "not configured". */
+const CONFIGS = new WeakMap<object, ChallengeConfig>();
+
+/**
+ * Reads the settings; anything unusable reads as "not configured". Read once per env object (an
+ * isolate's bindings do not change while it lives): checks call this on every request.
+ */
 export function challengeConfig(env: ChallengeEnv & Partial<Record<TokenName, string>>): ChallengeConfig {
+  let config = CONFIGS.get(env);
+  if (config === undefined) {
+    config = readConfig(env);
+    CONFIGS.set(env, config);
+  }
+  return config;
+}
+
+function readConfig(env: ChallengeEnv & Partial<Record<TokenName, string>>): ChallengeConfig {
   const tokens = TOKEN_NAMES.map((n) => env[n]);
   const secrets = [env.CLEARANCE_SECRET, env.CLEARANCE_SECRET_PREVIOUS];
   const clearanceSecrets = usableSecret(secrets[0], tokens) ? secrets.filter((s): s is string => usableSecret(s, tokens)) : [];
