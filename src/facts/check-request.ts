@@ -73,14 +73,14 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * An account or organisation id: at most 256 characters, and one the admin routes can name in a
  * path (/v1/accounts/{id}/activity): not "." or ".." (URL dot segments) and well-formed Unicode.
  */
-const accountId = text(256).refine((id) => id !== '.' && id !== '..' && !LONE_SURROGATE.test(id), {
+export const AccountIdSchema = text(256).refine((id) => id !== '.' && id !== '..' && !LONE_SURROGATE.test(id), {
   error: 'must not be "." or ".." or hold a lone UTF-16 surrogate (the activity routes could not name it)',
 });
 
 /** The account acting, as the origin knows it (origin-side facts). */
 export const AccountInputSchema = z.strictObject({
-  id: optional(accountId),
-  orgId: optional(accountId),
+  id: optional(AccountIdSchema),
+  orgId: optional(AccountIdSchema),
   ownerCountry: optional(
     z
       .string()

@@ -13,7 +13,7 @@ import { challengeConfig, type ChallengeConfig } from '../challenge/config';
 import { grantClearance, planClearance, type GrantRefusal, type GrantRequest } from '../challenge/grant';
 import { MAX_TOKEN_LENGTH } from '../challenge/tokens';
 import { MAX_TURNSTILE_TOKEN_LENGTH, siteverify, type TurnstileOutcome } from '../challenge/turnstile';
-import { AccountInputSchema, RequestIdSchema, toInputIssues } from '../facts/check-request';
+import { AccountIdSchema, AccountInputSchema, RequestIdSchema, toInputIssues } from '../facts/check-request';
 import { isIpAddress } from '../engine/ip';
 import { requireToken } from '../http/auth';
 import { limitBody, readJsonBody } from '../http/body';
@@ -36,7 +36,7 @@ const label = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'use 1-32 lower-case le
 
 /** The body of POST /v1/challenge/step-up. */
 export const StepUpRequestSchema = z.strictObject({
-  account: AccountInputSchema.required({ id: true }).extend({ id: z.string().min(1).max(256) }),
+  account: AccountInputSchema.extend({ id: AccountIdSchema.min(1, 'the account re-verified: 1-256 characters') }),
   ip,
   /** How the origin re-verified the user ("kyc", "otp-email", "sso"); recorded in the clearance. */
   method: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters without spaces'),

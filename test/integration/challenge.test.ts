@@ -155,6 +155,7 @@ describe('POST /v1/challenge/step-up', () => {
     ['a reason code that cannot challenge', () => ({ account: { id: 'acct-1' }, ip: TOR_USER.ip, method: 'kyc', reasons: ['IP_ALLOWED'] }), 400, 'INVALID_REQUEST', 'reasons.0'],
     ['no account id', (t) => ({ account: {}, ip: TOR_USER.ip, method: 'kyc', ticket: t }), 400, 'INVALID_REQUEST', 'account.id'],
     ['an empty account id', (t) => ({ account: { id: '' }, ip: TOR_USER.ip, method: 'kyc', ticket: t }), 400, 'INVALID_REQUEST', 'account.id'],
+    ['an account id no admin route could name', (t) => ({ account: { id: '..' }, ip: TOR_USER.ip, method: 'kyc', ticket: t }), 400, 'INVALID_REQUEST', 'account.id'],
     ['no IP', (t) => ({ account: { id: 'acct-1' }, method: 'kyc', ticket: t }), 400, 'INVALID_REQUEST', 'ip'],
     ['an IP with a zone id', (t) => ({ account: { id: 'acct-1' }, ip: 'fe80::1%eth0', method: 'kyc', ticket: t }), 400, 'INVALID_REQUEST', 'ip'],
     ['no method', (t) => ({ account: { id: 'acct-1' }, ip: TOR_USER.ip, ticket: t }), 400, 'INVALID_REQUEST', 'method'],
