@@ -4,6 +4,7 @@
 // `npm run bench` run the same files (test/fixtures/golden/*.json), as Cerbos' case files drive
 // both its tests and its benchmarks.
 import * as z from 'zod';
+import type { ClearanceInput } from '../../src/engine/clearance';
 import type { CompiledPolicy } from '../../src/engine/compile';
 import { evaluate } from '../../src/engine/evaluate';
 import type { Action, Decision, Reason } from '../../src/engine/types';
@@ -34,11 +35,18 @@ export const GoldenCaseSchema = z.strictObject({
   now: z.iso.datetime({ offset: true }).optional(),
   /** The account and organisation memory the check is judged with (src/engine/history.ts's MemoryFacts). */
   memory: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The clearance the request presents, as the transport hands it to the engine
+   * (src/engine/clearance.ts's ClearanceInput: its signature already checked).
+   */
+  clearance: z.record(z.string(), z.unknown()).optional(),
   want: z.strictObject({
     decision: z.enum(ACTIONS),
     /** Every reason, in the order the decision lists them. */
     reasons: z.array(WantReason),
     score: z.number(),
+    /** Present exactly when the decision is a challenge: the kinds offered and what it is about. */
+    challenge: z.strictObject({ kinds: z.array(z.string()), clears: z.array(z.string()) }).optional(),
     /** Present exactly when the decision has one (the policy has dry-run rules). */
     dryRun: WantDryRun.optional(),
   }),
@@ -62,6 +70,7 @@ export interface GoldenOutcome {
   decision: Action;
   reasons: GoldenReason[];
   score: number;
+  challenge?: { kinds: string[]; clears: string[] };
   dryRun?: { decision: Action; changed: boolean; reasons: GoldenReason[]; score: number; matched: string[] };
 }
 
@@ -82,6 +91,7 @@ export function outcomeOf(d: Decision): GoldenOutcome {
     decision: d.decision,
     reasons: pinned(d.reasons),
     score: d.score,
+    ...(d.challenge ? { challenge: { kinds: d.challenge.kinds, clears: d.challenge.clears } } : {}),
     ...(dry ? { dryRun: { decision: dry.decision, changed: dry.changed, reasons: pinned(dry.reasons), score: dry.score, matched: dry.matched } } : {}),
   };
 }
@@ -90,6 +100,6 @@ export function outcomeOf(d: Decision): GoldenOutcome {
 export function runGoldenCase(policy: CompiledPolicy, c: GoldenCase, fileNow: string): { got: GoldenOutcome; decision: Decision } {
   const parsed = parseCheckRequest(c.request);
   if (!parsed.success) throw new Error(`golden case "${c.name}" has an invalid request: ${z.prettifyError(parsed.error)}`);
-  const decision = evaluate(policy, factsFromCheckRequest(parsed.data), Date.parse(c.now ?? fileNow), undefined, c.memory);
+  const decision = evaluate(policy, factsFromCheckRequest(parsed.data), Date.parse(c.now ?? fileNow), undefined, c.memory, c.clearance as ClearanceInput | undefined);
   return { got: outcomeOf(decision), decision };
 }

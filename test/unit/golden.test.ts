@@ -1,8 +1,9 @@
 // Golden cases (test/fixtures/golden): the whole decision each scenario must get, in order
-// (decision, reasons with their rules and liftedBy, score, and dryRun when the policy has dry-run
+// (decision, reasons with their rules and liftedBy, score, the challenge offered, and dryRun when the policy has dry-run
 // rules). `npm run bench` replays the default-policy files.
 import { describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../../src/policy/default';
+import challengesGolden from '../fixtures/golden/challenges.json';
 import defaultGolden from '../fixtures/golden/default-policy.json';
 import dryRunGolden from '../fixtures/golden/dry-run.json';
 import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
@@ -19,6 +20,7 @@ const FILES = {
   'traffic.json': trafficGolden,
   'dry-run.json': dryRunGolden,
   'memory.json': memoryGolden,
+  'challenges.json': challengesGolden,
 };
 
 describe.each(Object.entries(FILES))('golden %s', (_file, raw) => {
@@ -48,6 +50,7 @@ describe('golden coverage', () => {
     'country-codes',
     'embedded-ipv4',
     'dry-run',
+    'clearance',
   ])('covers the %s family', (family) => {
     expect(families.has(family)).toBe(true);
   });
