@@ -3,6 +3,7 @@
 // clearances never stand in for each other; rotation), and the settings read from the env.
 import { describe, expect, it } from 'vitest';
 import { challengeConfig, challengeProblems } from '../../src/challenge/config';
+import { CompactSign, SignJWT } from 'jose';
 import { readClearance, readTicket, signClearance, signTicket } from '../../src/challenge/tokens';
 import { siteverify, SITEVERIFY_URL, TURNSTILE_TEST_KEYS, type TurnstileOutcome } from '../../src/challenge/turnstile';
 import { NOW } from '../helpers';
@@ -61,7 +62,31 @@ describe('siteverify with Cloudflare test secrets', () => {
   it('reads internal-error as unavailable, and keeps only well-formed error codes', async () => {
     const fetcher = () => Promise.resolve(Response.json({ success: false, 'error-codes': ['internal-error', '<script>', 'x'.repeat(100)] }));
     const o = await siteverify({ secret: 's', hostnames: ['example.com'] }, REQ, { fetcher });
-    expect(o).toMatchObject({ ok: false, kind: 'unavailable', errorCodes: ['internal-error'] });
+    expect(o.ok ? undefined : [o.kind, o.errorCodes]).toEqual(['unavailable', ['internal-error']]);
+  });
+
+  it('a refused secret among other codes is still geogate\'s problem (unavailable), not the user\'s', async () => {
+    const fetcher = () => Promise.resolve(Response.json({ success: false, 'error-codes': ['invalid-input-response', 'invalid-input-secret'] }));
+    expect(kindOf(await siteverify({ secret: 's', hostnames: ['example.com'] }, REQ, { fetcher }))).toBe('unavailable');
+  });
+
+  it('answers the whole verified outcome', async () => {
+    const passes = { secret: TURNSTILE_TEST_KEYS.secretPasses, hostnames: ['example.com'] };
+    expect(await siteverify(passes, REQ, { fetcher: testSiteverify([], { action: 'login' }) })).toEqual({ ok: true, hostname: 'example.com', action: 'login', challengeTs: '2026-11-26T12:00:00Z' });
+    expect(await siteverify(passes, REQ, { fetcher: testSiteverify([], { action: undefined, challenge_ts: undefined }) })).toEqual({ ok: true, hostname: 'example.com' });
+  });
+
+  it.each<[string, (n: number) => Promise<Response>, string, number]>([
+    ['a 500, then an answer: retried once', (n) => Promise.resolve(n === 1 ? new Response('x', { status: 500 }) : Response.json({ success: true, hostname: 'example.com' })), 'ok', 2],
+    ['a network error, then an answer: retried once', (n) => (n === 1 ? Promise.reject(new TypeError('reset')) : Promise.resolve(Response.json({ success: true, hostname: 'example.com' }))), 'ok', 2],
+    ['5xx every time: two calls, then unavailable', () => Promise.resolve(new Response('x', { status: 503 })), 'unavailable', 2],
+    ['network errors every time: two calls, then unavailable', () => Promise.reject(new TypeError('down')), 'unavailable', 2],
+    ['a 4xx is an answer, not retried', () => Promise.resolve(new Response('<html>', { status: 400 })), 'unavailable', 1],
+    ['a body that is not JSON', () => Promise.resolve(new Response('<html>', { status: 200 })), 'unavailable', 1],
+  ])('%s', async (_name, answer, want, calls) => {
+    let n = 0;
+    const o = await siteverify({ secret: 's', hostnames: ['example.com'] }, REQ, { fetcher: () => answer(++n) });
+    expect([kindOf(o), n]).toEqual([want, calls]);
   });
 
   it('times out within its budget even when the fetch never settles', async () => {
@@ -89,6 +114,32 @@ describe('signed tokens', () => {
     expect(await readClearance(token, [OLD, SECRET])).toEqual(want);
     expect(await readClearance(token, [OLD])).toEqual({ status: 'invalid', why: 'signature' });
     expect(await readClearance(token, [])).toEqual({ status: 'invalid', why: 'not-configured' });
+  });
+
+  it.each([
+    ['garbage', 'not-a-token'],
+    ['four parts', 'a.b.c.d'],
+    ['a character outside base64url', 'eyJh.eyJi.c!'],
+    ['a token over 4096 characters', `${'a'.repeat(2100)}.${'b'.repeat(2100)}.c`],
+  ])('refuses %s as malformed, for clearances and tickets', async (_name, token) => {
+    expect(await readClearance(token, [SECRET])).toEqual({ status: 'invalid', why: 'malformed' });
+    expect(await readTicket(token, [SECRET], NOW)).toEqual({ ok: false, why: 'malformed' });
+  });
+
+  it('a correctly signed token of another type or shape is malformed, not a clearance', async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const payload = { iss: 'geogate', aud: 'geogate:clearance', jti: 'x', sub: 'acct-1', net: '198.51.100.0/24', knd: 'step-up', rsn: ['TOR'], pv: 'p', iat: 1, exp: 2 };
+    const noType = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    const badCode = await new SignJWT({ ...payload, rsn: ['EVERYTHING'] }).setProtectedHeader({ alg: 'HS256', typ: 'gg-clearance+jwt' }).sign(key);
+    const notJson = await new CompactSign(new TextEncoder().encode('not json')).setProtectedHeader({ alg: 'HS256', typ: 'gg-clearance+jwt' }).sign(key);
+    const good = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'gg-clearance+jwt' }).sign(key);
+    expect(await readClearance(noType, [SECRET])).toEqual({ status: 'invalid', why: 'malformed' });
+    expect(await readClearance(badCode, [SECRET])).toEqual({ status: 'invalid', why: 'malformed' });
+    expect(await readClearance(notJson, [SECRET])).toEqual({ status: 'invalid', why: 'malformed' });
+    expect((await readClearance(good, [SECRET])).status).toBe('signed');
+    const ticketPayload = { iss: 'geogate', aud: 'geogate:ticket', jti: 'r', rsn: ['NOT_A_CODE'], knd: ['turnstile'], pv: 'p', iat: Math.floor(NOW / 1000), exp: Math.floor(NOW / 1000) + 60 };
+    const badTicket = await new SignJWT(ticketPayload).setProtectedHeader({ alg: 'HS256', typ: 'gg-ticket+jwt' }).sign(key);
+    expect(await readTicket(badTicket, [SECRET], NOW)).toEqual({ ok: false, why: 'malformed' });
   });
 
   it('an accountless clearance has no account', async () => {
@@ -126,6 +177,9 @@ describe('challenge settings', () => {
     expect(challengeConfig({ TURNSTILE_SECRET: 's' })).not.toHaveProperty('turnstile');
     expect(challengeConfig({ TURNSTILE_SECRET: 's', TURNSTILE_HOSTNAMES: 'a', TURNSTILE_ACTION: ' login ' }).turnstile).toEqual({ secret: 's', hostnames: ['a'], action: 'login' });
     expect(challengeConfig({ CHALLENGE_PAGE: 'TRUE' }).page).toBe(false);
+    // 32 characters is the shortest secret accepted.
+    expect(challengeConfig({ CLEARANCE_SECRET: 'x'.repeat(32) }).clearanceSecrets).toHaveLength(1);
+    expect(challengeConfig({ CLEARANCE_SECRET: 'x'.repeat(31) }).clearanceSecrets).toHaveLength(0);
   });
 
   it('reports each problem for /healthz', () => {
@@ -135,6 +189,11 @@ describe('challenge settings', () => {
       ['CLEARANCE_SECRET', 'too-short'],
       ['CLEARANCE_SECRET_PREVIOUS', 'too-short'],
       ['TURNSTILE_HOSTNAMES', 'incomplete'],
+    ]);
+    expect(challengeProblems({ ...TOKENS, CLEARANCE_SECRET: '', TURNSTILE_SECRET: ' ', TURNSTILE_HOSTNAMES: ' ' }).map((p) => [p.setting, p.problem])).toEqual([['CLEARANCE_SECRET', 'missing']]);
+    expect(challengeProblems({ ...TOKENS, CLEARANCE_SECRET: 'x'.repeat(32) })).toEqual([]);
+    expect(challengeProblems({ ...TOKENS, CLEARANCE_SECRET: 'x'.repeat(31) })).toEqual([
+      { setting: 'CLEARANCE_SECRET', problem: 'too-short', affects: 'clearances (challenged users cannot be cleared)', message: 'CLEARANCE_SECRET is shorter than 32 characters' },
     ]);
     const sameAsToken = 'x'.repeat(40);
     expect(challengeProblems({ CHECK_TOKEN: sameAsToken, CLEARANCE_SECRET: sameAsToken, TURNSTILE_HOSTNAMES: 'a' }).map((p) => [p.setting, p.problem])).toEqual([

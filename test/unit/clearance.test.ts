@@ -50,6 +50,8 @@ describe('networkOf', () => {
     ['2001:DB8:ffff:2::5', 24, 32, '2001:db8::/32'],
     // A 6to4 address embedding 203.0.113.77 is an IPv6 network of its own.
     ['2002:cb00:714d::1', 24, 48, '2002:cb00:714d::/48'],
+    ['203.0.113.77', 0, 0, '0.0.0.0/0'],
+    ['2001:db8::1', 0, 0, '::/0'],
   ])('%s at /%i (v4) /%i (v6) is %s', (ip, v4, v6, want) => {
     expect(networkOf(ip, { ipv4Prefix: v4, ipv6Prefix: v6 })).toBe(want);
   });
@@ -73,6 +75,11 @@ describe('judgeClearance', () => {
     ['an expired clearance', signed({ expiresAt: NOW }), REQUEST, 'expired'],
     ['a clearance issued far in the future', signed({ issuedAt: NOW + 2 * MIN }), REQUEST, 'expired'],
     ['a clearance issued within the clock leeway', signed({ issuedAt: NOW + 30_000 }), REQUEST, true],
+    ['a clearance issued exactly a leeway ahead', signed({ issuedAt: NOW + 60_000 }), REQUEST, true],
+    ['a clearance issued just past the leeway', signed({ issuedAt: NOW + 60_001 }), REQUEST, 'expired'],
+    ['a clearance whose last millisecond is now', signed({ expiresAt: NOW + 1 }), REQUEST, true],
+    ['a network claiming more bits than an address has', signed({ network: '203.0.113.77/33' }), REQUEST, 'network'],
+    ['a network with text after it', signed({ network: '203.0.113.0/24x' }), REQUEST, 'network'],
     ['a clearance revoked after it was issued', signed({}, NOW - 1000), REQUEST, 'revoked'],
     ['a clearance revoked the second it was issued', signed({}, NOW - MIN), REQUEST, 'revoked'],
     ['a clearance issued after the revocation', signed({}, NOW - 2 * MIN), REQUEST, true],
