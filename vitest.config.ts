@@ -1,6 +1,8 @@
-// Two projects, one run (`npm test`): "workers" runs inside workerd through the Workers pool,
+// Three projects, one run (`npm test`): "workers" runs inside workerd through the Workers pool,
 // against real local KV; "cli" runs the CLI's tests in plain Node (the CLI is Node code: it
-// spawns, reads files and talks to a stub admin server on 127.0.0.1).
+// spawns, reads files and talks to a stub admin server on 127.0.0.1); "browser" drives Debian's
+// headless Chromium against the built Worker served by Miniflare on localhost, offline
+// (scripts/ensure-chromium.mjs installs Chromium when it is missing).
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
@@ -33,7 +35,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/cli/**'],
+          exclude: ['test/cli/**', 'test/browser/**'],
           // Property tests take ~2 s on an idle 2-core machine and more on a busy one; vitest's
           // 5 s default would fail them for the machine, not for the code.
           testTimeout: 30_000,
@@ -44,6 +46,17 @@ export default defineConfig({
           name: 'cli',
           include: ['test/cli/**/*.test.ts'],
           environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          // Building the bundle (wrangler deploy --dry-run), starting workerd and Chromium take ~3 s
+          // on an idle 2-core machine; the bounds are for a busy one (a bench running beside it).
+          hookTimeout: 120_000,
+          testTimeout: 60_000,
         },
       },
     ],

@@ -1,0 +1,130 @@
+// Serves the deployable Worker bundle on 127.0.0.1 for tests that drive a real browser: built with
+// `wrangler deploy --dry-run` (the artefact a deploy uploads), run by Miniflare's API with every
+// binding of wrangler.toml (KV, Durable Objects, [vars]) plus the test's, and no network: every
+// outbound fetch goes to the caller's `outbound` function.
+// Requests go through Miniflare's entry worker, not a direct socket (bench/http-server.mjs uses
+// those): the entry worker is what sets CF-Connecting-IP to the client's address when the request
+// has none, as Cloudflare does in front of a deployed Worker. Direct sockets skip it.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare, type Request as MiniflareRequest, type Response as MiniflareResponse } from 'miniflare';
+import { unstable_getDurableObjectClassNameToUseSQLiteMap, unstable_readConfig } from 'wrangler';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Options of {@link serveWorker}. */
+export interface ServeWorkerOptions {
+  /** Bindings added to (and replacing) wrangler.toml's [vars]: the test's secrets and switches. */
+  readonly bindings: Record<string, string>;
+  /** Answers every outbound fetch of the Worker (there is no network). */
+  readonly outbound: (request: MiniflareRequest) => MiniflareResponse | Promise<MiniflareResponse>;
+}
+
+/** A served Worker. */
+export interface ServedWorker {
+  /** `http://127.0.0.1:<port>/` */
+  readonly url: URL;
+  readonly port: number;
+  /** Stops workerd and removes the build and the objects' files; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** Keeps wrangler offline and quiet, its logs inside the project (.xdg/ is gitignored). */
+const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_SEND_ERROR_REPORTS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  CI: 'true',
+  XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),
+};
+
+/** Runs `wrangler deploy --dry-run --outdir <outdir>`; answers the bundle's path. */
+async function buildBundle(outdir: string): Promise<string> {
+  const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+  const child = spawn(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], { cwd: root, env: WRANGLER_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${code}):\n${output}`);
+  return join(outdir, 'index.js');
+}
+
+/**
+ * The parts of wrangler's normalised config read here. Its own type lives in a package wrangler
+ * bundles (@cloudflare/workers-utils) and is not installed, so it reads as `any`.
+ */
+interface WranglerConfig {
+  readonly compatibility_date?: string;
+  readonly compatibility_flags: string[];
+  readonly vars: Record<string, unknown>;
+  readonly kv_namespaces: readonly { readonly binding: string }[];
+  readonly durable_objects: { readonly bindings: readonly { readonly name: string; readonly class_name: string }[] };
+  readonly migrations: unknown;
+}
+
+/** wrangler.toml's runtime settings and bindings, read by wrangler itself (without .dev.vars). */
+function wranglerSettings() {
+  const config = unstable_readConfig({ config: join(root, 'wrangler.toml') }, { hideWarnings: true }) as WranglerConfig;
+  const sqlite = unstable_getDurableObjectClassNameToUseSQLiteMap(config.migrations);
+  const vars = Object.fromEntries(Object.entries(config.vars).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return {
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    vars,
+    kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv) => [kv.binding, kv.binding])),
+    durableObjects: Object.fromEntries(config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.get(b.class_name) ?? false }])),
+  };
+}
+
+/** Builds the Worker and serves it on 127.0.0.1 (a free port). */
+export async function serveWorker(options: ServeWorkerOptions): Promise<ServedWorker> {
+  const dir = await mkdtemp(join(tmpdir(), 'geogate-browser-'));
+  let mf: Miniflare | undefined;
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      try {
+        await mf?.dispose();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    })());
+  try {
+    const scriptPath = await buildBundle(join(dir, 'bundle'));
+    const settings = wranglerSettings();
+    mf = new Miniflare({
+      host: '127.0.0.1',
+      port: 0,
+      durableObjectsPersist: join(dir, 'objects'),
+      workers: [
+        {
+          name: 'geogate',
+          modules: true,
+          scriptPath,
+          // Module names are paths relative to this root; outside the cwd they would start with "..".
+          modulesRoot: dirname(scriptPath),
+          ...(settings.compatibilityDate !== undefined ? { compatibilityDate: settings.compatibilityDate } : {}),
+          compatibilityFlags: settings.compatibilityFlags,
+          kvNamespaces: settings.kvNamespaces,
+          durableObjects: settings.durableObjects,
+          bindings: { ...settings.vars, ...options.bindings },
+          outboundService: options.outbound,
+        },
+      ],
+    });
+    const url = await mf.ready;
+    return { url, port: Number(url.port), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
