@@ -1,19 +1,22 @@
 // `npm run bench`: the engine benchmark, the simulate benchmark (offline throughput), the
 // policy-load and snapshot benchmarks (write time and cold paths), the network-intel benchmark
 // (lookups, memory, cold load, size), then the HTTP benchmark, then the account-memory benchmark
-// (what a check naming an account adds, async and sync mode), then a summary of them all.
+// (what a check naming an account adds, async and sync mode), then the clearance benchmark (what a
+// challenge's signed ticket and a presented clearance cost a check), then a summary of them all.
 // See bench/README.md for the method and how to read the numbers.
 //
-// Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP and memory run), BENCH_WARMUP_SECONDS (3),
+// Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP, memory and clearance run), BENCH_WARMUP_SECONDS (3),
 // BENCH_CONCURRENCY (1,4: the levels measured), BENCH_ENGINE_SAMPLES (200000), BENCH_ENGINE_WARMUP (20000),
 // BENCH_LOAD_SAMPLES (3), BENCH_INTEL_LOOKUPS (1000000), BENCH_INTEL_SAMPLES (7), BENCH_INTEL_COMPARE (75),
 // BENCH_MEMORY_GAP_MS (2), BENCH_MEMORY_ACCOUNTS (16), BENCH_MEMORY_COLD (15), BENCH_MEMORY_DIAG=0 (no diagnostics),
-// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http|memory, BENCH_STRICT=1 (exit 1 when
-// a target is missed).
+// BENCH_CLEARANCE_COLD (5: fresh isolates per kind for the clearance cold path),
+// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http|memory|clearance, BENCH_STRICT=1 (exit 1
+// when a target is missed).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runClearanceBench } from './clearance.mjs';
 import { ENGINE_TARGET_US, runEngineBench } from './engine.mjs';
 import { HTTP_TARGETS, runHttpBench } from './http.mjs';
 import { INTEL_TARGETS, runIntelBench } from './intel.mjs';
@@ -37,8 +40,8 @@ const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 async function main() {
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'intel', 'http', 'memory'].includes(only)) {
-    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot", "intel", "http" or "memory"');
+  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'intel', 'http', 'memory', 'clearance'].includes(only)) {
+    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot", "intel", "http", "memory" or "clearance"');
   }
   const started = Date.now();
   console.log(`geogate benchmark (npm run bench), ${new Date(started).toISOString()}\n`);
@@ -56,6 +59,8 @@ async function main() {
   const http = only === undefined || only === 'http' ? await runHttpBench() : undefined;
   if (!only) console.log('');
   const memory = only === undefined || only === 'memory' ? await runMemoryBench() : undefined;
+  if (!only) console.log('');
+  const clearance = only === undefined || only === 'clearance' ? await runClearanceBench() : undefined;
 
   const lines = [
     '',
@@ -136,6 +141,25 @@ async function main() {
         : []),
       `        async adds <= ${MEMORY_TARGETS.maxAsyncAddedP50Us} µs p50: ${verdict(memory.asyncPass)}    ` +
         `(each: median of ${memory.runs} x ${memory.seconds} s, ${memory.accounts} pooled accounts; ${memory.pinNote})`,
+    );
+  }
+  if (clearance) {
+    for (const l of clearance.levels) {
+      const p = l.p50;
+      const d = l.diffs;
+      lines.push(
+        `clearance c=${l.concurrency} p50 a allowed ${fmt(p.allowed, 1)} µs, b challenged ${fmt(p.challenged, 1)} µs, c cleared ${fmt(p.cleared, 1)} µs, ` +
+          `d tampered ${fmt(p.tampered, 1)} µs, e previous secret ${fmt(p['cleared-previous'], 1)} µs; ${Math.round(l.rps)} req/s`,
+        `        b-a (ticket) ${fmt(d['b-a'], 1)} µs, c-a ${fmt(d['c-a'], 1)} µs, c-b ${fmt(d['c-b'], 1)} µs (verification + revocation read); ` +
+          `of which revocation read ${fmt(d['(c-b)-(g-f)'], 1)} µs (local KV); d-b ${fmt(d['d-b'], 1)} µs, e-c ${fmt(d['e-c'], 1)} µs` +
+          (l.warnings > 0 ? `; ${l.runsWarned} of ${l.runs} runs had workerd cross-request promise warnings (${l.warnings})` : ''),
+      );
+    }
+    const c = clearance.cold;
+    lines.push(
+      `        cold, first request of a fresh isolate: a ${fmt(c.first.allowed, 1)} ms, b ${fmt(c.first.challenged, 1)} ms, c (with clearance) ${fmt(c.first.cleared, 1)} ms; ` +
+        `paired c-a ${fmt(c.clearedMinusAllowed, 1)} ms, c-b ${fmt(c.clearedMinusChallenged, 1)} ms (median of ${clearance.coldSamples})`,
+      `        (each: median of ${clearance.runs} x ${clearance.seconds} s; ${clearance.pinNote}; no target: reported)`,
     );
   }
   console.log(lines.join('\n'));

@@ -44,10 +44,11 @@ export function readIntelList(file) {
 
 /**
  * A fresh workerd isolate running the built Worker (Miniflare API, real local KV and the Durable
- * Objects of wrangler.toml), with random tokens (both returned, for /v1/check and the admin API);
+ * Objects of wrangler.toml), with random tokens (both returned, for /v1/check and the admin API)
+ * and `bindings` added to (or replacing) the defaults, e.g. CLEARANCE_SECRET;
  * `await mf.ready` before use and `mf.dispose()` after.
  */
-export function freshIsolate(scriptPath, settings) {
+export function freshIsolate(scriptPath, settings, bindings = {}) {
   const checkToken = randomBytes(24).toString('hex');
   const adminToken = randomBytes(24).toString('hex');
   const mf = new Miniflare({
@@ -59,7 +60,7 @@ export function freshIsolate(scriptPath, settings) {
     // Every Durable Object binding of wrangler.toml (wranglerSettings().durableObjects): the admin
     // store and the account and organisation memory that checks naming an account consult.
     durableObjects: settings.durableObjects,
-    bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: adminToken, GEO_FROM_CF: 'false', FAIL_MODE: 'closed' },
+    bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: adminToken, GEO_FROM_CF: 'false', FAIL_MODE: 'closed', ...bindings },
   });
   return { mf, checkToken, adminToken };
 }
