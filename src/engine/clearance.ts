@@ -5,7 +5,7 @@
 // A clearance lifts a `challenge` and nothing else: never a deny, and only when every reason that
 // challenges is one it cleared (a score challenge is covered when every signal feeding the score
 // was cleared). A new, different reason challenges again.
-import { parseIp, type ParsedIp } from './ip';
+import { embeddedIpv4, parseIp, type ParsedIp } from './ip';
 import { SIGNAL_NAMES, type Reason, type ReasonCode } from './types';
 
 /** The id reported as `rule` for CLEARANCE_* reasons and as `liftedBy` (camel case: no rule id can take it). */
@@ -102,7 +102,23 @@ export type ClearanceVerdict = { readonly valid: true; readonly claims: Clearanc
 /** The network `ip` belongs to under `binding`, as CIDR text; undefined when `ip` is not an address. */
 export function networkOf(ip: string, binding: ClearanceBinding): string | undefined {
   const parsed = parseIp(ip);
-  return parsed && prefixText(parsed, binding);
+  return parsed && prefixText(bindable(parsed), binding);
+}
+
+/** Translators that map the whole IPv4 internet into one IPv6 prefix: the user is the IPv4 address. */
+const TRANSLATED = new Set(['nat64', 'siit', 'ipv4-compatible']);
+
+/**
+ * The address a clearance binds: the embedded IPv4 address of a NAT64, SIIT or IPv4-compatible
+ * IPv6 address (a /48 of 64:ff9b:: would hold every IPv4 user), else the address itself.
+ */
+function bindable(ip: ParsedIp): ParsedIp {
+  if (ip.version === 4) return ip;
+  const v4 = embeddedIpv4(ip).find((e) => TRANSLATED.has(e.via));
+  if (v4) return { version: 4, value: v4.value };
+  // The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215), as deployed with a /96: the low 32 bits.
+  if (ip.value >> 80n === 0x64ff9b0001n) return { version: 4, value: Number(ip.value & 0xffffffffn) };
+  return ip;
 }
 
 function prefixText(ip: ParsedIp, binding: ClearanceBinding): string {
@@ -139,14 +155,24 @@ function bindingOf(network: string): { version: 4 | 6; bits: number } | undefine
  * be revoked. Anything unknowable (no IP, an unreadable revocation) fails: a clearance opens a
  * door, so doubt keeps it shut.
  */
-export function judgeClearance(input: ClearanceInput, request: { readonly ip?: string; readonly account?: string }, now: number): ClearanceVerdict {
+export function judgeClearance(
+  input: ClearanceInput,
+  request: { readonly ip?: string; readonly account?: string },
+  now: number,
+  current?: { readonly bind: ClearanceBinding; readonly clearanceTtlSeconds: number },
+): ClearanceVerdict {
   if (input.status === 'invalid') return { valid: false, why: input.why };
   const c = input.claims;
   if (!(now < c.expiresAt) || c.issuedAt > now + CLOCK_LEEWAY_MS) return { valid: false, why: 'expired' };
+  // A policy that shortened the TTL shortens the clearances already issued.
+  if (current && !(now < c.issuedAt + current.clearanceTtlSeconds * 1000)) return { valid: false, why: 'expired' };
   if (c.account !== request.account) return { valid: false, why: 'account' };
   const bound = bindingOf(c.network);
-  const ip = request.ip === undefined ? undefined : parseIp(request.ip);
+  const parsed = request.ip === undefined ? undefined : parseIp(request.ip);
+  const ip = parsed && bindable(parsed);
   if (!bound || !ip || ip.version !== bound.version) return { valid: false, why: 'network' };
+  // A policy that narrowed the binding narrows the clearances already issued.
+  if (current && bound.bits < (bound.version === 4 ? current.bind.ipv4Prefix : current.bind.ipv6Prefix)) return { valid: false, why: 'network' };
   const here = prefixText(ip, bound.version === 4 ? { ipv4Prefix: bound.bits, ipv6Prefix: 48 } : { ipv4Prefix: 24, ipv6Prefix: bound.bits });
   if (here !== c.network) return { valid: false, why: 'network' };
   if (input.revokedAt === 'unknown') return { valid: false, why: 'revocation-unknown' };

@@ -375,7 +375,7 @@ function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, n
   // Step 6: a clearance lifts a challenge whose every reason it cleared; never a deny.
   const informational = exceptions.map((x) => x.reason);
   if (clearance !== undefined) {
-    const outcome = clear(clearance, view, now, decision, decisive);
+    const outcome = clear(clearance, policy, view, now, decision, decisive);
     if (outcome.lifted) decision = 'allow';
     if (outcome.reason) informational.push(outcome.reason);
   }
@@ -407,8 +407,17 @@ function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, n
 /** How a challenge may be resolved: the kinds of the first offer naming one of its codes, else the policy's kinds. */
 function offerOf(policy: CompiledPolicy, decisive: readonly Reason[]): ChallengeOffer {
   const clears = challengeCodes(decisive);
-  const offer = policy.challenge.offers.find((o) => o.reasons.some((r) => clears.includes(r)));
-  return { kinds: [...(offer ?? policy.challenge).kinds], expiresIn: policy.challenge.expiresInSeconds, clears };
+  // Every reason must be answerable by the kinds offered: each code allows the kinds of its first
+  // matching offer (or the policy's kinds), and the challenge offers, in the order of the first
+  // offer naming any of its codes, only the kinds all of them allow; so adding a reason (a client
+  // claim) can never widen what answers another.
+  const first = (policy.challenge.offers.find((o) => o.reasons.some((r) => clears.includes(r))) ?? policy.challenge).kinds;
+  let kinds: readonly string[] = first;
+  for (const code of clears) {
+    const own = (policy.challenge.offers.find((o) => o.reasons.includes(code as never)) ?? policy.challenge).kinds;
+    kinds = kinds.filter((k) => own.includes(k));
+  }
+  return { kinds: [...kinds], expiresIn: policy.challenge.expiresInSeconds, clears };
 }
 
 const INVALID_MESSAGE: Readonly<Record<ClearanceInvalidWhy, string>> = {
@@ -428,9 +437,9 @@ const INVALID_MESSAGE: Readonly<Record<ClearanceInvalidWhy, string>> = {
  * says what happened (CLEARANCE_VALID, CLEARANCE_INSUFFICIENT or CLEARANCE_INVALID; nothing for
  * a valid clearance on an allow).
  */
-function clear(input: ClearanceInput, view: RequestView, now: number, decision: Action, decisive: Reason[]): { lifted: boolean; reason?: Reason } {
+function clear(input: ClearanceInput, policy: CompiledPolicy, view: RequestView, now: number, decision: Action, decisive: Reason[]): { lifted: boolean; reason?: Reason } {
   const account = view.facts.account.id;
-  const verdict = judgeClearance(input, { ...(view.facts.ip !== undefined ? { ip: view.facts.ip } : {}), ...(account !== undefined ? { account } : {}) }, now);
+  const verdict = judgeClearance(input, { ...(view.facts.ip !== undefined ? { ip: view.facts.ip } : {}), ...(account !== undefined ? { account } : {}) }, now, policy.challenge);
   if (!verdict.valid) {
     return {
       lifted: false,
@@ -441,15 +450,24 @@ function clear(input: ClearanceInput, view: RequestView, now: number, decision: 
   if (decision === 'allow') return { lifted: false };
   const codes = challengeCodes(decisive);
   const left = decision === 'deny' ? [] : uncovered(codes, c.reasons);
-  if (decision === 'deny' || left.length > 0) {
+  // The kind passed must be one this challenge offers now: a client claim that once moved the
+  // challenge to an easier offer must not make that kind lift a reason whose offer excludes it.
+  const offered = decision === 'challenge' ? offerOf(policy, decisive).kinds : [];
+  const wrongKind = decision === 'challenge' && left.length === 0 && !offered.includes(c.kind);
+  if (decision === 'deny' || left.length > 0 || wrongKind) {
     return {
       lifted: false,
       reason: {
         code: 'CLEARANCE_INSUFFICIENT',
         rule: CLEARANCE_RULE,
         action: 'allow',
-        message: decision === 'deny' ? 'A clearance never lifts a deny.' : `The clearance does not cover ${left.join(', ')}, so the challenge stands.`,
-        evidence: { ...evidenceOf(c), ...(decision === 'deny' ? { deny: true } : { uncovered: left }) },
+        message:
+          decision === 'deny'
+            ? 'A clearance never lifts a deny.'
+            : wrongKind
+              ? `The clearance was earned by ${c.kind}, which this challenge does not offer (${offered.join(', ')}), so the challenge stands.`
+              : `The clearance does not cover ${left.join(', ')}, so the challenge stands.`,
+        evidence: { ...evidenceOf(c), ...(decision === 'deny' ? { deny: true } : wrongKind ? { kind: c.kind, offered } : { uncovered: left }) },
       },
     };
   }

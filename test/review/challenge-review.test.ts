@@ -23,7 +23,7 @@
 // - the hosted page (landed during the review as d4b3837): credentialed / Geogate-* traffic on every
 //   method, and the 303's `return` (//host, /\host, %5C, %2F%2F, /..//host, tab, absolute URLs)
 //
-// Naming (as in test/review/README.md): "BUG: ..." tests FAIL on the code reviewed (the report lists
+// All four bugs found were fixed in the engine; their tests are named "fixed (was BUG): ...". Naming (as in test/review/README.md): "BUG: ..." tests FAIL on the code reviewed (the report lists
 // them: a wider or longer clearance than the policy now gives, NAT64 binding, offers first-match
 // downgrade by a client claim); "holds: ..." pass and stay as regression tests; "DESIGN: ..." pass and
 // pin a behaviour that is defensible (or documented) but worth knowing.
@@ -183,7 +183,7 @@ describe('review: hand-made tokens under the right key', () => {
     }
   });
 
-  it('BUG: a clearance bound to a wider network than the policy binds (/8, issued before bind was narrowed) still lifts', async () => {
+  it('fixed (was BUG): a clearance bound to a wider network than the policy binds (/8, issued before bind was narrowed) still lifts', async () => {
     // The default policy binds clearances to /24. A token geogate signed while the policy said
     // ipv4Prefix: 8 (the schema minimum) is replayed from another /24 of that /8 after the operator
     // narrowed the binding: judgeClearance honours the token's own prefix, not the policy's.
@@ -193,7 +193,7 @@ describe('review: hand-made tokens under the right key', () => {
     expect(invalidWhy(d)).toBe('network');
   });
 
-  it('BUG: a clearance living longer than the policy\'s clearanceTtlSeconds (issued before it was shortened) still lifts', async () => {
+  it('fixed (was BUG): a clearance living longer than the policy\'s clearanceTtlSeconds (issued before it was shortened) still lifts', async () => {
     // Same class as above: the default policy gives clearances 1800 s; a 7-day one (the schema maximum,
     // issued two hours ago under an older policy) is still honoured for five more days.
     const now = Math.floor(Date.now() / 1000);
@@ -252,14 +252,15 @@ describe('review: networks', () => {
     expect(v6.network).toBe('2001:db8:ab::/48');
     expect((await check({ ...tor('rv-v6', '2001:db8:ab:ffff::1'), clearance: v6.clearance })).decision).toBe('allow');
     expect(invalidWhy(await check({ ...tor('rv-v6', '2001:db8:ac::1'), clearance: v6.clearance }))).toBe('network');
-    // The v4 network's NAT64 form is another network (fails closed).
-    expect(invalidWhy(await check({ ...tor('rv-map', '64:ff9b::c633:6407'), clearance: g.clearance }))).toBe('network');
+    // The v4 network's NAT64 form is the same IPv4 user (fixed: clearances bind the embedded IPv4).
+    expect((await check({ ...tor('rv-map', '64:ff9b::c633:6407'), clearance: g.clearance })).decision).toBe('allow');
+    expect(invalidWhy(await check({ ...tor('rv-map', '64:ff9b::cb00:7109'), clearance: g.clearance }))).toBe('network');
   });
 
   it.each([
     ['the well-known NAT64 prefix 64:ff9b::/96', '64:ff9b::c633:6407', '64:ff9b::cb00:7109'],
     ['the local-use NAT64 prefix 64:ff9b:1::/48', '64:ff9b:1::c633:6407', '64:ff9b:1::cb00:7109'],
-  ])('BUG: a clearance issued to an IPv4 user seen through %s lifts for every other IPv4 address', async (_name, issuedTo, other) => {
+  ])('fixed (was BUG): a clearance issued to an IPv4 user seen through %s lifts for every other IPv4 address', async (_name, issuedTo, other) => {
     // Behind NAT64/SIIT-DC every IPv4 client arrives as <prefix>::<its IPv4>; the /48 binding of the
     // IPv6 form spans the whole IPv4 internet, so 198.51.100.7's clearance works from 203.0.113.9.
     // Anonymous (Turnstile) clearances are bound to the network alone: one solve, replayable by anyone.
@@ -397,7 +398,7 @@ describe('review: what a clearance lifts', () => {
     expect(siteverifyCalls).toHaveLength(0);
   });
 
-  it('BUG (promise 2): adding a garbled client time zone turns a step-up-only challenge into a Turnstile one that clears it', async () => {
+  it('fixed (was BUG, promise 2): adding a garbled client time zone turns a step-up-only challenge into a Turnstile one that clears it', async () => {
     await storePolicy(OFFERS);
     // The user adds a client claim: TZ_INVALID now also challenges, and the first matching offer
     // (TZ_INVALID -> turnstile) decides the kinds for BOTH reasons.
@@ -411,14 +412,15 @@ describe('review: what a clearance lifts', () => {
     expect({ turnstile: res.status, later: later?.decision ?? 'no clearance' }).not.toMatchObject({ turnstile: 200, later: 'allow' });
   });
 
-  it('DESIGN: without a ticket, /v1/challenge/turnstile may clear a reason whose offer excludes Turnstile (docs: "without a ticket, one of the policy\'s kinds")', async () => {
+  it('fixed: without a ticket, a Turnstile clearance for a reason whose offer excludes Turnstile is issued but never lifts it (the kind is judged against the offer)', async () => {
     // The origin names the reasons, so this is its call; but an origin that forwards what the browser
     // posts (reasons included) lets a Turnstile answer clear a step-up-only reason.
     await storePolicy(OFFERS);
     const res = await post('/v1/challenge/turnstile', { token: 'tok', ip: '198.51.100.7', account: { id: 'rv-offer-nt' }, reasons: ['COUNTRY_NOT_ALLOWED'] });
     expect(res.status).toBe(200);
     const later = await check({ ...BR('rv-offer-nt'), clearance: (await res.json<GrantJson>()).clearance });
-    expect(later.decision).toBe('allow');
+    expect(later.decision).toBe('challenge');
+    expect(later.reasons.some((r) => r.code === 'CLEARANCE_INSUFFICIENT')).toBe(true);
   });
 });
 

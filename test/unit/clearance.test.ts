@@ -277,11 +277,12 @@ describe('a clearance never does more than lift what it cleared', () => {
           lifted++;
           expect(without.decision).toBe('challenge');
           expect(withC.decision).toBe('allow');
-          // Every code the challenge was about was cleared.
+          // Every code the challenge was about was cleared, by a kind it offered.
           for (const code of without.challenge?.clears ?? []) expect(reasons).toContain(code);
+          expect(without.challenge?.kinds).toContain(kind);
         } else if (without.decision === 'challenge') {
-          // A challenge that stands has a code the clearance did not clear.
-          expect((without.challenge?.clears ?? []).some((c) => !reasons.includes(c))).toBe(true);
+          // A challenge that stands has a code the clearance did not clear, or was not offered its kind.
+          expect((without.challenge?.clears ?? []).some((c) => !reasons.includes(c)) || !(without.challenge?.kinds ?? []).includes(kind)).toBe(true);
           expect(withC.challenge).toEqual(without.challenge);
         }
       }),
