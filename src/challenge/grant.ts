@@ -3,7 +3,7 @@
 // challenge's signed ticket (exactly what was challenged) or, without one, from the reason codes
 // the origin names; it is bound to the account and to the network of the user's IP, and it
 // carries the kind passed and the policy version in force. Expected refusals are values.
-import { networkOf, TURNSTILE_KIND, type ClearanceBinding } from '../engine/clearance';
+import { inNetwork, networkOf, TURNSTILE_KIND } from '../engine/clearance';
 import type { CompiledPolicy } from '../engine/compile';
 import { readTicket, signClearance, type ChallengeTicket, type ClearanceGrant, type TicketProblem } from './tokens';
 
@@ -55,15 +55,9 @@ export async function ticketFor(req: GrantRequest, token: string, secrets: reado
     refusal: { code: 'TICKET_MISMATCH', path, message: `The ticket was issued for ${what}.` },
   });
   if (t.account !== req.account) return mismatch('account.id', t.account === undefined ? 'a request without an account' : 'another account');
-  if (t.network === undefined || networkOf(req.ip, bindingOf(t.network)) !== t.network) return mismatch('ip', t.network === undefined ? 'a request without an IP' : "another network than this IP's");
+  if (t.network === undefined || !inNetwork(req.ip, t.network)) return mismatch('ip', t.network === undefined ? 'a request without an IP' : "another network than this IP's");
   if (req.requestId !== undefined && req.requestId !== t.requestId) return mismatch('requestId', 'another request id');
   return { ok: true, ticket: t };
-}
-
-/** The binding that produced a network text (`/24` -> 24 bits of IPv4). */
-function bindingOf(network: string): ClearanceBinding {
-  const bits = Number(network.slice(network.lastIndexOf('/') + 1));
-  return network.includes(':') ? { ipv4Prefix: 24, ipv6Prefix: bits } : { ipv4Prefix: bits, ipv6Prefix: 48 };
 }
 
 /**

@@ -150,6 +150,19 @@ function bindingOf(network: string): { version: 4 | 6; bits: number } | undefine
 }
 
 /**
+ * Whether `ip` lies in `network` (a clearance's or a ticket's, as {@link networkOf} wrote it),
+ * compared at that network's own prefix length, and bound as networkOf binds (an IPv4-mapped,
+ * NAT64 or SIIT address is its IPv4 address).
+ */
+export function inNetwork(ip: string, network: string): boolean {
+  const bound = bindingOf(network);
+  const parsed = parseIp(ip);
+  const here = parsed && bindable(parsed);
+  if (!bound || !here || here.version !== bound.version) return false;
+  return prefixText(here, { ipv4Prefix: bound.bits, ipv6Prefix: bound.bits }) === network;
+}
+
+/**
  * Judges a clearance against one request at `now`: it must be unexpired, name the request's
  * account (or none when the request has none), cover the request's IP with its network, and not
  * be revoked. Anything unknowable (no IP, an unreadable revocation) fails: a clearance opens a
@@ -168,13 +181,9 @@ export function judgeClearance(
   if (current && !(now < c.issuedAt + current.clearanceTtlSeconds * 1000)) return { valid: false, why: 'expired' };
   if (c.account !== request.account) return { valid: false, why: 'account' };
   const bound = bindingOf(c.network);
-  const parsed = request.ip === undefined ? undefined : parseIp(request.ip);
-  const ip = parsed && bindable(parsed);
-  if (!bound || !ip || ip.version !== bound.version) return { valid: false, why: 'network' };
+  if (!bound || request.ip === undefined || !inNetwork(request.ip, c.network)) return { valid: false, why: 'network' };
   // A policy that narrowed the binding narrows the clearances already issued.
   if (current && bound.bits < (bound.version === 4 ? current.bind.ipv4Prefix : current.bind.ipv6Prefix)) return { valid: false, why: 'network' };
-  const here = prefixText(ip, bound.version === 4 ? { ipv4Prefix: bound.bits, ipv6Prefix: 48 } : { ipv4Prefix: 24, ipv6Prefix: bound.bits });
-  if (here !== c.network) return { valid: false, why: 'network' };
   if (input.revokedAt === 'unknown') return { valid: false, why: 'revocation-unknown' };
   if (input.revokedAt !== undefined && c.issuedAt <= input.revokedAt) return { valid: false, why: 'revoked' };
   return { valid: true, claims: c };
