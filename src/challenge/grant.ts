@@ -102,24 +102,29 @@ export async function planClearance(req: GrantRequest, policy: CompiledPolicy, s
   };
 }
 
-/** Plans ({@link planClearance}) and signs a clearance with `secrets[0]`, the current secret. */
+/**
+ * Signs a planned clearance with the current secret, issued at `now` (after a Turnstile answer
+ * was verified, a few seconds may have passed since it was planned: the lifetime starts now).
+ */
+export async function signPlanned(grant: ClearanceGrant, secret: string, now: number): Promise<GrantedClearance> {
+  const g: ClearanceGrant = { ...grant, issuedAt: now, expiresAt: grant.expiresAt + (now - grant.issuedAt) };
+  const { token, id } = await signClearance(secret, g);
+  return {
+    clearance: token,
+    id,
+    // Whole seconds: what the token itself says.
+    expiresAt: new Date(Math.floor(g.expiresAt / 1000) * 1000).toISOString(),
+    kind: g.kind,
+    reasons: g.reasons,
+    account: g.account ?? null,
+    network: g.network,
+    policyVersion: g.policyVersion,
+  };
+}
+
+/** Plans ({@link planClearance}) and signs ({@link signPlanned}) a clearance with `secrets[0]`, the current secret. */
 export async function grantClearance(req: GrantRequest, policy: CompiledPolicy, secrets: readonly string[], now: number): Promise<{ ok: true; granted: GrantedClearance } | { ok: false; refusal: GrantRefusal }> {
   const plan = await planClearance(req, policy, secrets, now);
   if (!plan.ok) return plan;
-  const g = plan.grant;
-  const { token, id } = await signClearance(secrets[0] ?? '', g);
-  return {
-    ok: true,
-    granted: {
-      clearance: token,
-      id,
-      // Whole seconds: what the token itself says.
-      expiresAt: new Date(Math.floor(g.expiresAt / 1000) * 1000).toISOString(),
-      kind: g.kind,
-      reasons: g.reasons,
-      account: g.account ?? null,
-      network: g.network,
-      policyVersion: g.policyVersion,
-    },
-  };
+  return { ok: true, granted: await signPlanned(plan.grant, secrets[0] ?? '', now) };
 }

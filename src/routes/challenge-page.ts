@@ -11,10 +11,9 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { challengeConfig, type ChallengeConfig, type TurnstileConfig } from '../challenge/config';
-import { grantClearance, planClearance, type GrantRefusal, type GrantRequest } from '../challenge/grant';
+import { planClearance, signPlanned, type GrantRefusal, type GrantRequest } from '../challenge/grant';
 import { MAX_TOKEN_LENGTH, readTicket } from '../challenge/tokens';
 import { MAX_TURNSTILE_TOKEN_LENGTH, siteverify } from '../challenge/turnstile';
-import type { CompiledPolicy } from '../engine/compile';
 import { TURNSTILE_KIND } from '../engine/clearance';
 import { isIpAddress } from '../engine/ip';
 import type { AppEnv } from '../env';
@@ -22,11 +21,8 @@ import { CLEARANCE_COOKIE } from '../facts/forward-headers';
 import { limitBody } from '../http/body';
 import { methodNotAllowed } from '../http/errors';
 import { refuseCredentialedTraffic } from '../http/guards';
-import { deploymentSettings } from '../settings';
-import { activePolicyStore } from '../store/active-policy';
-import { kvTextStore } from '../store/text-store';
 import { TURNSTILE_ERRORS } from './challenge';
-import { waitUntilOf } from './decide';
+import { policyInForce } from './decide';
 
 /** The page's path (also the form's action). */
 export const CHALLENGE_PAGE_PATH = '/challenge';
@@ -208,12 +204,6 @@ function refusedPage(c: Context<AppEnv>, r: GrantRefusal, back: string): Respons
   }
 }
 
-/** The policy in force (the clearance's TTL, binding and kinds), as the JSON challenge routes load it. */
-async function policyInForce(c: Context<AppEnv>, now: number): Promise<CompiledPolicy | undefined> {
-  const answer = await activePolicyStore.get(kvTextStore(c.env.POLICY), now, { waitUntil: waitUntilOf(c), failMode: deploymentSettings(c.env).failMode });
-  return answer.kind === 'policy' ? answer.compiled : undefined;
-}
-
 /** Whether the body is a URL-encoded form (what `<form method="post">` sends without enctype). */
 function isUrlEncodedForm(contentType: string | undefined): boolean {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
@@ -276,8 +266,9 @@ export const challengePageRoutes = new Hono<AppEnv>()
     const now = Date.now();
     const read = await readTicket(ticket, config.secrets, now);
     if (!read.ok) return errorPage(c, ERRORS.ticket, back);
-    const policy = await policyInForce(c, now);
-    if (!policy) return errorPage(c, ERRORS.policy, back);
+    const answer = await policyInForce(c, now);
+    if (answer.kind !== 'policy') return errorPage(c, ERRORS.policy, back);
+    const policy = answer.compiled;
     // The account is the ticket's own: the page knows nothing else about the visitor.
     const account = read.ticket.account;
     const req: GrantRequest = { kind: TURNSTILE_KIND, ...(account !== undefined ? { account } : {}), ip, ticket };
@@ -290,9 +281,8 @@ export const challengePageRoutes = new Hono<AppEnv>()
       const status = TURNSTILE_ERRORS[outcome.kind].status;
       return errorPage(c, status === 400 ? ERRORS.turnstile : { ...ERRORS.unavailable, status }, back);
     }
-    const granted = await grantClearance(req, policy, config.secrets, Date.now());
-    if (!granted.ok) return refusedPage(c, granted.refusal, back);
-    c.header('Set-Cookie', clearanceCookie(granted.granted.clearance, policy.challenge.clearanceTtlSeconds));
+    const granted = await signPlanned(plan.grant, config.secrets[0] ?? '', Date.now());
+    c.header('Set-Cookie', clearanceCookie(granted.clearance, policy.challenge.clearanceTtlSeconds));
     c.header('Cache-Control', 'no-store');
     c.header('Referrer-Policy', 'no-referrer');
     return c.redirect(back, 303);

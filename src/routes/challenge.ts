@@ -7,11 +7,10 @@
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { CLEARABLE_CODES, STEP_UP_KIND, TURNSTILE_KIND } from '../engine/clearance';
-import type { CompiledPolicy } from '../engine/compile';
 import type { AppEnv } from '../env';
 import { challengeConfig, type ChallengeConfig } from '../challenge/config';
-import { grantClearance, planClearance, type GrantRefusal, type GrantRequest } from '../challenge/grant';
-import { MAX_TOKEN_LENGTH } from '../challenge/tokens';
+import { planClearance, signPlanned, type GrantRefusal, type GrantRequest } from '../challenge/grant';
+import { MAX_TOKEN_LENGTH, type ClearanceGrant } from '../challenge/tokens';
 import { MAX_TURNSTILE_TOKEN_LENGTH, siteverify, type TurnstileOutcome } from '../challenge/turnstile';
 import { AccountIdSchema, AccountInputSchema, RequestIdSchema, toInputIssues } from '../facts/check-request';
 import { isIpAddress } from '../engine/ip';
@@ -20,10 +19,7 @@ import { limitBody, readJsonBody } from '../http/body';
 import { apiError, methodNotAllowed, type ErrorCode } from '../http/errors';
 import { refuseForwardAuthTraffic } from '../http/guards';
 import { requireJson } from '../http/json-type';
-import { deploymentSettings } from '../settings';
-import { activePolicyStore } from '../store/active-policy';
-import { kvTextStore } from '../store/text-store';
-import { waitUntilOf } from './decide';
+import { policyInForce } from './decide';
 
 /** Largest accepted body: a ticket and a Turnstile token are at most a few KB together. */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -68,11 +64,22 @@ export const TURNSTILE_ERRORS: Readonly<Record<Exclude<TurnstileOutcome, { ok: t
   timeout: { status: 504, code: 'TURNSTILE_TIMEOUT' },
 };
 
-/** The policy in force, or the error to answer (a clearance needs its TTL, binding and kinds). */
-async function policyInForce(c: Context<AppEnv>, now: number): Promise<{ ok: true; policy: CompiledPolicy } | { ok: false; response: Response }> {
-  const answer = await activePolicyStore.get(kvTextStore(c.env.POLICY), now, { waitUntil: waitUntilOf(c), failMode: deploymentSettings(c.env).failMode });
-  if (answer.kind === 'policy') return { ok: true, policy: answer.compiled };
-  return { ok: false, response: apiError(c, 503, 'POLICY_UNAVAILABLE', 'No usable policy: no clearance can be issued; see /healthz.') };
+/**
+ * What the clearance would say under the policy in force (its TTL, binding and kinds), or the
+ * error to answer: no usable policy (503), or a refusal of the ticket, binding or kind.
+ */
+async function plan(c: Context<AppEnv>, req: GrantRequest, config: ChallengeConfig, now: number): Promise<{ ok: true; grant: ClearanceGrant } | { ok: false; response: Response }> {
+  const answer = await policyInForce(c, now);
+  if (answer.kind !== 'policy') return { ok: false, response: apiError(c, 503, 'POLICY_UNAVAILABLE', 'No usable policy: no clearance can be issued; see /healthz.') };
+  const planned = await planClearance(req, answer.compiled, config.clearanceSecrets, now);
+  return planned.ok ? planned : { ok: false, response: refused(c, planned.refusal) };
+}
+
+/** Signs the planned clearance and answers it. */
+async function granted(c: Context<AppEnv>, grant: ClearanceGrant, config: ChallengeConfig): Promise<Response> {
+  const body = await signPlanned(grant, config.clearanceSecrets[0] ?? '', Date.now());
+  c.header('Cache-Control', 'no-store');
+  return c.json(body);
 }
 
 /** The refusal as an error response. */
@@ -98,16 +105,6 @@ function configured(c: Context<AppEnv>): { ok: true; config: ChallengeConfig } |
   return { ok: false, response: apiError(c, 503, 'NOT_CONFIGURED', 'geogate cannot issue clearances (CLEARANCE_SECRET); see /healthz.') };
 }
 
-/** Issues the clearance and answers it. */
-async function grant(c: Context<AppEnv>, req: GrantRequest, config: ChallengeConfig, now: number): Promise<Response> {
-  const policy = await policyInForce(c, now);
-  if (!policy.ok) return policy.response;
-  const result = await grantClearance(req, policy.policy, config.clearanceSecrets, now);
-  if (!result.ok) return refused(c, result.refusal);
-  c.header('Cache-Control', 'no-store');
-  return c.json(result.granted);
-}
-
 const checkToken = requireToken('CHECK_TOKEN');
 
 /** Routes of /v1/challenge/*. */
@@ -125,8 +122,8 @@ export const challengeRoutes = new Hono<AppEnv>()
       return apiError(c, 400, 'INVALID_REQUEST', message, [{ path: 'kind', code: 'invalid_value', message }]);
     }
     if (b.ticket !== undefined && b.reasons !== undefined) return bothSent(c);
-    const now = Date.now();
-    return grant(c, { kind, method: b.method, account: b.account.id, ip: b.ip, ...pick(b) }, config.config, now);
+    const planned = await plan(c, { kind, method: b.method, account: b.account.id, ip: b.ip, ...pick(b) }, config.config, Date.now());
+    return planned.ok ? granted(c, planned.grant, config.config) : planned.response;
   })
   .post('/v1/challenge/turnstile', checkToken, requireJson, limitBody(MAX_BODY_BYTES), async (c) => {
     const config = configured(c);
@@ -143,14 +140,14 @@ export const challengeRoutes = new Hono<AppEnv>()
     const account = b.account?.id === '' ? undefined : b.account?.id;
     const req: GrantRequest = { kind: TURNSTILE_KIND, ...(account !== undefined ? { account } : {}), ip: b.ip, ...pick(b) };
     // Refuse what cannot be cleared before spending the single-use token.
-    const precheck = await dryGrant(c, req, config.config);
-    if (precheck) return precheck;
+    const planned = await plan(c, req, config.config, Date.now());
+    if (!planned.ok) return planned.response;
     const outcome = await siteverify(turnstile, { token: b.token, ip: b.ip, idempotencyKey: crypto.randomUUID() });
     if (!outcome.ok) {
       const e = TURNSTILE_ERRORS[outcome.kind];
       return apiError(c, e.status, e.code, outcome.message, outcome.errorCodes ? [{ path: 'token', code: outcome.errorCodes.join(',') || outcome.kind, message: outcome.message }] : undefined);
     }
-    return grant(c, req, config.config, Date.now());
+    return granted(c, planned.grant, config.config);
   })
   .all('/v1/challenge/step-up', methodNotAllowed(['POST']))
   .all('/v1/challenge/turnstile', methodNotAllowed(['POST']));
@@ -163,17 +160,4 @@ function pick(b: { ticket?: string | undefined; reasons?: readonly string[] | un
 function bothSent(c: Context<AppEnv>): Response {
   const message = 'send either the ticket or the reasons, not both';
   return apiError(c, 400, 'INVALID_REQUEST', 'The request cannot be cleared.', [{ path: 'reasons', code: 'invalid_union', message }]);
-}
-
-/**
- * Whether the request could be cleared (ticket, binding, kind, policy) before the Turnstile token
- * is verified, so that a request that would be refused anyway does not spend it: the error
- * response, or undefined.
- */
-async function dryGrant(c: Context<AppEnv>, req: GrantRequest, config: ChallengeConfig): Promise<Response | undefined> {
-  const now = Date.now();
-  const policy = await policyInForce(c, now);
-  if (!policy.ok) return policy.response;
-  const plan = await planClearance(req, policy.policy, config.clearanceSecrets, now);
-  return plan.ok ? undefined : refused(c, plan.refusal);
 }

@@ -16,7 +16,7 @@ import { factsFromCheckRequest, type CheckInput } from '../facts/check-request';
 import { deploymentSettings } from '../settings';
 import { activePolicyStore } from '../store/active-policy';
 import { activeIntelStore, type IntelSourceKind } from '../store/intel-store';
-import type { PolicySource, WaitUntilLike } from '../store/policy-store';
+import type { PolicyAnswer, PolicySource, WaitUntilLike } from '../store/policy-store';
 import { kvTextStore } from '../store/text-store';
 
 /** The JSON body of a decision, shared by /v1/check and /v1/authorize. */
@@ -107,6 +107,14 @@ async function challengeBody(offer: NonNullable<Decision['challenge']>, policy: 
   return body;
 }
 
+/**
+ * The policy in force at `now`, as every route that needs it loads it: this isolate's compiled
+ * copy, loaded from KV (within the load budget) when cold, or the fail mode's answer.
+ */
+export function policyInForce(c: Context<AppEnv>, now: number): Promise<PolicyAnswer> {
+  return activePolicyStore.get(kvTextStore(c.env.POLICY), now, { waitUntil: waitUntilOf(c), failMode: deploymentSettings(c.env).failMode });
+}
+
 /** The request's ExecutionContext.waitUntil, when there is one. */
 export function waitUntilOf(c: Context<AppEnv>): WaitUntilLike | undefined {
   try {
@@ -129,10 +137,7 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
   const store = kvTextStore(c.env.POLICY);
   const waitUntil = waitUntilOf(c);
   // Both loads run at once: a cold isolate waits for the slower one, never for their sum.
-  const [answer, intel] = await Promise.all([
-    activePolicyStore.get(store, now, { waitUntil, failMode: deploymentSettings(c.env).failMode }),
-    activeIntelStore.get(store, now, { waitUntil }),
-  ]);
+  const [answer, intel] = await Promise.all([policyInForce(c, now), activeIntelStore.get(store, now, { waitUntil })]);
   let d: Decision;
   let policyVersion = 'none';
   let policySource: DecisionBody['policySource'] = 'none';

@@ -2,7 +2,7 @@
 // network and the kinds that may pass; without one, the policy's kinds and the caller's reasons.
 // Every refusal names the field at fault.
 import { describe, expect, it } from 'vitest';
-import { grantClearance, planClearance, type GrantRequest } from '../../src/challenge/grant';
+import { grantClearance, planClearance, signPlanned, type GrantRequest } from '../../src/challenge/grant';
 import { readClearance, signTicket } from '../../src/challenge/tokens';
 import { compile, NOW, policyWith } from '../helpers';
 
@@ -60,5 +60,13 @@ describe('grantClearance', () => {
     expect(g.granted).toEqual({ clearance: expect.any(String) as unknown, id: expect.any(String) as unknown, expiresAt: new Date(NOW + 900_000).toISOString(), kind: 'step-up', reasons: ['TOR'], account: 'acct-1', network: '198.51.0.0/16', policyVersion: 'p-7' });
     const read = await readClearance(g.granted.clearance, [SECRET]);
     expect(read).toEqual({ status: 'signed', claims: { id: g.granted.id, kind: 'step-up', account: 'acct-1', network: '198.51.0.0/16', reasons: ['TOR'], policyVersion: 'p-7', issuedAt: NOW, expiresAt: NOW + 900_000 } });
+  });
+
+  it('a planned clearance signed later lives its whole TTL from the signing (after a slow siteverify)', async () => {
+    const plan = await planClearance({ ...REQ, reasons: ['TOR'] }, POLICY, [SECRET], NOW);
+    if (!plan.ok) throw new Error(plan.refusal.message);
+    const g = await signPlanned(plan.grant, SECRET, NOW + 3000);
+    expect(g.expiresAt).toBe(new Date(NOW + 3000 + 900_000).toISOString());
+    expect(await readClearance(g.clearance, [SECRET])).toMatchObject({ claims: { issuedAt: NOW + 3000, expiresAt: NOW + 903_000 } });
   });
 });
