@@ -33,6 +33,12 @@ function keyOf(secret: string): Uint8Array {
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
+/**
+ * Whether a token has the shape of a compact JWS at most MAX_TOKEN_LENGTH long: three
+ * dot-separated base64url parts, nothing else (a repeated header arrives joined by ", ").
+ */
+const isCompactJws = (token: string) => token.length <= MAX_TOKEN_LENGTH && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token);
+
 const code = z.enum(CLEARABLE_CODES);
 const name = z.string().min(1).max(256);
 
@@ -99,8 +105,7 @@ export async function signClearance(secret: string, grant: ClearanceGrant): Prom
  */
 export async function readClearance(token: string, secrets: readonly string[]): Promise<ClearanceInput> {
   if (secrets.length === 0) return { status: 'invalid', why: 'not-configured' };
-  // Three dot-separated base64url parts, nothing else (a repeated header arrives joined by ", ").
-  if (token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) return { status: 'invalid', why: 'malformed' };
+  if (!isCompactJws(token)) return { status: 'invalid', why: 'malformed' };
   for (const secret of secrets) {
     let verified: Awaited<ReturnType<typeof compactVerify>>;
     try {
@@ -168,7 +173,7 @@ export type TicketProblem = 'malformed' | 'signature' | 'expired';
 
 /** Reads a challenge ticket at `now`: its claims, or why it is refused. Never throws. */
 export async function readTicket(token: string, secrets: readonly string[], now: number): Promise<{ ok: true; ticket: ChallengeTicket } | { ok: false; why: TicketProblem }> {
-  if (token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) return { ok: false, why: 'malformed' };
+  if (!isCompactJws(token)) return { ok: false, why: 'malformed' };
   for (const secret of secrets) {
     try {
       const { payload } = await jwtVerify(token, keyOf(secret), {

@@ -239,8 +239,8 @@ export const challengePageRoutes = new Hono<AppEnv>()
     if (!config) return notConfigured(c, returnPath);
     const ticket = c.req.query('ticket') ?? '';
     // Read here so that a stale link says "reload" before the visitor solves anything.
-    const read = ticket.length > MAX_TOKEN_LENGTH ? undefined : await readTicket(ticket, config.secrets, Date.now());
-    if (!read?.ok) return errorPage(c, ERRORS.ticket, returnPath);
+    const read = await readTicket(ticket, config.secrets, Date.now());
+    if (!read.ok) return errorPage(c, ERRORS.ticket, returnPath);
     if (!read.ticket.kinds.includes(TURNSTILE_KIND)) return errorPage(c, ERRORS.notOffered, returnPath);
     const nonce = newNonce();
     const action = config.turnstile.action;
