@@ -5,11 +5,11 @@
 // with a spy on globalThis.fetch: the worker runs in this test's isolate (see challenge.test.ts).
 import { SELF } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SITEVERIFY_URL } from '../../src/challenge/turnstile';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { escapeHtml, safeReturnPath } from '../../src/routes/challenge-page';
 import { CHECK_TOKEN, postCheck, resetPolicyState } from '../helpers';
+import { stubSiteverify, verified } from '../siteverify-stub';
 
 const SITE_KEY = '1x00000000000000000000AA';
 const TURNSTILE_SECRET = '1x0000000000000000000000000000000AA';
@@ -33,27 +33,12 @@ interface ErrorJson {
   error: { code: string; message: string };
 }
 
-/** Every siteverify call the worker made: its parsed JSON body. */
-let siteverifyCalls: Record<string, unknown>[] = [];
-/** What the stub answers. */
-let siteverifyAnswer: () => Response | Promise<Response>;
 
-const verified = (over: Record<string, unknown> = {}) => Response.json({ success: true, 'error-codes': [], hostname: 'example.com', challenge_ts: '2026-11-26T12:00:00Z', ...over });
+
+const siteverify = stubSiteverify();
 
 beforeEach(async () => {
   await resetPolicyState();
-  siteverifyCalls = [];
-  siteverifyAnswer = () => verified();
-  const real = globalThis.fetch;
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url !== SITEVERIFY_URL) return real(input, init);
-    siteverifyCalls.push(JSON.parse(typeof init?.body === 'string' ? init.body : '{}') as Record<string, unknown>);
-    return siteverifyAnswer();
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
 });
 
 /** A fresh ticket from a challenged /v1/check. */
@@ -199,7 +184,7 @@ describe('check traffic that lands on /challenge (promise 3)', () => {
     const res = await SELF.fetch(`${ORIGIN}/challenge?${query}`, init);
     expect(res.status).toBe(400);
     expect((await res.json<ErrorJson>()).error.code).toBe('MISROUTED');
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it('a forward-auth request whose path resolves to /challenge never gets a 2xx', async () => {
@@ -227,7 +212,7 @@ describe('POST /challenge', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     const cookie = res.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^geogate_clearance=[\w-]+\.[\w-]+\.[\w-]+; Max-Age=1800; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
-    expect(siteverifyCalls).toEqual([{ secret: TURNSTILE_SECRET, response: 'XXXX.DUMMY.TOKEN.XXXX', remoteip: VISITOR_IP, idempotency_key: aUuid }]);
+    expect(siteverify.calls).toEqual([{ secret: TURNSTILE_SECRET, response: 'XXXX.DUMMY.TOKEN.XXXX', remoteip: VISITOR_IP, idempotency_key: aUuid }]);
 
     const clearance = /^geogate_clearance=([^;]+)/.exec(cookie)?.[1] ?? '';
     const after = await SELF.fetch(`${ORIGIN}/v1/authorize`, { headers: { ...headers, cookie: `session=abc; geogate_clearance=${clearance}` } });
@@ -250,28 +235,28 @@ describe('POST /challenge', () => {
   it('refuses a visitor in another network than the ticket’s without spending the token', async () => {
     const html = await expectErrorPage(await submit(await solvedForm(), { ip: '203.0.113.9' }), 400, /issued for another connection/);
     expect(html).toContain('<a href="/after">');
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it('refuses a spent token (timeout-or-duplicate): 400 page, no cookie', async () => {
-    siteverifyAnswer = () => Response.json({ success: false, 'error-codes': ['timeout-or-duplicate'] });
+    siteverify.answer = () => Response.json({ success: false, 'error-codes': ['timeout-or-duplicate'] });
     await expectErrorPage(await submit(await solvedForm()), 400, /could not be verified\. Reload the site/);
-    expect(siteverifyCalls).toHaveLength(1);
+    expect(siteverify.calls).toHaveLength(1);
   });
 
   it('refuses an answer solved on a hostname the deployment does not list: 400', async () => {
-    siteverifyAnswer = () => verified({ hostname: 'evil.example' });
+    siteverify.answer = () => verified({ hostname: 'evil.example' });
     await expectErrorPage(await submit(await solvedForm()), 400, /could not be verified/);
   });
 
   it('answers 502 when siteverify fails twice', async () => {
-    siteverifyAnswer = () => new Response('down', { status: 503 });
+    siteverify.answer = () => new Response('down', { status: 503 });
     await expectErrorPage(await submit(await solvedForm()), 502, /try again in a moment/);
-    expect(siteverifyCalls).toHaveLength(2);
+    expect(siteverify.calls).toHaveLength(2);
   });
 
   it('gives up after 3 s when siteverify does not answer: 504', async () => {
-    siteverifyAnswer = () => new Promise<Response>(() => undefined);
+    siteverify.answer = () => new Promise<Response>(() => undefined);
     const form = await solvedForm();
     const started = Date.now();
     await expectErrorPage(await submit(form), 504, /try again in a moment/);
@@ -281,13 +266,13 @@ describe('POST /challenge', () => {
   it('refuses a stale or forged ticket before siteverify', async () => {
     const form = await solvedForm();
     await expectErrorPage(await submit({ ...form, ticket: `${form.ticket}x` }), 400, /Reload the site to get a new check\./);
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it('needs the connection’s IP (CF-Connecting-IP): 400 without it', async () => {
     await expectErrorPage(await submit(await solvedForm(), { ip: null }), 400, /connection could not be identified/);
     await expectErrorPage(await submit(await solvedForm(), { ip: 'not-an-ip' }), 400, /connection could not be identified/);
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it.each([
@@ -295,14 +280,14 @@ describe('POST /challenge', () => {
     ['an answer over 2048 characters', (f: Record<string, string>) => ({ ...f, 'cf-turnstile-response': 'x'.repeat(2049) }), 400],
   ])('refuses a form with %s without calling siteverify', async (_name, edit, status) => {
     await expectErrorPage(await submit(edit(await solvedForm())), status, /not completed/);
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it('refuses a repeated field (which copy counts would be a guess)', async () => {
     const form = await solvedForm();
     const body = `${new URLSearchParams(form).toString()}&ticket=other`;
     await expectErrorPage(await submit({}, { body }), 400, /not completed/);
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it('takes URL-encoded forms only (415), at most 16 KB (413)', async () => {
@@ -311,7 +296,7 @@ describe('POST /challenge', () => {
     const big = await submit({}, { body: `${new URLSearchParams(form).toString()}&pad=${'x'.repeat(17 * 1024)}` });
     expect(big.status).toBe(413);
     await big.body?.cancel();
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it('serves GET and POST only', async () => {

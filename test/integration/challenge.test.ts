@@ -6,10 +6,10 @@
 import { SELF } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { SignJWT } from 'jose';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { signClearance } from '../../src/challenge/tokens';
-import { SITEVERIFY_URL } from '../../src/challenge/turnstile';
 import { ADMIN_TOKEN, CHECK_TOKEN, postCheck, resetPolicyState } from '../helpers';
+import { stubSiteverify, verified } from '../siteverify-stub';
 
 const SECRET = 'test-clearance-secret-0123456789abcdef';
 const PREVIOUS = 'test-previous-clearance-secret-0123456789';
@@ -53,33 +53,16 @@ interface GrantJson {
   policyVersion: string;
 }
 
-/** Every siteverify call the worker made: its parsed JSON body. */
-let siteverifyCalls: Record<string, unknown>[] = [];
-/** What the stub answers next (a function of the call number). */
-let siteverifyAnswer: (n: number, body: Record<string, unknown>) => Response | Promise<Response>;
 
 /** Typed asymmetric matchers (vitest's return any). */
 const anyString = expect.any(String) as unknown as string;
 const matching = (re: RegExp) => expect.stringMatching(re) as unknown as string;
 
-const verified = (over: Record<string, unknown> = {}) =>
-  Response.json({ success: true, 'error-codes': [], hostname: 'example.com', action: '', challenge_ts: '2026-11-26T12:00:00Z', ...over });
+
+const siteverify = stubSiteverify();
 
 beforeEach(async () => {
   await resetPolicyState();
-  siteverifyCalls = [];
-  siteverifyAnswer = () => verified();
-  const real = globalThis.fetch;
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url !== SITEVERIFY_URL) return real(input, init);
-    const body = JSON.parse(typeof init?.body === 'string' ? init.body : '{}') as Record<string, unknown>;
-    siteverifyCalls.push(body);
-    return siteverifyAnswer(siteverifyCalls.length, body);
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
 });
 
 async function challengedTicket(body: unknown = TOR_USER): Promise<DecisionJson & { challenge: { ticket: string } }> {
@@ -213,7 +196,7 @@ describe('POST /v1/challenge/turnstile', () => {
     const d = await challengedTicket();
     const res = await post('/v1/challenge/turnstile', { token: 'XXXX.DUMMY.TOKEN.XXXX', ip: TOR_USER.ip, account: { id: 'acct-1' }, requestId: d.requestId, ticket: d.challenge.ticket });
     expect(res.status).toBe(200);
-    expect(siteverifyCalls).toEqual([{ secret: TURNSTILE_SECRET, response: 'XXXX.DUMMY.TOKEN.XXXX', remoteip: TOR_USER.ip, idempotency_key: matching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/) }]);
+    expect(siteverify.calls).toEqual([{ secret: TURNSTILE_SECRET, response: 'XXXX.DUMMY.TOKEN.XXXX', remoteip: TOR_USER.ip, idempotency_key: matching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/) }]);
     const g = await res.json<GrantJson>();
     expect(g).toMatchObject({ kind: 'turnstile', reasons: ['TOR'], account: 'acct-1', network: '198.51.100.0/24' });
     expect((await check({ ...TOR_USER, clearance: g.clearance })).decision).toBe('allow');
@@ -244,7 +227,7 @@ describe('POST /v1/challenge/turnstile', () => {
     ['siteverify fails twice (5xx)', () => new Response('bad gateway', { status: 503 }), 502, 'TURNSTILE_UNAVAILABLE'],
     ['the network fails twice', () => Promise.reject(new TypeError('network down')), 502, 'TURNSTILE_UNAVAILABLE'],
   ])('answers a clear error and no clearance when %s', async (_name, answer, status, code) => {
-    siteverifyAnswer = answer;
+    siteverify.answer = answer;
     const d = await challengedTicket();
     const res = await post('/v1/challenge/turnstile', { token: 'tok', ip: TOR_USER.ip, account: { id: 'acct-1' }, ticket: d.challenge.ticket });
     expect(res.status).toBe(status);
@@ -255,16 +238,16 @@ describe('POST /v1/challenge/turnstile', () => {
   });
 
   it('retries a failed siteverify once, with the same idempotency key', async () => {
-    siteverifyAnswer = (n) => (n === 1 ? new Response('oops', { status: 500 }) : verified());
+    siteverify.answer = (n) => (n === 1 ? new Response('oops', { status: 500 }) : verified());
     const d = await challengedTicket();
     const res = await post('/v1/challenge/turnstile', { token: 'tok', ip: TOR_USER.ip, account: { id: 'acct-1' }, ticket: d.challenge.ticket });
     expect(res.status).toBe(200);
-    expect(siteverifyCalls).toHaveLength(2);
-    expect(siteverifyCalls[1]?.idempotency_key).toBe(siteverifyCalls[0]?.idempotency_key);
+    expect(siteverify.calls).toHaveLength(2);
+    expect(siteverify.calls[1]?.idempotency_key).toBe(siteverify.calls[0]?.idempotency_key);
   });
 
   it('gives up after 3 s when siteverify does not answer: 504', async () => {
-    siteverifyAnswer = () => new Promise<Response>(() => undefined);
+    siteverify.answer = () => new Promise<Response>(() => undefined);
     const d = await challengedTicket();
     const started = Date.now();
     const res = await post('/v1/challenge/turnstile', { token: 'tok', ip: TOR_USER.ip, account: { id: 'acct-1' }, ticket: d.challenge.ticket });
@@ -278,7 +261,7 @@ describe('POST /v1/challenge/turnstile', () => {
     const res = await post('/v1/challenge/turnstile', { token: 'tok', ip: '203.0.113.9', account: { id: 'acct-1' }, ticket: d.challenge.ticket });
     expect(res.status).toBe(400);
     expect((await res.json<ErrorJson>()).error.code).toBe('TICKET_MISMATCH');
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it.each([
@@ -289,7 +272,7 @@ describe('POST /v1/challenge/turnstile', () => {
     const res = await post('/v1/challenge/turnstile', { ip: TOR_USER.ip, reasons: ['TOR'], ...over });
     expect(res.status).toBe(400);
     expect((await res.json<ErrorJson>()).error.issues?.map((i) => i.path)).toEqual(['token']);
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 });
 

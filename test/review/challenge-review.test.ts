@@ -30,13 +30,13 @@
 import { createExecutionContext, SELF, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { SignJWT } from 'jose';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { CLEARABLE_CODES } from '../../src/engine/clearance';
-import { SITEVERIFY_URL } from '../../src/challenge/turnstile';
 import worker from '../../src/index';
 import { LAST_GOOD_POLICY_KEY, revocationKey } from '../../src/policy/keys';
 import { activePolicyStore } from '../../src/store/active-policy';
 import { ADMIN_TOKEN, CHECK_TOKEN, policyWith, postCheck, resetPolicyState, storePolicy } from '../helpers';
+import { stubSiteverify, verified } from '../siteverify-stub';
 
 const SECRET = 'test-clearance-secret-0123456789abcdef';
 const PREVIOUS = 'test-previous-clearance-secret-0123456789';
@@ -77,24 +77,11 @@ async function resetTwice() {
   await resetPolicyState();
 }
 
-let siteverifyCalls: Record<string, unknown>[] = [];
-let siteverifyAnswer: () => Response | Promise<Response>;
-const verified = (over: Record<string, unknown> = {}) => Response.json({ success: true, 'error-codes': [], hostname: 'example.com', action: '', challenge_ts: '2026-11-26T12:00:00Z', ...over });
+
+const siteverify = stubSiteverify();
 
 beforeEach(async () => {
   await resetTwice();
-  siteverifyCalls = [];
-  siteverifyAnswer = () => verified();
-  const real = globalThis.fetch;
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url !== SITEVERIFY_URL) return real(input, init);
-    siteverifyCalls.push(JSON.parse(typeof init?.body === 'string' ? init.body : '{}') as Record<string, unknown>);
-    return siteverifyAnswer();
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
 });
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}, token: string | null = CHECK_TOKEN) {
@@ -395,7 +382,7 @@ describe('review: what a clearance lifts', () => {
     expect(d.challenge).toMatchObject({ kinds: ['step-up'], clears: ['COUNTRY_NOT_ALLOWED'] });
     const res = await post('/v1/challenge/turnstile', { token: 'tok', ip: '198.51.100.7', account: { id: 'rv-offer-ctl' }, ticket: d.challenge?.ticket });
     expect(res.status).toBe(409);
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it('fixed (was BUG, promise 2): adding a garbled client time zone turns a step-up-only challenge into a Turnstile one that clears it', async () => {
@@ -464,14 +451,14 @@ describe('review: the challenge routes as an API', () => {
     expect(plain.status).toBe(415);
     const big = await post('/v1/challenge/step-up', { account: { id: 'rv-dup' }, ip: '198.51.100.7', method: 'kyc', reasons: ['TOR'], requestId: 'x'.repeat(17 * 1024) });
     expect(big.status).toBe(413);
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 
   it('holds: error bodies never echo the ticket, the Turnstile token or a secret', async () => {
     const d = await check(tor('rv-echo'));
     const ticket = d.challenge?.ticket ?? '';
     const token = 'TURNSTILE-ANSWER-0123456789-SHOULD-NOT-ECHO';
-    siteverifyAnswer = () => Response.json({ success: false, 'error-codes': ['invalid-input-response', token] });
+    siteverify.answer = () => Response.json({ success: false, 'error-codes': ['invalid-input-response', token] });
     const answers = [
       await post('/v1/challenge/step-up', { account: { id: 'rv-other' }, ip: '198.51.100.7', method: 'kyc', ticket }),
       await post('/v1/challenge/step-up', { account: { id: 'rv-echo' }, ip: '198.51.100.7', method: 'kyc', ticket: `${ticket}x` }),
@@ -490,7 +477,7 @@ describe('review: the challenge routes as an API', () => {
 
   it('holds: siteverify success without a hostname, or with a look-alike one, earns no clearance', async () => {
     for (const over of [{ hostname: undefined }, { hostname: '' }, { hostname: 'example.com.' }, { hostname: 'example.com.evil.test' }, { hostname: ['example.com'] }]) {
-      siteverifyAnswer = () => verified(over);
+      siteverify.answer = () => verified(over);
       const res = await post('/v1/challenge/turnstile', { token: 'tok', ip: '198.51.100.7', reasons: ['TOR'] });
       expect([JSON.stringify(over), res.status]).toEqual([JSON.stringify(over), expect.any(Number)]);
       expect(res.status).toBeGreaterThanOrEqual(400);
@@ -509,7 +496,7 @@ describe('review: the challenge routes as an API', () => {
     const d = await check(tor('rv-kinds'));
     const res = await post('/v1/challenge/turnstile', { token: 'tok', ip: '198.51.100.7', account: { id: 'rv-kinds' }, ticket: d.challenge?.ticket });
     expect(res.status).toBe(409);
-    expect(siteverifyCalls).toHaveLength(0);
+    expect(siteverify.calls).toHaveLength(0);
   });
 });
 
