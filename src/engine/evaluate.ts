@@ -36,6 +36,7 @@ import {
   type ChallengeOffer,
   type Decision,
   type DryRunOutcome,
+  type Evidence,
   type Facts,
   type Reason,
   type Signal,
@@ -374,9 +375,13 @@ function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, n
 
   // Step 6: a clearance lifts a challenge whose every reason it cleared; never a deny.
   const informational = exceptions.map((x) => x.reason);
+  let offer = decision === 'challenge' ? offerOf(policy, decisive) : undefined;
   if (clearance !== undefined) {
-    const outcome = clear(clearance, policy, view, now, decision, decisive);
-    if (outcome.lifted) decision = 'allow';
+    const outcome = clear(clearance, policy, view, now, decision, decisive, offer);
+    if (outcome.lifted) {
+      decision = 'allow';
+      offer = undefined;
+    }
     if (outcome.reason) informational.push(outcome.reason);
   }
 
@@ -400,11 +405,11 @@ function decideOn(policy: CompiledPolicy, view: RequestView, signals: Signals, n
 
   const { reasons, summary } = explain({ decision, score, challengeAt: settings.challengeAt }, decisive, signalReasons, informational);
   const result: Decision = { decision, reasons, score, signals: signalValues, summary, failed: false };
-  if (decision === 'challenge') result.challenge = offerOf(policy, decisive);
+  if (offer) result.challenge = offer;
   return result;
 }
 
-/** How a challenge may be resolved: the kinds of the first offer naming one of its codes, else the policy's kinds. */
+/** How a challenge may be resolved: the codes it is about, and the kinds every one of them allows. */
 function offerOf(policy: CompiledPolicy, decisive: readonly Reason[]): ChallengeOffer {
   const clears = challengeCodes(decisive);
   // Every reason must be answerable by the kinds offered: each code allows the kinds of its first
@@ -432,12 +437,12 @@ const INVALID_MESSAGE: Readonly<Record<ClearanceInvalidWhy, string>> = {
 };
 
 /**
- * Judges a presented clearance against the decision taken without it: lifts every standing
- * challenge reason when the decision is `challenge` and the clearance cleared all of them, and
- * says what happened (CLEARANCE_VALID, CLEARANCE_INSUFFICIENT or CLEARANCE_INVALID; nothing for
- * a valid clearance on an allow).
+ * Judges a presented clearance against the decision taken without it (`offer`: that decision's
+ * challenge, when it is one): lifts every standing challenge reason when the clearance cleared all
+ * of the challenge's codes with a kind it offers, and says what happened (CLEARANCE_VALID,
+ * CLEARANCE_INSUFFICIENT or CLEARANCE_INVALID; nothing for a valid clearance on an allow).
  */
-function clear(input: ClearanceInput, policy: CompiledPolicy, view: RequestView, now: number, decision: Action, decisive: Reason[]): { lifted: boolean; reason?: Reason } {
+function clear(input: ClearanceInput, policy: CompiledPolicy, view: RequestView, now: number, decision: Action, decisive: Reason[], offer: ChallengeOffer | undefined): { lifted: boolean; reason?: Reason } {
   const account = view.facts.account.id;
   const verdict = judgeClearance(input, { ...(view.facts.ip !== undefined ? { ip: view.facts.ip } : {}), ...(account !== undefined ? { account } : {}) }, now, policy.challenge);
   if (!verdict.valid) {
@@ -448,28 +453,17 @@ function clear(input: ClearanceInput, policy: CompiledPolicy, view: RequestView,
   }
   const c = verdict.claims;
   if (decision === 'allow') return { lifted: false };
-  const codes = challengeCodes(decisive);
-  const left = decision === 'deny' ? [] : uncovered(codes, c.reasons);
+  const insufficient = (message: string, evidence: Evidence) => ({
+    lifted: false,
+    reason: { code: 'CLEARANCE_INSUFFICIENT' as const, rule: CLEARANCE_RULE, action: 'allow' as const, message, evidence: { ...evidenceOf(c), ...evidence } },
+  });
+  if (decision === 'deny' || offer === undefined) return insufficient('A clearance never lifts a deny.', { deny: true });
+  const left = uncovered(offer.clears, c.reasons);
+  if (left.length > 0) return insufficient(`The clearance does not cover ${left.join(', ')}, so the challenge stands.`, { uncovered: left });
   // The kind passed must be one this challenge offers now: a client claim that once moved the
   // challenge to an easier offer must not make that kind lift a reason whose offer excludes it.
-  const offered = decision === 'challenge' ? offerOf(policy, decisive).kinds : [];
-  const wrongKind = decision === 'challenge' && left.length === 0 && !offered.includes(c.kind);
-  if (decision === 'deny' || left.length > 0 || wrongKind) {
-    return {
-      lifted: false,
-      reason: {
-        code: 'CLEARANCE_INSUFFICIENT',
-        rule: CLEARANCE_RULE,
-        action: 'allow',
-        message:
-          decision === 'deny'
-            ? 'A clearance never lifts a deny.'
-            : wrongKind
-              ? `The clearance was earned by ${c.kind}, which this challenge does not offer (${offered.join(', ')}), so the challenge stands.`
-              : `The clearance does not cover ${left.join(', ')}, so the challenge stands.`,
-        evidence: { ...evidenceOf(c), ...(decision === 'deny' ? { deny: true } : wrongKind ? { kind: c.kind, offered } : { uncovered: left }) },
-      },
-    };
+  if (!offer.kinds.includes(c.kind)) {
+    return insufficient(`The clearance was earned by ${c.kind}, which this challenge does not offer (${offer.kinds.join(', ')}), so the challenge stands.`, { kind: c.kind, offered: [...offer.kinds] });
   }
   for (const r of decisive) if (r.liftedBy === undefined && r.action === 'challenge') r.liftedBy = CLEARANCE_RULE;
   return {
@@ -478,8 +472,8 @@ function clear(input: ClearanceInput, policy: CompiledPolicy, view: RequestView,
       code: 'CLEARANCE_VALID',
       rule: CLEARANCE_RULE,
       action: 'allow',
-      message: `A ${c.kind} clearance lifts the challenge (${codes.join(', ')}).`,
-      evidence: { ...evidenceOf(c), lifted: codes },
+      message: `A ${c.kind} clearance lifts the challenge (${offer.clears.join(', ')}).`,
+      evidence: { ...evidenceOf(c), lifted: [...offer.clears] },
     },
   };
 }
