@@ -13,8 +13,8 @@ import { requireToken } from '../http/auth';
 import { apiError, methodNotAllowed } from '../http/errors';
 import { actor } from './admin';
 
-/** The id in the path, or an error response. */
-function idParam(c: Context<AppEnv>): { ok: true; id: string } | { ok: false; response: Response } {
+/** The account or organisation id in the path (1-256 characters), or the error response. */
+export function idParam(c: Context<AppEnv>): { ok: true; id: string } | { ok: false; response: Response } {
   const id = c.req.param('id') ?? '';
   if (id.length === 0 || id.length > 256) {
     return { ok: false, response: apiError(c, 400, 'INVALID_REQUEST', 'The id must be 1-256 characters.', [{ path: 'id', code: 'too_big', message: 'must be 1-256 characters' }]) };
@@ -35,7 +35,8 @@ const KINDS: readonly MemoryKind[] = [
   { path: 'orgs', field: 'org', namespace: (env) => env.ORG_ACTIVITY, cacheKey: (id) => `o:${id}` },
 ];
 
-const admin = (c: Context<AppEnv>) => c.env.POLICY_ADMIN.get(c.env.POLICY_ADMIN.idFromName(POLICY_ADMIN_NAME));
+/** The admin store (its audit log). */
+export const admin = (c: Context<AppEnv>) => c.env.POLICY_ADMIN.get(c.env.POLICY_ADMIN.idFromName(POLICY_ADMIN_NAME));
 
 /** Routes of the memory's admin API. */
 export const activityRoutes = new Hono<AppEnv>();

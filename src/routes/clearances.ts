@@ -4,28 +4,19 @@
 // Admin token only. A revocation reaches every location within about a minute (Workers KV); to
 // revoke every clearance of every account at once, rotate CLEARANCE_SECRET without keeping the
 // old one as CLEARANCE_SECRET_PREVIOUS.
-import { Hono, type Context } from 'hono';
-import { POLICY_ADMIN_NAME } from '../admin/policy-admin';
+import { Hono } from 'hono';
 import { revokeClearances, revokedAt } from '../challenge/revocations';
 import type { AppEnv } from '../env';
 import { requireToken } from '../http/auth';
 import { apiError, methodNotAllowed } from '../http/errors';
+import { idParam, admin } from './activity';
 import { actor } from './admin';
-
-/** The account id in the path (1-256 characters), or the error response. */
-function accountOf(c: Context<AppEnv>): { ok: true; id: string } | { ok: false; response: Response } {
-  const id = c.req.param('id') ?? '';
-  if (id.length === 0 || id.length > 256) {
-    return { ok: false, response: apiError(c, 400, 'INVALID_REQUEST', 'The id must be 1-256 characters.', [{ path: 'id', code: 'too_big', message: 'must be 1-256 characters' }]) };
-  }
-  return { ok: true, id };
-}
 
 /** Routes of the clearance admin API. */
 export const clearanceRoutes = new Hono<AppEnv>()
   .use('/v1/accounts/:id/clearances', requireToken('ADMIN_TOKEN'))
   .get('/v1/accounts/:id/clearances', async (c) => {
-    const id = accountOf(c);
+    const id = idParam(c);
     if (!id.ok) return id.response;
     // Read past the edge cache's staleness budget: an operator checking a revocation wants storage.
     const at = await revokedAt(c.env.POLICY, id.id, 5000);
@@ -34,11 +25,11 @@ export const clearanceRoutes = new Hono<AppEnv>()
     return c.json({ account: id.id, revokedAt: at === undefined ? null : new Date(at).toISOString() });
   })
   .delete('/v1/accounts/:id/clearances', async (c) => {
-    const id = accountOf(c);
+    const id = idParam(c);
     if (!id.ok) return id.response;
     const who = actor(c);
     // Audited first: a revocation that the audit log cannot record does not happen.
-    await c.env.POLICY_ADMIN.get(c.env.POLICY_ADMIN.idFromName(POLICY_ADMIN_NAME)).recordRevocation(id.id, who);
+    await admin(c).recordRevocation(id.id, who);
     const { revokedAt: at } = await revokeClearances(c.env.POLICY, id.id, Date.now(), who);
     c.header('Cache-Control', 'no-store');
     return c.json({ account: id.id, revoked: true, revokedAt: at });
