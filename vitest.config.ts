@@ -1,8 +1,9 @@
-// Three projects, one run (`npm test`): "workers" runs inside workerd through the Workers pool,
-// against real local KV; "cli" runs the CLI's tests in plain Node (the CLI is Node code: it
+// Four projects, one `npm test` ("proxies" runs last, as `npm run test:proxies`): "workers" runs
+// inside workerd through the Workers pool, against real local KV; "cli" runs the CLI's tests in plain Node (the CLI is Node code: it
 // spawns, reads files and talks to a stub admin server on 127.0.0.1); "browser" drives Debian's
 // headless Chromium against the built Worker served by Miniflare on localhost, offline
-// (scripts/ensure-chromium.mjs installs Chromium when it is missing).
+// (scripts/ensure-chromium.mjs installs Chromium when it is missing); "proxies" puts Debian's
+// nginx and Caddy in front of the built Worker (scripts/ensure-proxies.mjs installs them).
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
@@ -35,7 +36,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/cli/**', 'test/browser/**'],
+          exclude: ['test/cli/**', 'test/client/**', 'test/browser/**', 'test/proxies/**'],
           // Property tests take ~2 s on an idle 2-core machine and more on a busy one; vitest's
           // 5 s default would fail them for the machine, not for the code.
           testTimeout: 30_000,
@@ -44,7 +45,7 @@ export default defineConfig({
       {
         test: {
           name: 'cli',
-          include: ['test/cli/**/*.test.ts'],
+          include: ['test/cli/**/*.test.ts', 'test/client/**/*.test.ts'],
           environment: 'node',
         },
       },
@@ -55,6 +56,17 @@ export default defineConfig({
           environment: 'node',
           // Building the bundle (wrangler deploy --dry-run), starting workerd and Chromium take ~3 s
           // on an idle 2-core machine; the bounds are for a busy one (a bench running beside it).
+          hookTimeout: 120_000,
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'proxies',
+          include: ['test/proxies/**/*.test.ts'],
+          environment: 'node',
+          // Building the bundle and starting workerd, nginx and Caddy take a few seconds on an idle
+          // 2-core machine; the bounds are for a busy one.
           hookTimeout: 120_000,
           testTimeout: 60_000,
         },

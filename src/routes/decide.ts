@@ -112,7 +112,22 @@ async function challengeBody(offer: NonNullable<Decision['challenge']>, policy: 
  * copy, loaded from KV (within the load budget) when cold, or the fail mode's answer.
  */
 export function policyInForce(c: Context<AppEnv>, now: number): Promise<PolicyAnswer> {
-  return activePolicyStore.get(kvTextStore(c.env.POLICY), now, { waitUntil: waitUntilOf(c), failMode: deploymentSettings(c.env).failMode });
+  return policyFor({ env: c.env, waitUntil: waitUntilOf(c) }, now);
+}
+
+/** {@link policyInForce} for callers without a Hono context (the RPC entrypoint). */
+function policyFor(ctx: DecideContext, now: number): Promise<PolicyAnswer> {
+  return activePolicyStore.get(kvTextStore(ctx.env.POLICY), now, { waitUntil: ctx.waitUntil, failMode: deploymentSettings(ctx.env).failMode });
+}
+
+/**
+ * What deciding needs from the Worker: its bindings and, when the caller has an
+ * ExecutionContext, a way to finish background work (memory records, cache refreshes) after the
+ * answer. HTTP routes, the RPC entrypoint and the in-process Hono middleware all build one.
+ */
+export interface DecideContext {
+  env: Env;
+  waitUntil?: WaitUntilLike | undefined;
 }
 
 /** The request's ExecutionContext.waitUntil, when there is one. */
@@ -130,14 +145,19 @@ export function waitUntilOf(c: Context<AppEnv>): WaitUntilLike | undefined {
  * Decides one validated check input. `cf` is Cloudflare's view of the connecting client, passed
  * only when the route trusts it to be the end user.
  */
-export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView): Promise<DecisionBody> {
+export function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView): Promise<DecisionBody> {
+  return decideCheck({ env: c.env, waitUntil: waitUntilOf(c) }, input, cf);
+}
+
+/** {@link decide} without a Hono context: the RPC entrypoint and the in-process middleware call it. */
+export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: CfView): Promise<DecisionBody> {
+  const { env, waitUntil } = ctx;
   const facts = factsFromCheckRequest(input, cf);
   // The transport owns the clock; the engine only ever sees this instant.
   const now = Date.now();
-  const store = kvTextStore(c.env.POLICY);
-  const waitUntil = waitUntilOf(c);
+  const store = kvTextStore(env.POLICY);
   // Both loads run at once: a cold isolate waits for the slower one, never for their sum.
-  const [answer, intel] = await Promise.all([policyInForce(c, now), activeIntelStore.get(store, now, { waitUntil })]);
+  const [answer, intel] = await Promise.all([policyFor(ctx, now), activeIntelStore.get(store, now, { waitUntil })]);
   let d: Decision;
   let policyVersion = 'none';
   let policySource: DecisionBody['policySource'] = 'none';
@@ -146,12 +166,12 @@ export async function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView)
   let challenge: ChallengeBody | undefined;
   const requestId = input.requestId ?? crypto.randomUUID();
   if (answer.kind === 'policy') {
-    const config = challengeConfig(c.env);
+    const config = challengeConfig(env);
     const check = prepare(answer.compiled, facts, now, intel.intel);
     // The memory and the clearance's revocation are read at once.
     const [consulted, clearance] = await Promise.all([
-      consultMemory(durableMemoryStore(c.env), check, { waitUntil }),
-      input.clearance === undefined ? undefined : clearanceOf(input.clearance, config, c.env.POLICY),
+      consultMemory(durableMemoryStore(env), check, { waitUntil }),
+      input.clearance === undefined ? undefined : clearanceOf(input.clearance, config, env.POLICY),
     ]);
     memory = consulted.report;
     d = decidePrepared(check, consulted.memory, clearance);
