@@ -30,6 +30,18 @@ export default defineConfig({
                 TURNSTILE_HOSTNAMES: 'example.com,localhost',
                 CHALLENGE_PAGE: 'true',
               },
+              // A customer's Worker calling geogate through a real service binding (Workers RPC).
+              serviceBindings: { RPC_ORIGIN: 'rpc-origin' },
+              workers: [
+                {
+                  name: 'rpc-origin',
+                  modules: true,
+                  scriptPath: './test/fixtures/workers/rpc-origin.js',
+                  compatibilityDate: '2026-05-01',
+                  // The pool runs the main Worker under this name (the project's name is "workers").
+                  serviceBindings: { GEOGATE: { name: 'vitest-pool-workers-runner-workers', entrypoint: 'AccessCheck' } },
+                },
+              ],
             },
           }),
         ],

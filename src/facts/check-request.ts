@@ -136,6 +136,8 @@ function withoutNulls(value: unknown, depth = 0): unknown {
 
 /** A validated check request. */
 export type CheckRequest = z.output<typeof CheckRequestSchema>;
+/** A check request as callers write it (the JSON body of POST /v1/check, the RPC `check` input). */
+export type CheckRequestInput = z.input<typeof CheckRequestSchema>;
 /** A validated check request whose client claims may also be raw header text. */
 export type CheckInput = Omit<CheckRequest, 'client'> & { client?: ClientFacts | undefined };
 /** Validated geo input. */

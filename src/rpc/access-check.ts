@@ -1,0 +1,68 @@
+// The service-binding entrypoint: a Worker bound to geogate calls `check(input)` over Workers RPC
+// instead of HTTP. Same input, same pipeline and same answer as POST /v1/check; no token, because
+// only Workers on the same account that declare the binding can reach it (it has no URL).
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import { parseCheckRequest, toInputIssues, type CheckRequestInput, type InputIssue } from '../facts/check-request';
+import { decideCheck, type DecisionBody } from '../routes/decide';
+
+/** The check request as an RPC caller writes it: the JSON body of POST /v1/check. */
+export type AccessCheckInput = CheckRequestInput;
+
+/** What `check` answers for invalid input: the body of /v1/check's 400, field by field. */
+export interface AccessCheckInputError {
+  error: { code: 'INVALID_REQUEST'; message: string; issues: InputIssue[] };
+}
+
+/** The answer of `check`: a decision, or the invalid-input error (the bodies /v1/check answers). */
+export type AccessCheckResult = DecisionBody | AccessCheckInputError;
+
+/**
+ * geogate as a Workers RPC service. Bind it from the caller's wrangler.toml:
+ *
+ * ```toml
+ * [[services]]
+ * binding = "GEOGATE"
+ * service = "geogate"
+ * entrypoint = "AccessCheck"
+ * ```
+ *
+ * @example
+ * ```ts
+ * const answer = await env.GEOGATE.check({ ip, geo: { country: request.cf?.country }, account: { id } });
+ * if ('error' in answer) throw new Error(answer.error.message); // a bug in the caller's input
+ * if (answer.decision !== 'allow') return new Response('Forbidden', { status: 403 });
+ * ```
+ *
+ * `request.cf` in the caller describes whoever connected to the CALLER: pass it as `geo` only when
+ * the caller fronts the end user (a Worker on the user-facing route), as in the example.
+ */
+export class AccessCheck extends WorkerEntrypoint<Env> {
+  /**
+   * Decides one end-user request. Answers exactly what POST /v1/check would for the same body:
+   * a policy that cannot be used still answers (its fail mode, `failed: true`), never throws.
+   *
+   * Invalid input is the caller's mistake, answered as a value (the body of /v1/check's 400:
+   * `{ error: { code: "INVALID_REQUEST", message, issues } }`, each issue naming its field), not
+   * thrown: an exception thrown by an RPC method is also reported as uncaught in geogate's own
+   * logs, with a stack trace, for what is only a bad argument. Tell the two apart with
+   * `'error' in result`.
+   *
+   * @param input The check request (every field optional; unknown fields are refused).
+   */
+  async check(input: AccessCheckInput): Promise<AccessCheckResult> {
+    const parsed = parseCheckRequest(input);
+    if (!parsed.success) {
+      return { error: { code: 'INVALID_REQUEST', message: 'The check request has invalid fields.', issues: toInputIssues(parsed.error) } };
+    }
+    // There is no request.cf here: the caller's facts are all there is (geoSource "forwarded" or "none").
+    return decideCheck({ env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, parsed.data);
+  }
+
+  /**
+   * Does nothing and answers "ok": a liveness probe for callers, and the baseline `npm run bench`
+   * compares `check` with (the cost of an RPC round trip alone).
+   */
+  ping(): Promise<'ok'> {
+    return Promise.resolve('ok');
+  }
+}
