@@ -31,7 +31,8 @@ export default defineConfig({
                 CHALLENGE_PAGE: 'true',
               },
               // A customer's Worker calling geogate through a real service binding (Workers RPC).
-              serviceBindings: { RPC_ORIGIN: 'rpc-origin' },
+              // GEOGATE: the main Worker's own AccessCheck, as the Hono middleware's tests bind it.
+              serviceBindings: { RPC_ORIGIN: 'rpc-origin', GEOGATE: { name: 'vitest-pool-workers-runner-workers', entrypoint: 'AccessCheck' } },
               workers: [
                 {
                   name: 'rpc-origin',

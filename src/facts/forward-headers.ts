@@ -135,6 +135,21 @@ export function checkInputFromHeaders(headers: Headers, options: ForwardedHeader
     if (cookie !== undefined) request.clearance = cookie;
   }
 
+  const client = clientClaimsFromHeaders(headers);
+  // The origin's device or session id for the user (RELAY_DEVICE_FANOUT, RELAY_FINGERPRINT); a
+  // repeated header arrives joined with commas, and each value is a device of its own.
+  const deviceId = splitClaims((headers.get(CLIENT_HEADERS.deviceId) ?? '').slice(0, USER_AGENT_MAX));
+  if (deviceId !== undefined) client.deviceId = deviceId;
+
+  return { request, client, headerForPath: (path) => used.get(path) ?? path };
+}
+
+/**
+ * The claims an end user's own request carries about its client: the Geogate-Client-* headers
+ * (set by the browser snippet, geogate/browser), Accept-Language and User-Agent. Never the device
+ * id: that is the origin's to derive, and a user choosing it could hide a fan-out of devices.
+ */
+export function clientClaimsFromHeaders(headers: Headers): ClientFacts {
   const client: ClientFacts = {};
   const timezone = splitClaims(headers.get(CLIENT_HEADERS.timezone) ?? '');
   if (timezone !== undefined) client.timezone = timezone;
@@ -147,12 +162,7 @@ export function checkInputFromHeaders(headers: Headers, options: ForwardedHeader
   if (languages) client.acceptLanguage = languages;
   const userAgent = headers.get(CLIENT_HEADERS.userAgent)?.trim();
   if (userAgent) client.userAgent = userAgent.slice(0, USER_AGENT_MAX);
-  // The origin's device or session id for the user (RELAY_DEVICE_FANOUT, RELAY_FINGERPRINT); a
-  // repeated header arrives joined with commas, and each value is a device of its own.
-  const deviceId = splitClaims((headers.get(CLIENT_HEADERS.deviceId) ?? '').slice(0, USER_AGENT_MAX));
-  if (deviceId !== undefined) client.deviceId = deviceId;
-
-  return { request, client, headerForPath: (path) => used.get(path) ?? path };
+  return client;
 }
 
 /**

@@ -1,0 +1,247 @@
+// geogate/hono: middleware for Hono apps on Workers that front their end users. It builds the
+// check input from the user's own request (Cloudflare's `request.cf` and CF-Connecting-IP, which
+// describe the user here because this app IS the user-facing Worker; the client-claim headers of
+// geogate/browser; the clearance cookie), asks geogate (its service binding, or the engine
+// in-process), puts the decision on `c.var.geogate` and answers a deny or a challenge itself.
+// It never reads the origin-side Geogate-* headers (Geogate-IP, Geogate-Country, Geogate-Org-Id):
+// here they would be the user's own words about themselves.
+import type { Context, Env, MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { failModeDecision } from '../src/engine/fail';
+import { evaluate } from '../src/engine/evaluate';
+import { compilePolicy, type CompiledPolicy } from '../src/engine/compile';
+import type { FailMode } from '../src/engine/policy';
+import type { Decision } from '../src/engine/types';
+import { geoFromCf } from '../src/facts/cf';
+import { factsFromCheckRequest, parseCheckRequest, toInputIssues, type CheckRequestInput, type InputIssue } from '../src/facts/check-request';
+import { CLEARANCE_COOKIE, clearanceCookie, clientClaimsFromHeaders } from '../src/facts/forward-headers';
+import { isIpAddress } from '../src/engine/ip';
+import { parsePolicy, type PolicyDocument } from '../src/policy/schema';
+import type { DecisionBody } from '../src/routes/decide';
+import type { AccessCheckResult } from '../src/rpc/access-check';
+
+/**
+ * The decision the middleware puts on `c.var.geogate`: geogate's answer (the body of POST
+ * /v1/check) and where it came from. `via: "fail-mode"` means geogate could not be asked, or
+ * answered an error: `failMode` decided and `failed` is true.
+ */
+export type GeogateDecision = Pick<DecisionBody, 'decision' | 'summary' | 'reasons' | 'score' | 'failed' | 'policyVersion' | 'requestId' | 'evaluatedAt' | 'signals' | 'challenge' | 'dryRun'> &
+  Partial<DecisionBody> & { via: 'service' | 'in-process' | 'fail-mode' };
+
+/** The variables the middleware sets: `c.var.geogate`. */
+export interface GeogateVariables {
+  geogate: GeogateDecision;
+}
+
+/** What the middleware needs of the bound service: AccessCheck's `check` (src/rpc/access-check.ts). */
+export interface AccessCheckService {
+  check(input: CheckRequestInput): Promise<AccessCheckResult>;
+}
+
+/** Decides in the app's own isolate; build one with {@link inProcessEngine}. */
+export interface GeogateEngine {
+  decide(input: CheckRequestInput, now: number): GeogateDecision | { error: { code: string; message: string; issues: InputIssue[] } };
+}
+
+/** Origin-side facts only the app knows (its session, its auth layer). */
+export type GeogateOriginFacts = Pick<CheckRequestInput, 'account' | 'surface' | 'requestId'> & {
+  /** The user's device or session id as the app derives it (never read from the user's headers). */
+  deviceId?: string | string[] | undefined;
+};
+
+/** Options of {@link geogate}. */
+export interface GeogateOptions<E extends Env = Env> {
+  /**
+   * The service binding to geogate's AccessCheck entrypoint, by name in `c.env`.
+   * @default "GEOGATE"
+   */
+  binding?: string;
+  /** Decide in-process instead of through the binding (see {@link inProcessEngine}). */
+  engine?: GeogateEngine;
+  /**
+   * Facts only the app knows, per request: the account and organisation acting, the surface, a
+   * request id, a device id. May be async (a session lookup).
+   * @default no account, no surface
+   */
+  facts?: (c: Context<E>) => GeogateOriginFacts | Promise<GeogateOriginFacts>;
+  /**
+   * Whether `request.cf` and CF-Connecting-IP describe the end user: true when this app is the
+   * Worker users connect to. Set false when a proxy or another Worker calls this app: its cf
+   * would be the proxy's, and the user's IP and geo must then come from `facts`.
+   * @default true
+   */
+  trustCf?: boolean;
+  /**
+   * Answers a denied request. The decision is also on `c.var.geogate`.
+   * @default 403 with `{ decision, reasons, requestId }` as JSON
+   */
+  onDeny?: (c: Context<E>, decision: GeogateDecision) => Response | Promise<Response>;
+  /**
+   * Answers a challenged request; call `next()`-free code only (the route does not run).
+   * @default 401 with `{ decision, challenge, requestId }` as JSON (the ticket and kinds to solve)
+   */
+  onChallenge?: (c: Context<E>, decision: GeogateDecision) => Response | Promise<Response>;
+  /**
+   * What decides when geogate cannot be asked (no binding, the call threw) or refuses the input:
+   * "closed" denies, "challenge" challenges, "open" lets the route run. The decision says
+   * `failed: true`, `via: "fail-mode"`.
+   * @default "closed"
+   */
+  failMode?: FailMode;
+}
+
+/** Reason codes listed in the default deny body: the ones that decided (not lifted). */
+function decidingCodes(d: GeogateDecision): string[] {
+  return [...new Set(d.reasons.filter((r) => r.liftedBy === undefined).map((r) => r.code))];
+}
+
+/** The default deny: 403 and what decided, as JSON. */
+function defaultOnDeny<E extends Env>(c: Context<E>, d: GeogateDecision): Response {
+  return c.json({ decision: d.decision, reasons: decidingCodes(d), requestId: d.requestId }, 403);
+}
+
+/** The default challenge: 401 and how to resolve it (kinds, ticket, Turnstile site key), as JSON. */
+function defaultOnChallenge<E extends Env>(c: Context<E>, d: GeogateDecision): Response {
+  return c.json({ decision: d.decision, reasons: decidingCodes(d), challenge: d.challenge, requestId: d.requestId }, 401);
+}
+
+/** The decision when geogate could not answer: the fail mode's, marked failed. */
+function failedDecision(mode: FailMode, message: string, now: number, requestId: string): GeogateDecision {
+  const d: Decision = failModeDecision(mode, 'deployment', { kind: 'storage-unavailable', message });
+  return { ...d, policyVersion: 'none', requestId, evaluatedAt: new Date(now).toISOString(), via: 'fail-mode' };
+}
+
+/** The check input from the end user's own request and the app's facts. */
+function inputOf(c: Context, trustCf: boolean, origin: GeogateOriginFacts): CheckRequestInput {
+  const request = c.req.raw;
+  const client = clientClaimsFromHeaders(request.headers) as NonNullable<CheckRequestInput['client']>;
+  if (origin.deviceId !== undefined) client.deviceId = origin.deviceId;
+  const input: CheckRequestInput = { client };
+  if (trustCf) {
+    const geo = geoFromCf(request.cf);
+    if (geo) input.geo = geo;
+    const ip = request.headers.get('cf-connecting-ip') ?? undefined;
+    if (ip !== undefined && isIpAddress(ip)) input.ip = ip;
+  }
+  if (origin.account !== undefined) input.account = origin.account;
+  if (origin.surface !== undefined) input.surface = origin.surface;
+  if (origin.requestId !== undefined) input.requestId = origin.requestId;
+  // The hosted challenge page's cookie: signed and bound to the account and network, so the
+  // user's copy of it is safe to pass on (docs/challenges.md).
+  const clearance = clearanceCookie(request.headers.get('cookie'));
+  if (clearance !== undefined) input.clearance = clearance;
+  return input;
+}
+
+/** The bound service, or undefined when the binding is missing or is not an AccessCheck. */
+function serviceOf(env: unknown, name: string): AccessCheckService | undefined {
+  const bound = (env as Record<string, unknown> | undefined)?.[name];
+  const check = (bound as Partial<AccessCheckService> | undefined)?.check;
+  return typeof check === 'function' ? (bound as AccessCheckService) : undefined;
+}
+
+/**
+ * geogate for a Hono app: decides every request it runs on, puts the decision on
+ * `c.var.geogate`, runs the route when it is `allow`, and answers deny and challenge with
+ * `onDeny` / `onChallenge`.
+ *
+ * @param options See {@link GeogateOptions}; with none, the service binding `GEOGATE` decides.
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { geogate, type GeogateVariables } from 'geogate/hono';
+ *
+ * type AppEnv = { Bindings: { GEOGATE: Service }; Variables: GeogateVariables };
+ * const app = new Hono<AppEnv>();
+ * app.use('/api/*', geogate({ facts: (c) => ({ account: { id: c.req.header('x-user-id') }, surface: 'api' }) }));
+ * app.get('/api/hello', (c) => c.json({ hello: 'world', decision: c.var.geogate.decision }));
+ * ```
+ */
+export function geogate<E extends Env = Env>(options: GeogateOptions<E> = {}): MiddlewareHandler<E & { Variables: GeogateVariables }> {
+  const binding = options.binding ?? 'GEOGATE';
+  const failMode = options.failMode ?? 'closed';
+  const trustCf = options.trustCf ?? true;
+  const onDeny = options.onDeny ?? defaultOnDeny<E>;
+  const onChallenge = options.onChallenge ?? defaultOnChallenge<E>;
+  return createMiddleware<E & { Variables: GeogateVariables }>(async (c, next) => {
+    const ctx = c as unknown as Context<E>;
+    const now = Date.now();
+    let decision: GeogateDecision;
+    let input: CheckRequestInput | undefined;
+    try {
+      input = inputOf(c, trustCf, options.facts ? await options.facts(ctx) : {});
+      decision = await ask(options.engine, serviceOf(c.env, binding), binding, input, now);
+    } catch (error) {
+      // geogate unreachable (or the facts callback threw): the fail mode decides, loudly.
+      console.error('geogate/hono: no decision, the fail mode decides:', error instanceof Error ? error.message : String(error));
+      decision = failedDecision(failMode, 'geogate could not be asked', now, input?.requestId ?? crypto.randomUUID());
+    }
+    c.set('geogate', decision);
+    if (decision.decision === 'deny') return onDeny(ctx, decision);
+    if (decision.decision === 'challenge') return onChallenge(ctx, decision);
+    await next();
+  });
+}
+
+/** Asks the engine or the service; an error answer (invalid input) becomes a thrown Error. */
+async function ask(engine: GeogateEngine | undefined, service: AccessCheckService | undefined, binding: string, input: CheckRequestInput, now: number): Promise<GeogateDecision> {
+  const answer = engine ? engine.decide(input, now) : await (service ?? missing(binding)).check(input);
+  if ('error' in answer) {
+    throw new Error(`geogate refused the input (${answer.error.issues.map((i) => i.path).join(', ')}): ${answer.error.message}`);
+  }
+  return 'via' in answer ? answer : { ...answer, via: 'service' };
+}
+
+function missing(binding: string): never {
+  throw new Error(`no service binding "${binding}" to geogate's AccessCheck entrypoint in this Worker's env`);
+}
+
+/** Options of {@link inProcessEngine}. */
+export interface InProcessEngineOptions {
+  /**
+   * What decides when the policy document is invalid (promise 1: never "open" by accident).
+   * @default "closed"
+   */
+  failMode?: FailMode;
+}
+
+/**
+ * geogate's engine inside the app's own isolate, on a policy document the app bundles: no network
+ * hop, no KV. It judges geo, network (the bundled intel), client claims and the policy's rules;
+ * it has no account memory (the history signals are undetermined), cannot verify clearances (no
+ * secret: a challenge stays a challenge) and takes only self-contained policies (built-in lists,
+ * no named lists). An invalid document decides by `failMode`, `failed: true`.
+ *
+ * @example
+ * ```ts
+ * import policy from './geogate-policy.json';
+ * app.use(geogate({ engine: inProcessEngine(policy) }));
+ * ```
+ */
+export function inProcessEngine(document: PolicyDocument, options: InProcessEngineOptions = {}): GeogateEngine {
+  let compiled: CompiledPolicy | { problem: string } | undefined;
+  // Compiled on first use, once: an app that never reaches the middleware pays nothing.
+  const policy = () => {
+    if (compiled) return compiled;
+    const parsed = parsePolicy(document);
+    compiled = parsed.ok ? compilePolicy(parsed.policy) : { problem: parsed.error.issues.map((i) => `${i.path.join('.') || '(policy)'}: ${i.message}`).slice(0, 3).join('; ') };
+    return compiled;
+  };
+  return {
+    decide(input, now) {
+      const parsed = parseCheckRequest(input);
+      if (!parsed.success) return { error: { code: 'INVALID_REQUEST', message: 'The check request has invalid fields.', issues: toInputIssues(parsed.error) } };
+      const requestId = parsed.data.requestId ?? crypto.randomUUID();
+      const p = policy();
+      if ('problem' in p) {
+        const d = failModeDecision(options.failMode ?? 'closed', 'deployment', { kind: 'invalid', message: `the bundled policy is invalid: ${p.problem}` });
+        return { ...d, policyVersion: 'none', requestId, evaluatedAt: new Date(now).toISOString(), via: 'in-process' };
+      }
+      const facts = factsFromCheckRequest(parsed.data);
+      const d = evaluate(p, facts, now);
+      return { ...d, policyVersion: p.version, requestId, evaluatedAt: new Date(now).toISOString(), geoSource: facts.geoSource, via: 'in-process' };
+    },
+  };
+}
+
+export { CLEARANCE_COOKIE };
