@@ -15,7 +15,7 @@ import { Fingerprints, type FingerprintSource } from './detectors/fingerprint';
 import { memoryWindows, type HistorySettings } from './history';
 import { CidrSet } from './ip';
 import { isBuiltinList, NO_LISTS, type BuiltinListName, type ResolvedList, type ResolvedLists } from './lists';
-import type { ChallengeSpec, FailMode, HistorySpec, NetworkSetSpec, PolicySpec, RuleSpec } from './policy';
+import type { ChallengeSpec, DecisionLogField, FailMode, HistorySpec, NetworkSetSpec, PolicySpec, RuleSpec } from './policy';
 import { SIGNAL_NAMES, type Action, type SignalName } from './types';
 
 /** A hard rule ready to match. */
@@ -39,6 +39,14 @@ export interface ScoreSettings {
   readonly denyAt: number;
   /** A score deny needs location evidence; without it the score only challenges. */
   readonly denyRequiresLocation: boolean;
+}
+
+/** How decisions are logged (docs/decision-logs.md): the share sampled and the fields masked. */
+export interface DecisionLogSettings {
+  /** Share of decisions logged, 0 to 1. */
+  readonly sampleRate: number;
+  /** Fields written as masked instead of their value. */
+  readonly mask: ReadonlySet<DecisionLogField>;
 }
 
 /** A validated policy in the form the evaluator runs. Immutable; shared by all requests. */
@@ -65,6 +73,8 @@ export interface CompiledPolicy {
   readonly history: HistorySettings;
   /** Known relay user agents and device ids (RELAY_FINGERPRINT). */
   readonly fingerprints: Fingerprints;
+  /** Decision-log sampling and masking (read by the transport, never by the evaluator). */
+  readonly decisionLog: DecisionLogSettings;
   /**
    * Present only when the policy has dry-run rules: the same policy with every rule enforced
    * (what `Decision.dryRun` reports), and the ids of its dry-run rules. `rules` above holds the
@@ -273,6 +283,7 @@ export function compilePolicy(spec: PolicySpec, lists: ResolvedLists = NO_LISTS)
     lists: Object.fromEntries([...lists].map(([name, l]) => [name, l.version])),
     history: historyOf(spec.history, timezone.restricted),
     fingerprints: fingerprintsOf(spec, lists),
+    decisionLog: { sampleRate: spec.decisionLog.sampleRate, mask: new Set(spec.decisionLog.mask) },
   };
   if (enforcedSpecs.length === spec.rules.length) return enforced;
   // Every rule enforced. The time-zone settings object is shared when the dry-run rules leave the

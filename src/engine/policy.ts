@@ -152,6 +152,24 @@ export interface ChallengeSpec {
   bind: { ipv4Prefix: number; ipv6Prefix: number };
 }
 
+/**
+ * The request fields a decision log may leave out (`decisionLog.mask`): where the user is
+ * (`country`, `asn`), who they are (`account`, `org`), which product they used (`surface`), and
+ * their address in the only forms ever logged (`ipHash`, a keyed hash; `network`, its /24 or /48).
+ */
+export const DECISION_LOG_FIELDS = ['country', 'asn', 'account', 'org', 'surface', 'ipHash', 'network'] as const;
+
+/** A field of the decision log that `decisionLog.mask` may leave out. */
+export type DecisionLogField = (typeof DECISION_LOG_FIELDS)[number];
+
+/** The `decisionLog` section: how many decisions are logged, and which fields are left out. */
+export interface DecisionLogSpec {
+  /** Share of decisions logged, 0 (none) to 1 (every one). */
+  sampleRate: number;
+  /** Fields written as masked instead of their value. */
+  mask: DecisionLogField[];
+}
+
 /** A validated policy (defaults applied). */
 export interface PolicySpec {
   $schema?: string | undefined;
@@ -180,4 +198,6 @@ export interface PolicySpec {
   failMode: FailMode;
   history: HistorySpec;
   fingerprints: FingerprintsSpec;
+  /** Decision logs (Analytics Engine and the log line): sampling and masked fields. */
+  decisionLog: DecisionLogSpec;
 }

@@ -7,7 +7,7 @@ import { isIsoCountry, isRegionCode, TOR_COUNTRY } from '../engine/countries';
 import { CidrSet } from '../engine/ip';
 import { BUILTIN_LIST_NAMES, isBuiltinList, RULE_LIST_KINDS, type ListKind } from '../engine/lists';
 import { HISTORY_MODES, MAX_DISTINCT_THRESHOLD } from '../engine/history';
-import { FAIL_MODES, RULE_MODES, type NetworkSetSpec, type PolicySpec } from '../engine/policy';
+import { DECISION_LOG_FIELDS, FAIL_MODES, RULE_MODES, type NetworkSetSpec, type PolicySpec } from '../engine/policy';
 import { SIGNAL_NAMES } from '../engine/types';
 import { CLEARABLE_CODES, TURNSTILE_KIND } from '../engine/clearance';
 import { checkPolicySize, type SizeProblem } from './limits';
@@ -269,6 +269,23 @@ const challengeSettings = z
     });
   });
 
+/** Decision logs (docs/decision-logs.md): how many decisions are logged and which fields are masked. */
+const decisionLogSettings = z
+  .strictObject({
+    /** Share of decisions written to Analytics Engine and the log: 0 (none) to 1 (every one). */
+    sampleRate: z
+      .number({ error: 'must be a number from 0 (log no decision) to 1 (log every decision)' })
+      .min(0, { error: 'must be from 0 (log no decision) to 1 (log every decision)' })
+      .max(1, { error: 'must be from 0 (log no decision) to 1 (log every decision)' })
+      .default(1),
+    /** Fields written as "masked" (Analytics Engine) or left out (the log line). */
+    mask: z
+      .array(z.enum(DECISION_LOG_FIELDS, { error: `not a field the decision log can mask (one of ${DECISION_LOG_FIELDS.join(', ')})` }))
+      .refine((m) => new Set(m).size === m.length, { error: 'names a field twice' })
+      .default([]),
+  })
+  .prefault({});
+
 /** A fail mode: `closed` denies, `challenge` challenges, `open` allows. */
 export const FailModeSchema = z.enum(FAIL_MODES);
 
@@ -322,6 +339,8 @@ export const PolicySchema = z
     history: historySettings,
     /** Known relay user agents and device ids (RELAY_FINGERPRINT). */
     fingerprints,
+    /** Decision logs: sampling and masked fields (every field has a default). */
+    decisionLog: decisionLogSettings,
   })
   .superRefine((policy, ctx) => {
     const byId = new Map<string, (typeof policy.rules)[number]>();

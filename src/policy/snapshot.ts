@@ -189,8 +189,9 @@ const DEFAULT_CHALLENGE_REST_JSON = JSON.stringify({ ...PolicySchema.shape.chall
 
 /**
  * The policy as a snapshot stores it: the validated spec without the defaults that code before
- * them cannot read (an empty `network.categories`, default `history`, no `fingerprints`), so that
- * a deployment rolled back to that code still reads a snapshot of a policy that uses nothing new.
+ * them cannot read (an empty `network.categories`, default `history`, no `fingerprints`, default
+ * `decisionLog`), so that a deployment rolled back to that code still reads a snapshot of a
+ * policy that uses nothing new.
  */
 function storedSpec(spec: PolicySpec): unknown {
   const out: Record<string, unknown> = { ...spec };
@@ -205,6 +206,8 @@ function storedSpec(spec: PolicySpec): unknown {
   if (JSON.stringify({ ...c, kinds: undefined }) === DEFAULT_CHALLENGE_REST_JSON) out.challenge = { kinds: c.kinds };
   const f = spec.fingerprints;
   if (f.userAgents.length === 0 && f.devices.length === 0 && f.lists.length === 0) delete out.fingerprints;
+  const log = spec.decisionLog;
+  if (log.sampleRate === 1 && log.mask.length === 0) delete out.decisionLog;
   return out;
 }
 
