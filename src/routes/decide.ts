@@ -13,6 +13,8 @@ import type { Decision, GeoSource } from '../engine/types';
 import type { AppEnv } from '../env';
 import type { CfView } from '../facts/cf';
 import { factsFromCheckRequest, type CheckInput } from '../facts/check-request';
+import { FAIL_MODE_LOG_SETTINGS } from '../observability/decision-log';
+import { decisionIpHash, writeDecisionLog, type DecisionLogBindings } from '../observability/decision-log-sink';
 import { deploymentSettings } from '../settings';
 import { activePolicyStore } from '../store/active-policy';
 import { activeIntelStore, type IntelSourceKind } from '../store/intel-store';
@@ -149,10 +151,18 @@ export function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView): Prom
   return decideCheck({ env: c.env, waitUntil: waitUntilOf(c) }, input, cf);
 }
 
-/** {@link decide} without a Hono context: the RPC entrypoint and the in-process middleware call it. */
+/**
+ * {@link decide} without a Hono context: the RPC entrypoint and the in-process middleware call it.
+ * Every decision, fail-mode ones included, is logged once here (docs/decision-logs.md), sampled
+ * and masked as the deciding policy's `decisionLog` says; logging never throws or waits on I/O.
+ */
 export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: CfView): Promise<DecisionBody> {
+  const started = performance.now();
   const { env, waitUntil } = ctx;
+  const logBindings: DecisionLogBindings = env;
   const facts = factsFromCheckRequest(input, cf);
+  // The decision log's IP hash is computed beside the decision, so the log never delays it.
+  const ipHash = decisionIpHash(logBindings.MEMORY_HASH_SECRET, facts.ip);
   // The transport owns the clock; the engine only ever sees this instant.
   const now = Date.now();
   const store = kvTextStore(env.POLICY);
@@ -164,17 +174,22 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
   let snapshot = 'none';
   let memory: MemoryReport | undefined;
   let challenge: ChallengeBody | undefined;
+  let evaluationMs = 0;
   const requestId = input.requestId ?? crypto.randomUUID();
   if (answer.kind === 'policy') {
     const config = challengeConfig(env);
+    let t = performance.now();
     const check = prepare(answer.compiled, facts, now, intel.intel);
+    evaluationMs += performance.now() - t;
     // The memory and the clearance's revocation are read at once.
     const [consulted, clearance] = await Promise.all([
       consultMemory(durableMemoryStore(env), check, { waitUntil }),
       input.clearance === undefined ? undefined : clearanceOf(input.clearance, config, env.POLICY),
     ]);
     memory = consulted.report;
+    t = performance.now();
     d = decidePrepared(check, consulted.memory, clearance);
+    evaluationMs += performance.now() - t;
     if (d.challenge) challenge = await challengeBody(d.challenge, answer.compiled, facts, requestId, config, now);
     if (answer.failure) d = underFallback(d, answer.failure, answer.source);
     policyVersion = answer.compiled.version;
@@ -184,7 +199,7 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
     d = failModeDecision(answer.failMode, answer.failModeFrom, answer.failure);
     challenge = d.challenge;
   }
-  return {
+  const body: DecisionBody = {
     decision: d.decision,
     summary: d.summary,
     reasons: d.reasons,
@@ -202,4 +217,8 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
     ...(challenge ? { challenge } : {}),
     ...(d.dryRun ? { dryRun: d.dryRun } : {}),
   };
+  const timings = { evaluationMicros: evaluationMs * 1000, totalMicros: (performance.now() - started) * 1000 };
+  const settings = answer.kind === 'policy' ? answer.compiled.decisionLog : FAIL_MODE_LOG_SETTINGS;
+  writeDecisionLog(logBindings, { decision: body, facts, settings, timings, ipHash: await ipHash });
+  return body;
 }
