@@ -16,7 +16,7 @@
 // socket (bench/memory.mjs: one under the default policy, one under history.mode "sync", ...).
 // A worker entry may replace the script (`scriptPath`, then no policy is needed), the Durable
 // Object bindings (`durableObjects`, e.g. pointing at another Worker's classes with `scriptName`)
-// or the bindings (`bindings`).
+// or the bindings (`bindings`), and may bind another Worker's entrypoint (`serviceBindings`).
 //
 // Protocol (IPC): sends { type: 'ready', url, urls, mode, storage } once serving (`url`: the first
 // Worker; `urls`: every Worker's by name; `storage`: where the objects' files are); stops on
@@ -77,6 +77,8 @@ async function main() {
       kvNamespaces: { POLICY: `POLICY-${w.name}` },
       durableObjects: w.durableObjects ?? config.durableObjects ?? {},
       bindings: w.bindings ?? config.bindings,
+      // Another Worker's entrypoint, e.g. { GEOGATE: { name: 'geogate', entrypoint: 'AccessCheck' } } (bench/rpc.mjs).
+      serviceBindings: w.serviceBindings ?? {},
       unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     })),
   });

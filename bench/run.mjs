@@ -2,15 +2,16 @@
 // policy-load and snapshot benchmarks (write time and cold paths), the network-intel benchmark
 // (lookups, memory, cold load, size), then the HTTP benchmark, then the account-memory benchmark
 // (what a check naming an account adds, async and sync mode), then the clearance benchmark (what a
-// challenge's signed ticket and a presented clearance cost a check), then a summary of them all.
+// challenge's signed ticket and a presented clearance cost a check), then the RPC benchmark (what
+// AccessCheck.check costs a Worker calling through a service binding), then a summary of them all.
 // See bench/README.md for the method and how to read the numbers.
 //
 // Knobs (environment): BENCH_RUNS (3), BENCH_SECONDS (8, per HTTP, memory and clearance run), BENCH_WARMUP_SECONDS (3),
 // BENCH_CONCURRENCY (1,4: the levels measured), BENCH_ENGINE_SAMPLES (200000), BENCH_ENGINE_WARMUP (20000),
 // BENCH_LOAD_SAMPLES (3), BENCH_INTEL_LOOKUPS (1000000), BENCH_INTEL_SAMPLES (7), BENCH_INTEL_COMPARE (75),
 // BENCH_MEMORY_GAP_MS (2), BENCH_MEMORY_ACCOUNTS (16), BENCH_MEMORY_COLD (15), BENCH_MEMORY_DIAG=0 (no diagnostics),
-// BENCH_CLEARANCE_COLD (5: fresh isolates per kind for the clearance cold path),
-// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http|memory|clearance, BENCH_STRICT=1 (exit 1
+// BENCH_CLEARANCE_COLD (5: fresh isolates per kind for the clearance cold path), BENCH_RPC_COLD (5: fresh pairs for the RPC cold path),
+// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http|memory|clearance|rpc, BENCH_STRICT=1 (exit 1
 // when a target is missed).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
@@ -22,6 +23,7 @@ import { HTTP_TARGETS, runHttpBench } from './http.mjs';
 import { INTEL_TARGETS, runIntelBench } from './intel.mjs';
 import { MEMORY_TARGETS, runMemoryBench } from './memory.mjs';
 import { LOAD_TARGETS, runPolicyLoadBench } from './policy-load.mjs';
+import { RPC_TARGETS, runRpcBench } from './rpc.mjs';
 import { runSimulateBench } from './simulate.mjs';
 import { runSnapshotBench, SNAPSHOT_TARGETS } from './snapshot.mjs';
 import { fmt } from './lib/stats.mjs';
@@ -40,8 +42,8 @@ const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
 async function main() {
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'intel', 'http', 'memory', 'clearance'].includes(only)) {
-    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot", "intel", "http", "memory" or "clearance"');
+  if (only !== undefined && !['engine', 'simulate', 'load', 'snapshot', 'intel', 'http', 'memory', 'clearance', 'rpc'].includes(only)) {
+    throw new Error('BENCH_ONLY must be "engine", "simulate", "load", "snapshot", "intel", "http", "memory", "clearance" or "rpc"');
   }
   const started = Date.now();
   console.log(`geogate benchmark (npm run bench), ${new Date(started).toISOString()}\n`);
@@ -61,6 +63,8 @@ async function main() {
   const memory = only === undefined || only === 'memory' ? await runMemoryBench() : undefined;
   if (!only) console.log('');
   const clearance = only === undefined || only === 'clearance' ? await runClearanceBench() : undefined;
+  if (!only) console.log('');
+  const rpc = only === undefined || only === 'rpc' ? await runRpcBench() : undefined;
 
   const lines = [
     '',
@@ -162,10 +166,20 @@ async function main() {
       `        (each: median of ${clearance.runs} x ${clearance.seconds} s; ${clearance.pinNote}; no target: reported)`,
     );
   }
+  if (rpc) {
+    for (const l of rpc.levels) {
+      lines.push(
+        `rpc c=${l.concurrency}     p50 ping ${fmt(l.pingP50, 1)} µs, check ${fmt(l.checkP50, 1)} µs; p99 ping ${fmt(l.pingP99, 1)} µs, check ${fmt(l.checkP99, 1)} µs; ${Math.round(l.rps)} req/s`,
+        `        check adds ${fmt(l.addedUs, 1)} µs p50 over a no-op RPC call <= ${RPC_TARGETS.maxAddedUs} µs: ${verdict(l.pass)}`,
+      );
+    }
+    if (rpc.coldCheckMs !== undefined) lines.push(`        cold, first request of a fresh isolate: check ${fmt(rpc.coldCheckMs, 1)} ms, ping ${fmt(rpc.coldPingMs, 1)} ms (median)`);
+    lines.push(`        (each: median of ${rpc.runs} x ${rpc.seconds} s; through a caller Worker's service binding, one RPC call per request)`);
+  }
   console.log(lines.join('\n'));
 
   const intelPass = intel ? intel.lookupPass && intel.requestPathPass && intel.memPass && intel.loadPass && intel.sizePass : true;
-  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (snapshot ? snapshot.buildPass && snapshot.loadPass : true) && intelPass && (http?.pass ?? true) && (memory?.pass ?? true);
+  const allPass = (engine?.pass ?? true) && (load?.pass ?? true) && (snapshot ? snapshot.buildPass && snapshot.loadPass : true) && intelPass && (http?.pass ?? true) && (memory?.pass ?? true) && (rpc?.pass ?? true);
   if (process.env.BENCH_STRICT === '1' && !allPass) process.exitCode = 1;
 }
 
