@@ -247,6 +247,8 @@ describe('the keyed IP hash', () => {
     const derived = await hmacHex(await hmacKey('s3cret'), DECISION_LOG_KEY_LABEL);
     expect(DECISION_LOG_KEY_LABEL).toBe('geogate:decision-log:v1');
     expect(await decisionIpHash('s3cret', '192.0.2.7')).toBe(await hmacHex(await hmacKey(derived), 'ip:192.0.2.7'));
+    // The value the documented openssl recipe prints.
+    expect(await decisionIpHash('s3cret', '192.0.2.7')).toBe('ca8449fa9bbd11f15bc74d5f4f0d6680');
   });
 });
 
