@@ -11,6 +11,7 @@ import { challengeRoutes } from './routes/challenge';
 import { challengePageRoutes } from './routes/challenge-page';
 import { checkRoutes } from './routes/check';
 import { clearanceRoutes } from './routes/clearances';
+import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 
 /** The geogate application. */
@@ -29,6 +30,7 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', clearanceRoutes);
   app.route('/', challengeRoutes);
   app.route('/', challengePageRoutes);
+  app.route('/', docsRoutes);
   app.notFound((c) => apiError(c, 404, 'NOT_FOUND', `Nothing at ${echo(c.req.method)} ${echo(c.req.path)}.`));
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {
