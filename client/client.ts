@@ -381,29 +381,45 @@ function newRequestId(): string {
   return `gg-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
 }
 
-/** One attempt: POST, read the answer within `budgetMs`, classify it. Rejects only when `signal` aborts. */
+/**
+ * One attempt: POST, read the answer within `budgetMs`, classify it. Rejects only when `signal`
+ * aborts. The deadline is raced rather than left to the fetch's signal alone, so that a fetch that
+ * ignores its signal (a test double, an older runtime) cannot hold the call past its budget.
+ */
 async function attempt(s: Settings, body: string, budgetMs: number, signal: AbortSignal | undefined): Promise<Attempt> {
+  throwIfAborted(signal);
   const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, Math.max(0, budgetMs));
-  const onAbort = () => controller.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<Attempt>((resolve, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({ ok: false, kind: 'timeout', message: `geogate did not answer within ${budgetMs} ms`, retryable: true });
+    }, Math.max(0, budgetMs));
+    onAbort = () => {
+      controller.abort();
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the caller's abort reason passes through as given, as fetch does
+      reject(abortReason(signal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  const answered = (async (): Promise<Attempt> => {
+    try {
+      const fetch = s.fetch;
+      // The same signal bounds the body read: a server that sends headers and then stalls times out too.
+      const res = await fetch(s.url, { method: 'POST', headers: { ...s.headers }, body, signal: controller.signal, redirect: 'manual' });
+      const text = await res.text();
+      return classify(res, text);
+    } catch (cause) {
+      // After a timeout or an abort `stopped` has already settled the race: this value is unused.
+      return { ok: false, kind: 'network', message: `geogate could not be reached: ${describe(cause)}`, retryable: true, cause };
+    }
+  })();
   try {
-    const fetch = s.fetch;
-    // The same signal bounds the body read: a server that sends headers and then stalls times out too.
-    const res = await fetch(s.url, { method: 'POST', headers: { ...s.headers }, body, signal: controller.signal, redirect: 'manual' });
-    const text = await res.text();
-    return classify(res, text);
-  } catch (cause) {
-    throwIfAborted(signal);
-    if (timedOut) return { ok: false, kind: 'timeout', message: `geogate did not answer within ${budgetMs} ms`, retryable: true };
-    return { ok: false, kind: 'network', message: `geogate could not be reached: ${describe(cause)}`, retryable: true, cause };
+    return await Promise.race([answered, stopped]);
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
 

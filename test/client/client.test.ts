@@ -248,3 +248,24 @@ describe('options are checked when the client is made', () => {
     expect(() => new GeogateClient({ ...base, ...options })).toThrow(TypeError);
   });
 });
+
+describe('a fetch that ignores its signal', () => {
+  /** A fetch that never settles, whatever its signal says. */
+  const stuck = () => new Promise<never>(() => undefined);
+
+  it('still answers with the fail mode within the budget', async () => {
+    const started = Date.now();
+    const geogate = new GeogateClient({ baseUrl: 'https://geogate.test', token: TOKEN, fetch: stuck, timeoutMs: 150, failMode: 'open' });
+    const result = failMode(await geogate.check({}));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(result).toMatchObject({ decision: 'allow', error: { kind: 'timeout' } });
+  });
+
+  it('still rejects when the caller aborts', async () => {
+    const geogate = new GeogateClient({ baseUrl: 'https://geogate.test', token: TOKEN, fetch: stuck, timeoutMs: 5_000 });
+    const controller = new AbortController();
+    const reason = new Error('gone');
+    setTimeout(() => controller.abort(reason), 30);
+    expect(await rejection(geogate.check({}, { signal: controller.signal }))).toBe(reason);
+  });
+});
