@@ -13,8 +13,23 @@ export interface AccessCheckInputError {
   error: { code: 'INVALID_REQUEST'; message: string; issues: InputIssue[] };
 }
 
+type JsonLeaf = string | number | boolean | null;
+type Json2 = JsonLeaf | JsonLeaf[] | { [key: string]: JsonLeaf | JsonLeaf[] };
+/**
+ * A JSON value, four levels deep: what evidence holds (the HTTP route serialises it as JSON). Not
+ * recursive on purpose: RPC's serialisability check would recurse through it without end.
+ */
+export type JsonValue = Json2 | Json2[] | { [key: string]: Json2 | Json2[] };
+
+/**
+ * `T` with every `unknown` (the free-form evidence of reasons and signals) read as a JSON value.
+ * Workers RPC types a binding's results by what it can serialise, and `unknown` is not provably
+ * serialisable: typed as DecisionBody, the decision would vanish from `Service<AccessCheck>`.
+ */
+export type Jsonish<T> = unknown extends T ? JsonValue : T extends readonly (infer U)[] ? Jsonish<U>[] : T extends object ? { [K in keyof T]: Jsonish<T[K]> } : T;
+
 /** The answer of `check`: a decision, or the invalid-input error (the bodies /v1/check answers). */
-export type AccessCheckResult = DecisionBody | AccessCheckInputError;
+export type AccessCheckResult = Jsonish<DecisionBody> | AccessCheckInputError;
 
 /**
  * geogate as a Workers RPC service. Bind it from the caller's wrangler.toml:
@@ -55,7 +70,8 @@ export class AccessCheck extends WorkerEntrypoint<Env> {
       return { error: { code: 'INVALID_REQUEST', message: 'The check request has invalid fields.', issues: toInputIssues(parsed.error) } };
     }
     // There is no request.cf here: the caller's facts are all there is (geoSource "forwarded" or "none").
-    return decideCheck({ env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, parsed.data);
+    // Evidence is built from JSON-safe values only (the HTTP route serialises the same body).
+    return (await decideCheck({ env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, parsed.data)) as Jsonish<DecisionBody>;
   }
 
   /**

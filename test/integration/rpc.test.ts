@@ -4,7 +4,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionBody } from '../../src/routes/decide';
-import type { AccessCheckInputError } from '../../src/rpc/access-check';
+import type { AccessCheck, AccessCheckInputError } from 'geogate/rpc';
 import { policyWith, postCheck, resetPolicyState, storePolicy } from '../helpers';
 
 beforeEach(resetPolicyState);
@@ -94,6 +94,14 @@ describe('AccessCheck.check over a service binding', () => {
     const rank = { allow: 0, challenge: 1, deny: 2 } as const;
     expect(plain?.decision).toBe('allow');
     expect(rank[claimed?.decision ?? 'allow']).toBeGreaterThanOrEqual(rank.allow + 1);
+  });
+});
+
+describe('the types a caller imports from geogate/rpc', () => {
+  it('type the binding: check takes the /v1/check body and answers its body', async () => {
+    const binding = (env as unknown as { GEOGATE: Service<AccessCheck> }).GEOGATE;
+    const answer = await binding.check({ geo: { country: 'CN' } });
+    expect('error' in answer ? answer.error.code : answer.decision).toBe('deny');
   });
 });
 
