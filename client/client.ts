@@ -10,25 +10,53 @@ import type { Action, ApiErrorBody, CheckRequest, DecisionBody, InputIssue } fro
 export { cacheKey, MAX_CACHE_KEY_LENGTH, MAX_CACHE_TTL_MS, type CacheHit, type DecisionCacheOptions } from './decision-cache';
 export type * from './wire';
 
-/** What the client answers when geogate cannot be reached: deny, challenge or allow. */
+/**
+ * What the client answers when geogate cannot be reached: deny, challenge or allow.
+ * @example
+ * new GeogateClient({ baseUrl, token, failMode: 'challenge' })
+ */
 export type FailMode = 'closed' | 'challenge' | 'open';
 
-/** The decision each fail mode stands for. */
+/**
+ * The decision each fail mode stands for.
+ * @example
+ * FAIL_MODE_DECISION.closed // 'deny'
+ */
 export const FAIL_MODE_DECISION: Readonly<Record<FailMode, Action>> = { closed: 'deny', challenge: 'challenge', open: 'allow' };
 
-/** Most retries accepted: more would only stretch an outage onto every request. */
+/**
+ * Most retries accepted: more would only stretch an outage onto every request.
+ * @example
+ * new GeogateClient({ baseUrl, token, retries: MAX_RETRIES })
+ */
 export const MAX_RETRIES = 3;
 
-/** Default budget of one check, all attempts and waits included. */
+/**
+ * Default budget of one check, all attempts and waits included.
+ * @example
+ * new GeogateClient({ baseUrl, token, timeoutMs: 2 * DEFAULT_TIMEOUT_MS })
+ */
 export const DEFAULT_TIMEOUT_MS = 1_000;
 
-/** A retry starts only if at least this much of the budget is left after its wait. */
+/**
+ * A retry starts only if at least this much of the budget is left after its wait.
+ * @example
+ * // timeoutMs 1000, a first attempt failing after 960 ms: no retry (40 ms < MIN_ATTEMPT_MS).
+ */
 export const MIN_ATTEMPT_MS = 50;
 
-/** The subset of `fetch` the client calls: `globalThis.fetch`, a Worker's `SELF.fetch` or a service binding's fit. */
+/**
+ * The subset of `fetch` the client calls: `globalThis.fetch`, a Worker's `SELF.fetch` or a service binding's fit.
+ * @example
+ * const viaBinding: FetchLike = (url, init) => env.GEOGATE.fetch(url, init);
+ */
 export type FetchLike = (url: string, init: CheckFetchInit) => Promise<ResponseLike>;
 
-/** What the client passes to {@link FetchLike}. */
+/**
+ * What the client passes to {@link FetchLike}.
+ * @example
+ * const logged: FetchLike = (url, init) => (console.log(init.method, url), fetch(url, init));
+ */
 export interface CheckFetchInit {
   method: 'POST';
   headers: Record<string, string>;
@@ -38,14 +66,24 @@ export interface CheckFetchInit {
   redirect: 'manual';
 }
 
-/** The subset of `Response` the client reads. */
+/**
+ * The subset of `Response` the client reads.
+ * @example
+ * const stubbed: FetchLike = async () => new Response(JSON.stringify(body), { status: 200 });
+ */
 export interface ResponseLike {
   readonly status: number;
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
 }
 
-/** Backoff between attempts: full jitter, a random wait in [0, min(maxMs, baseMs * 2^(retry-1))]. */
+/**
+ * Backoff between attempts: full jitter, a random wait in [0, min(maxMs, baseMs * 2^(retry-1))].
+ * @param baseMs - The first retry's cap, in ms (0 to 1,000). Default 50.
+ * @param maxMs - The cap of any wait, in ms (baseMs to 1,000). Default 250.
+ * @example
+ * new GeogateClient({ baseUrl, token, retries: 2, backoff: { baseMs: 20, maxMs: 100 } })
+ */
 export interface BackoffOptions {
   /** @default 50 */
   baseMs?: number;
@@ -118,7 +156,11 @@ export interface CheckOptions {
   cache?: boolean | undefined;
 }
 
-/** geogate answered this call with a decision. `failed` is geogate's own (its fallback or fail mode). */
+/**
+ * geogate answered this call with a decision. `failed` is geogate's own (its fallback or fail mode).
+ * @example
+ * if (result.source === 'geogate') log.info({ policy: result.body.policyVersion, attempts: result.attempts });
+ */
 export interface GeogateResult {
   source: 'geogate';
   decision: Action;
@@ -130,7 +172,11 @@ export interface GeogateResult {
   attempts: number;
 }
 
-/** A decision geogate took earlier for exactly these facts, served from the client's cache. */
+/**
+ * A decision geogate took earlier for exactly these facts, served from the client's cache.
+ * @example
+ * if (result.source === 'cache') metrics.increment('geogate.cache_hit');
+ */
 export interface CachedResult {
   source: 'cache';
   decision: Action;
@@ -144,7 +190,11 @@ export interface CachedResult {
   ageMs: number;
 }
 
-/** geogate could not be reached: the client's fail mode decided. */
+/**
+ * geogate could not be reached: the client's fail mode decided.
+ * @example
+ * if (result.source === 'fail-mode') log.error({ kind: result.error.kind, failMode: result.failMode }, 'geogate unreachable');
+ */
 export interface FailModeResult {
   source: 'fail-mode';
   decision: Action;
@@ -156,7 +206,11 @@ export interface FailModeResult {
   attempts: number;
 }
 
-/** What {@link GeogateClient.check} resolves to; switch on `source`, act on `decision`. */
+/**
+ * What {@link GeogateClient.check} resolves to; switch on `source`, act on `decision`.
+ * @example
+ * const { decision, source, failed } = await geogate.check(request);
+ */
 export type CheckResult = GeogateResult | CachedResult | FailModeResult;
 
 /**
@@ -167,13 +221,19 @@ export type CheckResult = GeogateResult | CachedResult | FailModeResult;
  * - Thrown by `check()` (geogate refused the call; a fail mode would hide a bug or a rotated token):
  *   `unauthorized` (401/403: the token), `invalid-request` (400: `issues` name the fields),
  *   `rejected` (any other 3xx/4xx: a wrong `baseUrl`, a body over 64 KB).
+ * @example
+ * if (result.source === 'fail-mode' && result.error.kind === 'timeout') metrics.increment('geogate.timeout');
  */
 export type GeogateErrorKind = 'timeout' | 'network' | 'unavailable' | 'bad-response' | 'unauthorized' | 'invalid-request' | 'rejected';
 
 /** The error kinds that mean "unreachable" and take the fail mode. */
 const UNREACHABLE: ReadonlySet<GeogateErrorKind> = new Set(['timeout', 'network', 'unavailable', 'bad-response']);
 
-/** Fields of a {@link GeogateError}. */
+/**
+ * Fields of a {@link GeogateError}.
+ * @example
+ * const { kind, status, code, issues } = error;
+ */
 export interface GeogateErrorDetails {
   kind: GeogateErrorKind;
   requestId: string;

@@ -57,6 +57,8 @@ export interface AccountInput {
 /**
  * The body of POST /v1/check: one end-user request as the origin describes it. Every field is
  * optional; unknown fields are refused (400). See docs/integrations.md.
+ * @example
+ * const request: CheckRequest = { ip: '203.0.113.9', geo: { country: 'US' }, account: { id: 'u1' }, surface: 'login' };
  */
 export interface CheckRequest {
   /** Echoed in the decision and in logs; the client makes one up when absent (1-128 printable ASCII). */
@@ -90,7 +92,11 @@ export interface ChallengeBody extends ChallengeOffer {
   ticket?: string;
 }
 
-/** The JSON body of a decision (POST /v1/check, 200). */
+/**
+ * The JSON body of a decision (POST /v1/check, 200).
+ * @example
+ * for (const reason of body.reasons) log.info(reason.code, reason.rule);
+ */
 export interface DecisionBody {
   decision: Action;
   /** One human-readable line: the decision and why. */
@@ -126,7 +132,11 @@ export interface InputIssue {
   message: string;
 }
 
-/** The JSON body of every geogate error: `{ error: { code, message, issues? } }`. */
+/**
+ * The JSON body of every geogate error: `{ error: { code, message, issues? } }`.
+ * @example
+ * { "error": { "code": "INVALID_REQUEST", "message": "The check request has invalid fields.", "issues": [] } }
+ */
 export interface ApiErrorBody {
   error: { code: string; message: string; issues?: InputIssue[] };
 }
