@@ -13,7 +13,7 @@ import type { Decision, GeoSource } from '../engine/types';
 import type { AppEnv } from '../env';
 import type { CfView } from '../facts/cf';
 import { factsFromCheckRequest, type CheckInput } from '../facts/check-request';
-import { FAIL_MODE_LOG_SETTINGS } from '../observability/decision-log';
+import { FAIL_MODE_LOG_SETTINGS, isSampled } from '../observability/decision-log';
 import { decisionIpHash, writeDecisionLog, type DecisionLogBindings } from '../observability/decision-log-sink';
 import { deploymentSettings } from '../settings';
 import { activePolicyStore } from '../store/active-policy';
@@ -161,13 +161,16 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
   const { env, waitUntil } = ctx;
   const logBindings: DecisionLogBindings = env;
   const facts = factsFromCheckRequest(input, cf);
-  // The decision log's IP hash is computed beside the decision, so the log never delays it.
-  const ipHash = decisionIpHash(logBindings.MEMORY_HASH_SECRET, facts.ip);
+  // Whether this decision is logged: one draw for the data point and the log line alike.
+  const logDraw = Math.random();
   // The transport owns the clock; the engine only ever sees this instant.
   const now = Date.now();
   const store = kvTextStore(env.POLICY);
   // Both loads run at once: a cold isolate waits for the slower one, never for their sum.
   const [answer, intel] = await Promise.all([policyFor(ctx, now), activeIntelStore.get(store, now, { waitUntil })]);
+  const logSettings = answer.kind === 'policy' ? answer.compiled.decisionLog : FAIL_MODE_LOG_SETTINGS;
+  // The IP hash runs beside the rest of the decision, and only when the log will carry it.
+  const ipHash = isSampled(logSettings, logDraw) && !logSettings.mask.has('ipHash') ? decisionIpHash(logBindings.MEMORY_HASH_SECRET, facts.ip) : undefined;
   let d: Decision;
   let policyVersion = 'none';
   let policySource: DecisionBody['policySource'] = 'none';
@@ -218,7 +221,6 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
     ...(d.dryRun ? { dryRun: d.dryRun } : {}),
   };
   const timings = { evaluationMicros: evaluationMs * 1000, totalMicros: (performance.now() - started) * 1000 };
-  const settings = answer.kind === 'policy' ? answer.compiled.decisionLog : FAIL_MODE_LOG_SETTINGS;
-  writeDecisionLog(logBindings, { decision: body, facts, settings, timings, ipHash: await ipHash });
+  writeDecisionLog(logBindings, { decision: body, facts, settings: logSettings, timings, ipHash: await ipHash }, logDraw);
   return body;
 }
