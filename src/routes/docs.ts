@@ -1,10 +1,11 @@
-// GET /openapi.json and GET /docs: the OpenAPI document (src/openapi/document.ts) and an
-// interactive reference (Scalar) reading it. API_DOCS switches them: "false" neither, "json"
-// (the default) the document only, "true" both. The page is opt-in because it runs a script from
-// a CDN (jsdelivr) on geogate's origin, which may also serve the challenge page. The document
-// module is imported on the first request for it, so no check ever pays for building it, nor
-// for loading the generator. Both routes take no credentials: a forward-auth request routed here
-// by a path trick gets 400 MISROUTED, never a 2xx (src/http/guards.ts).
+// GET /openapi.json and GET /docs: the OpenAPI document and an interactive reference (Scalar)
+// reading it. API_DOCS switches them: "false" neither, "json" (the default) the document only,
+// "true" both. The page is opt-in because it runs a script from a CDN (jsdelivr) on geogate's
+// origin, which may also serve the challenge page. The document is built at build time (`npm run
+// gen:openapi`, from src/openapi/document.ts) into the JSON text of src/openapi/openapi-document.ts;
+// that module is imported on the first request for it, so no check evaluates it, and the
+// generator is not in the Worker at all. Both routes take no credentials: a forward-auth request
+// routed here by a path trick gets 400 MISROUTED, never a 2xx (src/http/guards.ts).
 import { Scalar } from '@scalar/hono-api-reference';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
@@ -82,11 +83,12 @@ const reference = Scalar<AppEnv>({
 /** Routes of the API reference. */
 export const docsRoutes = new Hono<AppEnv>()
   .get(OPENAPI_PATH, served('json'), refuseCredentialedTraffic, async (c) => {
-    // Loaded here, not at the top: building the document needs the generator and every schema
-    // converted, which no check should wait for on a cold isolate.
-    const { openApiDocument } = await import('../openapi/document');
+    // Loaded here, not at the top: ~200 KB of text that no check should evaluate on a cold
+    // isolate. The module is evaluated once and kept for the isolate's life (the text cannot
+    // change without a deploy), so later requests pay only the lookup.
+    const { OPENAPI_DOCUMENT_JSON } = await import('../openapi/openapi-document');
     c.header('Cache-Control', 'public, max-age=300');
-    return c.body(openApiDocument(), 200, { 'Content-Type': 'application/json; charset=UTF-8' });
+    return c.body(OPENAPI_DOCUMENT_JSON, 200, { 'Content-Type': 'application/json; charset=UTF-8' });
   })
   .all(OPENAPI_PATH, methodNotAllowed(['GET', 'HEAD']))
   .get(DOCS_PATH, served('page'), refuseCredentialedTraffic, async (c) => {

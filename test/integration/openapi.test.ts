@@ -1,5 +1,7 @@
 // GET /openapi.json and GET /docs, inside workerd: the Worker serves the document the Node test
-// (test/cli/openapi.test.ts) validates; the document lists exactly the routes the app serves; real
+// (test/cli/openapi.test.ts) validates, byte for byte what the routes' schemas build today (the
+// Worker serves the committed src/openapi/openapi-document.ts; this test, not the Worker, imports
+// the builder); the document lists exactly the routes the app serves; real
 // answers validate against the documented response schemas, so the documented shapes can't drift;
 // API_DOCS switches the routes; the page's CSP allows only the pinned CDN script and its own
 // inline script; misrouted forward-auth traffic never gets a 2xx here.
@@ -10,7 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type * as z from 'zod';
 import { createApp } from '../../src/app';
 import worker from '../../src/index';
-import { AUTHORIZE_METHODS, buildOpenApiDocument } from '../../src/openapi/document';
+import { AUTHORIZE_METHODS, openApiDocumentText } from '../../src/openapi/document';
 import {
   ActivityResponseSchema,
   AuditResponseSchema,
@@ -73,9 +75,20 @@ describe('GET /openapi.json', () => {
   it('serves the built document, without credentials, cacheable', async () => {
     const res = await SELF.fetch(`${BASE}/openapi.json`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=UTF-8');
     expect(res.headers.get('cache-control')).toBe('public, max-age=300');
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+    const text = await res.text();
+    // Structurally first (a stale artifact shows its diff), then byte for byte.
+    const fresh = openApiDocumentText();
+    expect(JSON.parse(text), 'stale src/openapi/openapi-document.ts: run npm run gen:openapi').toEqual(JSON.parse(fresh));
+    expect(text === fresh).toBe(true);
+  });
+
+  it('answers HEAD like GET, without the body', async () => {
+    const res = await SELF.fetch(`${BASE}/openapi.json`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=UTF-8');
+    expect(await res.text()).toBe('');
   });
 
   it('lists every route the app serves, and nothing it does not serve', async () => {

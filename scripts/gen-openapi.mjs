@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm run gen:openapi`: src/openapi/document.ts (the routes' zod schemas through
+// @hono/zod-openapi) -> src/openapi/openapi-document.ts, the document's JSON text that
+// GET /openapi.json serves. Built here, not in the Worker, so that the generator and zod's
+// locales stay out of the deployed script. Deterministic: rerun it after changing a route's
+// schema or documentation (or bumping zod / @hono/zod-openapi), review the diff, commit both.
+// `--check` rebuilds in memory and fails when the committed module differs (run by `npm run lint`).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { Buffer } from 'node:buffer';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = 'src/openapi/openapi-document.ts';
+
+/** The TypeScript builder, bundled for Node in memory. */
+async function loadBuilder() {
+  const r = await build({
+    stdin: { contents: "export { renderOpenApiModule } from './src/openapi/document';", resolveDir: root, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    write: false,
+    logLevel: 'warning',
+  });
+  return import(`data:text/javascript;base64,${Buffer.from(r.outputFiles[0].text).toString('base64')}`);
+}
+
+const { renderOpenApiModule } = await loadBuilder();
+const module = renderOpenApiModule();
+let current = '';
+try {
+  current = readFileSync(join(root, OUT), 'utf8');
+} catch {
+  // missing file: written below, or reported as stale under --check
+}
+if (process.argv.includes('--check')) {
+  if (current !== module) {
+    console.error(`${OUT} is out of date with the routes' schemas (src/openapi/document.ts): run npm run gen:openapi`);
+    process.exit(1);
+  }
+} else if (current === module) {
+  console.log(`${OUT} is up to date`);
+} else {
+  writeFileSync(join(root, OUT), module);
+  const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+  console.log(`wrote ${OUT}: ${kib(module.length)} (gzip ${kib(gzipSync(module).length)})`);
+}
