@@ -1,10 +1,10 @@
 // Child process of bench/rpc.mjs: the load client. A closed loop of `concurrency` workers over one
-// undici Pool of keep-alive connections to the caller Worker; each request picks /ping or
-// /check?i=N at random, 50/50, so both travel the same connections and the same hiccups (as
+// undici Pool of keep-alive connections to the caller Worker; each request picks /ping?i=N,
+// /check?i=N or /quiet?i=N at random, a third each, so all three travel the same connections and the same hiccups (as
 // bench/http-client.mjs does for /healthz and /v1/check). Every status must be 200; every warm-up
 // answer and one measured answer in 32 is verified (a real decision from the KV policy, or "ok").
 //
-// Protocol (IPC): { type: 'run', run, ping, check, rps } after each measured run, then
+// Protocol (IPC): { type: 'run', run, ping, check, quiet, rps } after each measured run, then
 // { type: 'done', warmupDecisions }, or { type: 'error', message }.
 import { Pool } from 'undici';
 import { prng, quantile, sorted } from './lib/stats.mjs';
@@ -12,8 +12,9 @@ import { prng, quantile, sorted } from './lib/stats.mjs';
 const { url, cases, concurrency, warmupSeconds, seconds, runs } = JSON.parse(process.argv[2] ?? '{}');
 
 const VERIFY_EVERY = 32;
-const PING = { path: '/ping', method: 'GET' };
+const PINGS = Array.from({ length: cases }, (_, i) => ({ path: `/ping?i=${i}`, method: 'GET' }));
 const CHECKS = Array.from({ length: cases }, (_, i) => ({ path: `/check?i=${i}`, method: 'GET' }));
+const QUIETS = Array.from({ length: cases }, (_, i) => ({ path: `/quiet?i=${i}`, method: 'GET' }));
 
 function verify(route, status, text) {
   if (status !== 200) throw new Error(`${route} answered ${status}: ${text.slice(0, 300)}`);
@@ -32,14 +33,16 @@ const send = (msg) => new Promise((resolve) => (process.send ? process.send(msg,
 const hrtime = process.hrtime.bigint;
 
 async function phase(durationS, verifyAll) {
-  const lat = { ping: [], check: [] };
+  const lat = { ping: [], check: [], quiet: [] };
   const decisions = { allow: 0, challenge: 0, deny: 0 };
   const deadline = hrtime() + BigInt(Math.round(durationS * 1e9));
   let n = 0;
   async function worker() {
     while (hrtime() < deadline) {
-      const route = random() < 0.5 ? 'check' : 'ping';
-      const req = route === 'check' ? CHECKS[Math.floor(random() * CHECKS.length)] : PING;
+      const r = random();
+      const route = r < 1 / 3 ? 'check' : r < 2 / 3 ? 'quiet' : 'ping';
+      const i = Math.floor(random() * CHECKS.length);
+      const req = { check: CHECKS, quiet: QUIETS, ping: PINGS }[route][i];
       const t0 = hrtime();
       const res = await pool.request(req);
       const text = await res.body.text();
@@ -67,7 +70,8 @@ try {
     const { lat, elapsedS } = await phase(seconds, false);
     const ping = summary(lat.ping);
     const check = summary(lat.check);
-    await send({ type: 'run', run, ping, check, rps: (ping.n + check.n) / elapsedS });
+    const quiet = summary(lat.quiet);
+    await send({ type: 'run', run, ping, check, quiet, rps: (ping.n + check.n + quiet.n) / elapsedS });
   }
   await send({ type: 'done', warmupDecisions: warm.decisions });
   await pool.close();
