@@ -4,11 +4,11 @@
 // developer's machine: its own persistence, its own dev registry (another `wrangler dev` running
 // beside it cannot answer its bindings), and geogate's secrets from a temporary .dev.vars.
 //
-// Why a temporary copy of wrangler.toml: in multi-config dev, wrangler 4.86 hands `--var` and
+// Why temporary copies of the configs: in multi-config dev, wrangler 4.86 hands `--var` and
 // `--env-file` to the first config only; the others read `.dev.vars` (or `.env`) next to their
 // config file, which for the repo's wrangler.toml is the developer's gitignored .dev.vars. The
-// copy sits in a temporary directory beside a .dev.vars holding the test's values, its `main`
-// pointing back at the repo's entry.
+// copy of geogate's sits in a temporary directory beside a .dev.vars holding the test's values,
+// its `main` pointing back at the repo's entry (the served Worker's is copied the same way).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -55,13 +55,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** geogate's wrangler.toml with `main` made absolute, for a copy living elsewhere. */
-async function geogateConfigCopy(): Promise<string> {
-  const text = await readFile(join(root, 'wrangler.toml'), 'utf8');
+/** A repo config's text with `main` made absolute, for a copy living elsewhere. */
+async function configCopy(config: string): Promise<string> {
+  const path = resolve(root, config);
+  const text = await readFile(path, 'utf8');
   const main = /^main\s*=\s*"([^"]+)"\s*$/m;
   const entry = main.exec(text)?.[1];
-  if (entry === undefined) throw new Error('wrangler.toml has no `main = "..."` line to point at the repo');
-  const absolute = isAbsolute(entry) ? entry : resolve(root, entry);
+  if (entry === undefined) throw new Error(`${config} has no \`main = "..."\` line to point at the repo`);
+  const absolute = isAbsolute(entry) ? entry : resolve(dirname(path), entry);
   return text.replace(main, `main = ${JSON.stringify(absolute)}`);
 }
 
@@ -117,13 +118,17 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       }
     })());
   try {
+    // Both configs are copied: wrangler writes its build output (.wrangler/tmp) beside each
+    // config, and the repo's tree must not hold bundles that lint or git would see.
+    const originDir = join(dir, 'origin');
     const geogateDir = join(dir, 'geogate');
-    await mkdir(geogateDir);
-    await writeFile(join(geogateDir, 'wrangler.toml'), await geogateConfigCopy());
+    await Promise.all([mkdir(originDir), mkdir(geogateDir)]);
+    await writeFile(join(originDir, 'wrangler.toml'), await configCopy(options.config));
+    await writeFile(join(geogateDir, 'wrangler.toml'), await configCopy('wrangler.toml'));
     await writeFile(join(geogateDir, '.dev.vars'), devVars(options.geogateVars));
     const [port, inspectorPort] = [await freePort(), await freePort()];
     const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-    const args = [wrangler, 'dev', '-c', options.config, '-c', join(geogateDir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false'];
+    const args = [wrangler, 'dev', '-c', join(originDir, 'wrangler.toml'), '-c', join(geogateDir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false'];
     child = spawn(process.execPath, args, {
       cwd: root,
       detached: true,
