@@ -111,10 +111,27 @@ function failedDecision(mode: FailMode, message: string, now: number, requestId:
   return { ...d, policyVersion: 'none', requestId, evaluatedAt: new Date(now).toISOString(), via: 'fail-mode' };
 }
 
+/**
+ * An offset claim no place uses: what a `Geogate-Client-UTC-Offset` value that is not an integer
+ * becomes. The check input takes offsets as numbers (a string there is a caller's type error), but
+ * this header is the user's: its garbage must be evidence (TZ_INVALID), never a refused input,
+ * which would hand the decision to the fail mode, and with `failMode: "open"`, let the user in.
+ */
+export const UNREADABLE_OFFSET_CLAIM = 99_999;
+
+/** A header offset claim as the check input takes it (see {@link UNREADABLE_OFFSET_CLAIM}). */
+function offsetClaim(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const text = value.trim();
+  return /^[+-]?\d{1,4}$/.test(text) ? Number(text) : UNREADABLE_OFFSET_CLAIM;
+}
+
 /** The check input from the end user's own request and the app's facts. */
 function inputOf(c: Context, trustCf: boolean, origin: GeogateOriginFacts): CheckRequestInput {
   const request = c.req.raw;
-  const client = clientClaimsFromHeaders(request.headers) as NonNullable<CheckRequestInput['client']>;
+  const { utcOffsetMinutes, ...claims } = clientClaimsFromHeaders(request.headers);
+  const client: NonNullable<CheckRequestInput['client']> = { ...claims } as NonNullable<CheckRequestInput['client']>;
+  if (utcOffsetMinutes !== undefined) client.utcOffsetMinutes = Array.isArray(utcOffsetMinutes) ? utcOffsetMinutes.map(offsetClaim) : offsetClaim(utcOffsetMinutes as number | string);
   if (origin.deviceId !== undefined) client.deviceId = origin.deviceId;
   const input: CheckRequestInput = { client };
   if (trustCf) {

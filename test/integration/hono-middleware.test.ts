@@ -79,6 +79,30 @@ describe('geogate/hono through the service binding', () => {
     expect(body.reasons).toEqual(expect.arrayContaining(['COUNTRY_DENIED']));
   });
 
+  it.each([
+    ['480', 'an honest offset'],
+    ['+480', 'a signed offset'],
+    ['eight', 'a garbled offset'],
+    ['480e0', 'an exponent'],
+    ['480, -300', 'two offsets'],
+    ['9'.repeat(400), 'a huge number'],
+  ])('promise 2: Geogate-Client-UTC-Offset %j (%s) is judged, never refused into the fail mode', async (offset) => {
+    // failMode "open": were the claim refused, the user would be let in by the fail mode.
+    const app = appWith({ failMode: 'open', onDeny: (c, d) => c.json({ decision: d }, 403), onChallenge: (c, d) => c.json({ decision: d }, 401) });
+    const { body } = await call(app, userRequest(US, { 'geogate-client-timezone': 'America/New_York', 'geogate-client-utc-offset': offset }));
+    expect(body.decision?.via).toBe('service');
+    expect(body.decision?.failed).toBe(false);
+  });
+
+  it('a garbled offset header is TZ_INVALID evidence; an honest +480 behind a US IP is a mismatch', async () => {
+    const app = appWith({ onDeny: (c, d) => c.json({ decision: d }, 403), onChallenge: (c, d) => c.json({ decision: d }, 401) });
+    const garbled = (await call(app, userRequest(US, { 'geogate-client-utc-offset': 'eight' }))).body.decision;
+    expect(garbled?.signals.TZ_INVALID).toBe(true);
+    const shanghai = (await call(app, userRequest(US, { 'geogate-client-utc-offset': '480' }))).body.decision;
+    expect(shanghai?.signals.TZ_MISMATCH).toBe(true);
+    expect(shanghai?.signals.TZ_INVALID).toBe(false);
+  });
+
   it('custom onDeny and onChallenge answer instead of the defaults', async () => {
     const app = appWith({
       onDeny: (c, d) => c.text(`blocked ${d.requestId}`, 451),
