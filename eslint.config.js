@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.wrangler/', 'reports/', '.stryker-tmp/', 'worker-configuration.d.ts'] },
+  { ignores: ['node_modules/', 'dist/', '**/.wrangler/', 'reports/', '.stryker-tmp/', 'worker-configuration.d.ts'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

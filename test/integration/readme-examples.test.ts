@@ -11,6 +11,7 @@ import { makeGate } from '../../examples/integrate/node-client';
 import clientSource from '../../examples/integrate/node-client.ts?raw';
 import workerRpc from '../../examples/integrate/worker-rpc';
 import workerRpcSource from '../../examples/integrate/worker-rpc.ts?raw';
+import pageSource from '../../examples/workers-origin/src/page.ts?raw';
 import { CHECK_TOKEN, resetPolicyState } from '../helpers';
 
 /** The lines between `#region readme` and `#endregion`, without their common indentation. */
@@ -34,6 +35,8 @@ describe('the README shows the tested examples', () => {
     ['examples/integrate/worker-rpc.ts', workerRpcSource],
     ['examples/integrate/hono-app.ts', honoSource],
     ['examples/integrate/node-client.ts', clientSource],
+    // Run in headless Chromium through wrangler dev by test/browser/browser-snippet.test.ts.
+    ['examples/workers-origin/src/page.ts', pageSource],
   ])('%s', (_file, source) => {
     expect(integrate.length).toBeGreaterThan(0);
     expect(integrate).toContain(region(source));

@@ -23,13 +23,16 @@ export const PAGE_HTML = `<!doctype html>
  * The page's script: the app's own fetch, wrapped (window.fetch stays as it is). It publishes the
  * answer on `#decision` (JSON) and its HTTP status on `#decision[data-status]`.
  */
-export const PAGE_SCRIPT = `import { withGeogate } from '/geogate-browser.js';
+export const PAGE_SCRIPT = `// #region readme
+import { withGeogate } from '/geogate-browser.js'; // dist/lib/browser.js, as geogate/browser ships it
 
-const api = withGeogate();
+const api = withGeogate(); // a fetch adding the Geogate-Client-* headers; window.fetch is untouched
+const answer = api('/api/decision'); // this origin's route, guarded by geogate/hono
+// #endregion
 const status = document.getElementById('status');
 const out = document.getElementById('decision');
 try {
-  const res = await api('/api/decision');
+  const res = await answer;
   const body = await res.json();
   status.textContent = body.decision + ': ' + body.summary;
   out.textContent = JSON.stringify(body, null, 2);
