@@ -11,9 +11,9 @@ import { failModeDecision } from '../src/engine/fail';
 import { evaluate } from '../src/engine/evaluate';
 import { compilePolicy, type CompiledPolicy } from '../src/engine/compile';
 import type { FailMode } from '../src/engine/policy';
-import type { Decision } from '../src/engine/types';
+import type { Decision, GeoFacts } from '../src/engine/types';
 import { geoFromCf } from '../src/facts/cf';
-import { factsFromCheckRequest, parseCheckRequest, toInputIssues, type CheckRequestInput, type InputIssue } from '../src/facts/check-request';
+import { factsFromCheckRequest, GeoInputSchema, parseCheckRequest, toInputIssues, type CheckRequestInput, type InputIssue } from '../src/facts/check-request';
 import { CLEARANCE_COOKIE, clearanceCookie, clientClaimsFromHeaders } from '../src/facts/forward-headers';
 import { isIpAddress } from '../src/engine/ip';
 import { parsePolicy, type PolicyDocument } from '../src/policy/schema';
@@ -126,6 +126,21 @@ function offsetClaim(value: number | string): number {
   return /^[+-]?\d{1,4}$/.test(text) ? Number(text) : UNREADABLE_OFFSET_CLAIM;
 }
 
+/**
+ * Cloudflare's geo as the check input takes it: each field the check schema would refuse is left
+ * out. request.cf holds such values (continent "T1" for a Tor exit, which anyone can connect
+ * through), and a refused input hands the decision to the fail mode, which with "open" lets the
+ * user in. Leaving one out hides nothing a rule reads: the engine reads no continent, and a region
+ * code or name the schema refuses names no subdivision a policy lists.
+ */
+function checkableGeo(geo: GeoFacts): GeoFacts {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(geo)) {
+    if (GeoInputSchema.shape[field as keyof GeoFacts].safeParse(value).success) out[field] = value;
+  }
+  return out;
+}
+
 /** The check input from the end user's own request and the app's facts. */
 function inputOf(c: Context, trustCf: boolean, origin: GeogateOriginFacts): CheckRequestInput {
   const request = c.req.raw;
@@ -136,7 +151,7 @@ function inputOf(c: Context, trustCf: boolean, origin: GeogateOriginFacts): Chec
   const input: CheckRequestInput = { client };
   if (trustCf) {
     const geo = geoFromCf(request.cf);
-    if (geo) input.geo = geo;
+    if (geo) input.geo = checkableGeo(geo);
     const ip = request.headers.get('cf-connecting-ip') ?? undefined;
     if (ip !== undefined && isIpAddress(ip)) input.ip = ip;
   }
