@@ -63,11 +63,15 @@ export function cacheKey(request: CheckRequest): string | undefined {
   return key.length > MAX_CACHE_KEY_LENGTH ? undefined : key;
 }
 
-/** JSON.stringify replacer: plain objects re-made with their keys in sorted order. */
+/**
+ * JSON.stringify replacer: plain objects re-made with their keys in sorted order. The copy has no
+ * prototype, so that an own "__proto__" member (JSON.parse makes one) stays a member of the key,
+ * as it is of the body sent, instead of setting the copy's prototype and vanishing from the key.
+ */
 function sortKeys(_key: string, value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const record = value as Record<string, unknown>;
-  const sorted: Record<string, unknown> = {};
+  const sorted = Object.create(null) as Record<string, unknown>;
   for (const k of Object.keys(record).sort()) sorted[k] = record[k];
   return sorted;
 }
