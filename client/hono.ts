@@ -60,7 +60,9 @@ export interface GeogateOptions<E extends Env = Env> {
   engine?: GeogateEngine;
   /**
    * Facts only the app knows, per request: the account and organisation acting, the surface, a
-   * request id, a device id. May be async (a session lookup).
+   * request id, a device id. May be async (a session lookup). Never from the user's own headers:
+   * an `X-User-Id` would let the user pick the account judged and recorded, and a value geogate
+   * refuses (an id of ".") hands the decision to `failMode`.
    * @default no account, no surface
    */
   facts?: (c: Context<E>) => GeogateOriginFacts | Promise<GeogateOriginFacts>;
@@ -183,9 +185,10 @@ function serviceOf(env: unknown, name: string): AccessCheckService | undefined {
  * import { Hono } from 'hono';
  * import { geogate, type GeogateVariables } from 'geogate/hono';
  *
- * type AppEnv = { Bindings: { GEOGATE: Service }; Variables: GeogateVariables };
+ * type AppEnv = { Bindings: { GEOGATE: Service }; Variables: GeogateVariables & { userId?: string } };
  * const app = new Hono<AppEnv>();
- * app.use('/api/*', geogate({ facts: (c) => ({ account: { id: c.req.header('x-user-id') }, surface: 'api' }) }));
+ * app.use('/api/*', yourSession); // sets c.var.userId from a verified session, never from a user's header
+ * app.use('/api/*', geogate<AppEnv>({ facts: (c) => ({ account: { id: c.var.userId }, surface: 'api' }) }));
  * app.get('/api/hello', (c) => c.json({ hello: 'world', decision: c.var.geogate.decision }));
  * ```
  */

@@ -67,7 +67,7 @@ describe('the examples work', () => {
   });
 
   it('hono-app: runs the route for a US user, answers 403 for a CN user', async () => {
-    const ok = await honoApp.fetch(user({ country: 'US', timezone: 'America/New_York' }, { 'x-user-id': 'readme-user-1' }), bound);
+    const ok = await honoApp.fetch(user({ country: 'US', timezone: 'America/New_York' }), bound);
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ hello: 'world', decision: 'allow' });
     expect((await honoApp.fetch(user({ country: 'CN' }), bound)).status).toBe(403);

@@ -6,7 +6,8 @@
 import { env } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { geogate, inProcessEngine, type GeogateDecision, type GeogateOptions, type GeogateVariables } from '../../client/hono';
+import { geogate, inProcessEngine, type AccessCheckService, type GeogateDecision, type GeogateOptions, type GeogateVariables } from '../../client/hono';
+import honoApp from '../../examples/integrate/hono-app';
 import { defaultDocument, resetPolicyState } from '../helpers';
 
 beforeEach(resetPolicyState);
@@ -64,5 +65,31 @@ describe('review: geogate/hono, a Tor exit under a policy that denies Tor', () =
     expect(status).toBe(403);
     expect(decision).toMatchObject({ decision: 'deny', failed: false, via: 'in-process' });
     expect(decision?.reasons.map((r) => r.code)).toContain('TOR');
+  });
+});
+
+describe('review: the README\'s geogate/hono example (examples/integrate/hono-app.ts)', () => {
+  /** The real binding, recording every input the app sends it. */
+  function recording() {
+    const real = bound.GEOGATE as AccessCheckService;
+    const inputs: Parameters<AccessCheckService['check']>[0][] = [];
+    return { inputs, env: { GEOGATE: { check: (input: (typeof inputs)[number]) => (inputs.push(input), real.check(input)) } } };
+  }
+  const US = { country: 'US', timezone: 'America/New_York' };
+
+  it('fixed: an X-User-Id header the user sends never names the account geogate judges and records', async () => {
+    // The example read the account from X-User-Id, a header of the user's own request on a
+    // user-facing Worker: anyone could act as an account an allow-exception lists, or write a
+    // Shanghai clock into someone else's memory (docs/policy.md: only once authenticated).
+    const { inputs, env: recorded } = recording();
+    await honoApp.fetch(userRequest(US, { 'x-user-id': 'someone-else', 'geogate-client-timezone': 'Asia/Shanghai' }), recorded);
+    expect(inputs).toHaveLength(1);
+    expect(inputs[0]?.account?.id).not.toBe('someone-else');
+  });
+
+  it('fixed: an X-User-Id geogate would refuse ("..") never hands the decision to the fail mode', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const res = await honoApp.fetch(userRequest(US, { 'x-user-id': '..' }), bound);
+    expect(res.status).toBe(200);
   });
 });
