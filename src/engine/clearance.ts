@@ -6,7 +6,7 @@
 // challenges is one it cleared (a score challenge is covered when every signal feeding the score
 // was cleared). A new, different reason challenges again.
 import { embeddedIpv4, parseIp, type ParsedIp } from './ip';
-import { SIGNAL_NAMES, type Reason, type ReasonCode } from './types';
+import { RESTRICTING_RULE_CODES, SIGNAL_NAMES, type Reason, type ReasonCode } from './types';
 
 /** The id reported as `rule` for CLEARANCE_* reasons and as `liftedBy` (camel case: no rule id can take it). */
 export const CLEARANCE_RULE = 'challengeClearance';
@@ -24,14 +24,7 @@ export const STEP_UP_KIND = 'step-up';
  */
 export const CLEARABLE_CODES = [
   ...SIGNAL_NAMES,
-  'COUNTRY_DENIED',
-  'COUNTRY_NOT_ALLOWED',
-  'REGION_DENIED',
-  'TOR',
-  'ASN_DENIED',
-  'IP_DENIED',
-  'ACCOUNT_DENIED',
-  'OWNER_RESTRICTED',
+  ...RESTRICTING_RULE_CODES,
   'GEO_MISSING',
   'MEMORY_UNAVAILABLE',
 ] as const satisfies readonly ReasonCode[];

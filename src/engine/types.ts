@@ -186,32 +186,46 @@ export function undetermined(why: string): Signal {
 /** Every signal for one request. */
 export type Signals = Readonly<Record<SignalName, Signal>>;
 
-/** Reason codes produced by hard rules. */
-export type RuleReasonCode =
-  | 'COUNTRY_DENIED'
-  | 'COUNTRY_NOT_ALLOWED'
-  | 'REGION_DENIED'
-  | 'TOR'
-  | 'ASN_DENIED'
-  | 'IP_DENIED'
-  | 'ACCOUNT_DENIED'
-  | 'OWNER_RESTRICTED'
-  | 'IP_ALLOWED'
-  | 'ASN_ALLOWED'
-  | 'ACCOUNT_ALLOWED';
+/**
+ * Reason codes of the hard rules that deny or restrict: the ones whose challenge a clearance may
+ * lift (clearance.ts).
+ */
+export const RESTRICTING_RULE_CODES = [
+  'COUNTRY_DENIED',
+  'COUNTRY_NOT_ALLOWED',
+  'REGION_DENIED',
+  'TOR',
+  'ASN_DENIED',
+  'IP_DENIED',
+  'ACCOUNT_DENIED',
+  'OWNER_RESTRICTED',
+] as const;
 
-/** Every stable reason code an origin may switch on. */
-export type ReasonCode =
-  | RuleReasonCode
-  | SignalName
-  | 'GEO_MISSING'
-  | 'SCORE_CHALLENGE'
-  | 'SCORE_DENY'
-  | 'POLICY_UNAVAILABLE'
-  | 'MEMORY_UNAVAILABLE'
-  | 'CLEARANCE_VALID'
-  | 'CLEARANCE_INSUFFICIENT'
-  | 'CLEARANCE_INVALID';
+/** Reason codes produced by hard rules: the restricting ones, then the allow-exceptions. */
+export const RULE_REASON_CODES = [...RESTRICTING_RULE_CODES, 'IP_ALLOWED', 'ASN_ALLOWED', 'ACCOUNT_ALLOWED'] as const;
+
+/** A reason code produced by a hard rule. */
+export type RuleReasonCode = (typeof RULE_REASON_CODES)[number];
+
+/**
+ * Every stable reason code an origin may switch on, as values (the OpenAPI document's enum lists
+ * them in this order).
+ */
+export const REASON_CODES = [
+  ...RULE_REASON_CODES,
+  ...SIGNAL_NAMES,
+  'GEO_MISSING',
+  'SCORE_CHALLENGE',
+  'SCORE_DENY',
+  'POLICY_UNAVAILABLE',
+  'MEMORY_UNAVAILABLE',
+  'CLEARANCE_VALID',
+  'CLEARANCE_INSUFFICIENT',
+  'CLEARANCE_INVALID',
+] as const;
+
+/** A stable reason code an origin may switch on. */
+export type ReasonCode = (typeof REASON_CODES)[number];
 
 /** One explained step of a decision. */
 export interface Reason {

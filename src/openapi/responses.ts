@@ -9,31 +9,7 @@ import type { ChallengeBody, DecisionBody } from '../routes/decide';
 import type { ApiErrorBody, ErrorCode } from '../http/errors';
 import type { GrantedClearance } from '../challenge/grant';
 import { HISTORY_MODES } from '../engine/history';
-import { SIGNAL_NAMES, type ReasonCode } from '../engine/types';
-
-/** Every reason code a decision may carry (engine/types.ts `ReasonCode`, as values). */
-export const REASON_CODES = [
-  'COUNTRY_DENIED',
-  'COUNTRY_NOT_ALLOWED',
-  'REGION_DENIED',
-  'TOR',
-  'ASN_DENIED',
-  'IP_DENIED',
-  'ACCOUNT_DENIED',
-  'OWNER_RESTRICTED',
-  'IP_ALLOWED',
-  'ASN_ALLOWED',
-  'ACCOUNT_ALLOWED',
-  ...SIGNAL_NAMES,
-  'GEO_MISSING',
-  'SCORE_CHALLENGE',
-  'SCORE_DENY',
-  'POLICY_UNAVAILABLE',
-  'MEMORY_UNAVAILABLE',
-  'CLEARANCE_VALID',
-  'CLEARANCE_INSUFFICIENT',
-  'CLEARANCE_INVALID',
-] as const satisfies readonly ReasonCode[];
+import { REASON_CODES, SIGNAL_NAMES } from '../engine/types';
 
 /** Every error code (http/errors.ts `ErrorCode`, as values). */
 export const ERROR_CODES = [
@@ -70,12 +46,10 @@ export const ERROR_CODES = [
   'STORAGE_UNAVAILABLE',
 ] as const satisfies readonly ErrorCode[];
 
-// A code added to the union but not to the lists above is a type error here, not a silently
+// A code added to the union but not to the list above is a type error here, not a silently
 // undocumented value: `true` is only assignable when nothing is missing.
 type Missing<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
-const reasonCodesComplete: Missing<ReasonCode, (typeof REASON_CODES)[number]> = true;
 const errorCodesComplete: Missing<ErrorCode, (typeof ERROR_CODES)[number]> = true;
-void reasonCodesComplete;
 void errorCodesComplete;
 
 const action = z.enum(['allow', 'challenge', 'deny']);
