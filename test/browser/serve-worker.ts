@@ -9,11 +9,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Miniflare, type Request as MiniflareRequest, type Response as MiniflareResponse } from 'miniflare';
 import { unstable_getDurableObjectClassNameToUseSQLiteMap, unstable_readConfig } from 'wrangler';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { ROOT, WRANGLER_BIN, WRANGLER_ENV } from '../node/wrangler-env';
 
 /** Options of {@link serveWorker}. */
 export interface ServeWorkerOptions {
@@ -32,21 +30,9 @@ export interface ServedWorker {
   stop(): Promise<void>;
 }
 
-/** Keeps wrangler offline and quiet, its logs inside the project (.xdg/ is gitignored). */
-const WRANGLER_ENV = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: 'false',
-  WRANGLER_SEND_ERROR_REPORTS: 'false',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  WRANGLER_HIDE_BANNER: 'true',
-  CI: 'true',
-  XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),
-};
-
 /** Runs `wrangler deploy --dry-run --outdir <outdir>`; answers the bundle's path. */
 async function buildBundle(outdir: string): Promise<string> {
-  const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-  const child = spawn(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], { cwd: root, env: WRANGLER_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [WRANGLER_BIN, 'deploy', '--dry-run', '--outdir', outdir], { cwd: ROOT, env: WRANGLER_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -73,7 +59,7 @@ interface WranglerConfig {
 
 /** wrangler.toml's runtime settings and bindings, read by wrangler itself (without .dev.vars). */
 function wranglerSettings() {
-  const config = unstable_readConfig({ config: join(root, 'wrangler.toml') }, { hideWarnings: true }) as WranglerConfig;
+  const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') }, { hideWarnings: true }) as WranglerConfig;
   const sqlite = unstable_getDurableObjectClassNameToUseSQLiteMap(config.migrations);
   const vars = Object.fromEntries(Object.entries(config.vars).filter((e): e is [string, string] => typeof e[1] === 'string'));
   return {

@@ -11,12 +11,10 @@
 // its `main` pointing back at the repo's entry (the served Worker's is copied the same way).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { exited, freePort, signalGroup } from '../node/process-group';
+import { ROOT, WRANGLER_BIN, WRANGLER_ENV } from '../node/wrangler-env';
 
 /** Options of {@link startWranglerDev}. */
 export interface WranglerDevOptions {
@@ -42,22 +40,9 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-/** A port free right now on 127.0.0.1 (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 /** A repo config's text with `main` made absolute, for a copy living elsewhere. */
 async function configCopy(config: string): Promise<string> {
-  const path = resolve(root, config);
+  const path = resolve(ROOT, config);
   const text = await readFile(path, 'utf8');
   const main = /^main\s*=\s*"([^"]+)"\s*$/m;
   const entry = main.exec(text)?.[1];
@@ -76,18 +61,6 @@ function devVars(vars: Record<string, string>): string {
     .join('');
 }
 
-/** Waits for the child to exit, at most `ms`; answers whether it did. */
-function exited(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((done) => {
-    const timer = setTimeout(() => done(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done(true);
-    });
-  });
-}
-
 /** Starts `wrangler dev -c <config> -c <copy of geogate's wrangler.toml>` on a free port. */
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
   const dir = await mkdtemp(join(tmpdir(), 'geogate-wrangler-dev-'));
@@ -99,17 +72,10 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       try {
         if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
           // wrangler starts workerd and esbuild below it: signal the whole group (detached: true).
-          const group = -child.pid;
-          const signal = (s: NodeJS.Signals) => {
-            try {
-              process.kill(group, s);
-            } catch {
-              // The group is already gone.
-            }
-          };
-          signal('SIGTERM');
+          const pid = child.pid;
+          signalGroup(pid, 'SIGTERM');
           if (!(await exited(child, 5_000))) {
-            signal('SIGKILL');
+            signalGroup(pid, 'SIGKILL');
             await exited(child, 5_000);
           }
         }
@@ -127,22 +93,12 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     await writeFile(join(geogateDir, 'wrangler.toml'), await configCopy('wrangler.toml'));
     await writeFile(join(geogateDir, '.dev.vars'), devVars(options.geogateVars));
     const [port, inspectorPort] = [await freePort(), await freePort()];
-    const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-    const args = [wrangler, 'dev', '-c', join(originDir, 'wrangler.toml'), '-c', join(geogateDir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false'];
+    const args = [WRANGLER_BIN, 'dev', '-c', join(originDir, 'wrangler.toml'), '-c', join(geogateDir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false'];
     child = spawn(process.execPath, args, {
-      cwd: root,
+      cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: 'false',
-        WRANGLER_SEND_ERROR_REPORTS: 'false',
-        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-        WRANGLER_HIDE_BANNER: 'true',
-        CI: 'true',
-        XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),
-        WRANGLER_REGISTRY_PATH: join(dir, 'registry'),
-      },
+      env: { ...WRANGLER_ENV, WRANGLER_REGISTRY_PATH: join(dir, 'registry') },
     });
     const running = child;
     const ready = new Promise<void>((resolveReady, reject) => {

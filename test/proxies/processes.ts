@@ -1,8 +1,9 @@
 // The processes a proxy test starts (nginx, Caddy), each in a process group of its own, stopped by
 // its PID: SIGTERM, then SIGKILL after a bound. Whatever a test leaves running (a failed start, a
 // hook that timed out) is killed when the test process exits, pass or fail.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { exited, signalGroup } from '../node/process-group';
 
 /** A started process. */
 export interface Started {
@@ -19,27 +20,6 @@ const running = new Set<number>();
 process.on('exit', () => {
   for (const pid of running) signalGroup(pid, 'SIGKILL');
 });
-
-/** Signals the process group `pid` leads (it was spawned detached); a gone group is no error. */
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: already gone.
-  }
-}
-
-/** Resolves when the child has exited, or false after `ms`. */
-function exited(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
 
 /** Options of {@link start}. */
 export interface StartOptions {
@@ -112,16 +92,4 @@ async function waitForPort(port: number, ms: number, gone: () => string | undefi
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** A loopback port free right now (the kernel's pick for port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

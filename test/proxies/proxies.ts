@@ -10,7 +10,8 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, start, type Started } from './processes';
+import { freePort } from '../node/process-group';
+import { start, type Started } from './processes';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const NGINX = '/usr/sbin/nginx';
@@ -53,6 +54,16 @@ async function workDir(prefix: string) {
   return dir;
 }
 
+/** The started proxy `proc` serving on `port`, as a {@link RunningProxy} whose stop removes `dir`. */
+function running(proc: Started, port: number, dir: string): RunningProxy {
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    process: proc,
+    stop: () => (stopped ??= proc.stop().finally(() => rm(dir, { recursive: true, force: true }))),
+  };
+}
+
 /** Runs examples/nginx/geogate.conf in front of the sample origin. */
 export async function startNginx(targets: ProxyTargets): Promise<RunningProxy> {
   const dir = await workDir('geogate-nginx-');
@@ -93,13 +104,7 @@ export async function startNginx(targets: ProxyTargets): Promise<RunningProxy> {
     ].join('\n');
     await writeFile(join(dir, 'nginx.conf'), conf);
     const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'];
-    const proc = await start('nginx', NGINX, args, { port });
-    let stopped: Promise<void> | undefined;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      process: proc,
-      stop: () => (stopped ??= proc.stop().finally(() => rm(dir, { recursive: true, force: true }))),
-    };
+    return running(await start('nginx', NGINX, args, { port }), port, dir);
   } catch (err) {
     const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
     await rm(dir, { recursive: true, force: true });
@@ -128,13 +133,7 @@ export async function startCaddy(targets: ProxyTargets): Promise<RunningProxy> {
     const config = JSON.parse(adapted.stdout) as Record<string, unknown>;
     config.admin = { disabled: true };
     await writeFile(join(dir, 'caddy.json'), JSON.stringify(config, null, 2));
-    const proc = await start('caddy', CADDY, ['run', '--config', join(dir, 'caddy.json')], { port, env });
-    let stopped: Promise<void> | undefined;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      process: proc,
-      stop: () => (stopped ??= proc.stop().finally(() => rm(dir, { recursive: true, force: true }))),
-    };
+    return running(await start('caddy', CADDY, ['run', '--config', join(dir, 'caddy.json')], { port, env }), port, dir);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
