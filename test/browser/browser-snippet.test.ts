@@ -126,6 +126,43 @@ function apiCalls(seen: SeenRequest[]): SeenRequest[] {
   return seen.filter((r) => new URL(r.url).pathname === '/api/decision');
 }
 
+/** One load of the sample page: what it showed, and what the browser did meanwhile. */
+interface PageLoad {
+  readonly page: Page;
+  /** The page's `data-status`: the HTTP status of its API call. */
+  readonly status: string;
+  readonly shown: ShownDecision;
+  /** Every request the browser made, as the router saw it. */
+  readonly seen: SeenRequest[];
+  /** The requests the router aborted. */
+  readonly blocked: string[];
+  /** Console errors and uncaught page errors. */
+  readonly problems: string[];
+}
+
+/**
+ * Loads the sample page in a fresh offline context at `timezoneId` (the locale is en-US in every
+ * run: only the time zone differs), checks that the page made one API call carrying that zone's
+ * claims and that geogate decided, then hands the load to `check`; the context is closed after.
+ */
+async function withDecisionPage(timezoneId: string, check: (load: PageLoad) => void | Promise<void>): Promise<void> {
+  const seen: SeenRequest[] = [];
+  const blocked: string[] = [];
+  const context = await offlineContext({ timezoneId, locale: 'en-US' }, seen, blocked);
+  try {
+    const problems: string[] = [];
+    const page = await context.newPage();
+    const { status, shown } = await shownDecision(page, problems);
+    const calls = apiCalls(seen);
+    expect(calls).toHaveLength(1);
+    expectClaims(calls[0]?.headers ?? {}, timezoneId);
+    await expectDecidedByGeogate(shown);
+    await check({ page, status, shown, seen, blocked, problems });
+  } finally {
+    await context.close();
+  }
+}
+
 /** The UTC offset of `zone` now, in minutes east (what the browser should claim). */
 function offsetNow(zone: string): number {
   const name = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value ?? '';
@@ -199,22 +236,10 @@ describe('geogate/browser, the built snippet', () => {
 
 describe('geogate/browser in Chromium, through wrangler dev and geogate', () => {
   it('Asia/Shanghai: the page shows TZ_RESTRICTED with the Shanghai evidence, from the headers the wrapper added', async () => {
-    const seen: SeenRequest[] = [];
-    const blocked: string[] = [];
-    // The same locale in both runs: only the time zone differs.
-    const context = await offlineContext({ timezoneId: 'Asia/Shanghai', locale: 'en-US' }, seen, blocked);
-    try {
-      const problems: string[] = [];
-      const page = await context.newPage();
-      const { status, shown } = await shownDecision(page, problems);
-
-      const calls = apiCalls(seen);
-      expect(calls).toHaveLength(1);
-      expectClaims(calls[0]?.headers ?? {}, 'Asia/Shanghai');
+    await withDecisionPage('Asia/Shanghai', ({ status, shown, seen, blocked, problems }) => {
       expect(shown.claims.utcOffset).toBe('480');
       expect(shown.claims.clock).toMatch(/\+08:00$/);
 
-      await expectDecidedByGeogate(shown);
       const restricted = shown.reasons.find((r) => r.code === 'TZ_RESTRICTED');
       expect(restricted?.evidence).toMatchObject({ timezone: 'Asia/Shanghai', canonical: 'Asia/Shanghai', zoneCountries: ['CN'], ipCountry: 'US' });
       expect(restricted?.liftedBy).toBeUndefined();
@@ -225,24 +250,11 @@ describe('geogate/browser in Chromium, through wrangler dev and geogate', () => 
       expect(problems.filter((p) => !/status of 40[13]/.test(p))).toEqual([]);
       expect(blocked).toEqual([]);
       expect(seen.map((r) => new URL(r.url).pathname).sort()).toEqual(['/', '/api/decision', '/app.js', '/geogate-browser.js']);
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it('America/New_York: no TZ_RESTRICTED; window.fetch stays native and sends no claims', async () => {
-    const seen: SeenRequest[] = [];
-    const blocked: string[] = [];
-    const context = await offlineContext({ timezoneId: 'America/New_York', locale: 'en-US' }, seen, blocked);
-    try {
-      const problems: string[] = [];
-      const page = await context.newPage();
-      const { status, shown } = await shownDecision(page, problems);
-
-      const calls = apiCalls(seen);
-      expect(calls).toHaveLength(1);
-      expectClaims(calls[0]?.headers ?? {}, 'America/New_York');
-      await expectDecidedByGeogate(shown);
+    await withDecisionPage('America/New_York', async ({ page, status, shown, seen, blocked, problems }) => {
       expect(shown.reasons.map((r) => r.code)).not.toContain('TZ_RESTRICTED');
       // Placeholder geo US / America/Chicago: New York's offset is one the US uses.
       expect(shown.reasons.map((r) => r.code)).not.toContain('TZ_MISMATCH');
@@ -258,9 +270,7 @@ describe('geogate/browser in Chromium, through wrangler dev and geogate', () => 
       const plain = seen.find((r) => r.url.endsWith('/api/decision?plain'));
       expect(plain).toBeDefined();
       expect(Object.keys(plain?.headers ?? {}).filter((h) => h.startsWith('geogate-'))).toEqual([]);
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it('adds the claims to same-origin and listed origins only, in every fetch form, keeping the headers the app set', async () => {
