@@ -34,7 +34,9 @@ export const GeoInputSchema = z.strictObject({
   region: optional(text(128)),
   regionCode: optional(z.string().regex(/^[A-Za-z0-9]{1,3}(-[A-Za-z0-9]{1,3})?$/, 'must be an ISO 3166-2 code such as "43" or "UA-43"')),
   city: optional(text(128)),
-  continent: optional(z.string().regex(/^[A-Za-z]{2}$/, 'must be a 2-letter continent code').toUpperCase()),
+  // Cloudflare's continent codes are two letters, and "T1" for a Tor exit: refusing that would
+  // answer a Tor user with an error instead of judging them.
+  continent: optional(z.string().regex(/^[A-Za-z][A-Za-z0-9]$/, 'must be a 2-character continent code such as "EU" (or "T1")').toUpperCase()),
   timezone: optional(
     text(64).refine((tz) => lookupZone(tz).kind !== 'invalid', { error: 'must be an IANA time zone such as "Europe/Berlin"' }),
   ),

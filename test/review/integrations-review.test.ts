@@ -95,13 +95,11 @@ describe('review: the README\'s geogate/hono example (examples/integrate/hono-ap
   });
 });
 
-describe('review: Tor through forward-auth (not fixed: see the test)', () => {
+describe('review: Tor through forward-auth', () => {
   // nginx and Caddy as shipped forward CF-IPContinent as Geogate-Continent, and Cloudflare sends
-  // "T1" for a Tor exit. geo.continent takes two letters only, so every Tor user is a 400 (nginx
-  // turns it into a 500) instead of the policy's decision. Not fixed here: the fix is the schema's
-  // pattern (src/facts/check-request.ts), whose change regenerates src/openapi/openapi-document.ts,
-  // which another change owns. `it.fails` turns red once the schema takes "T1": then make it `it`.
-  it.fails('OPEN: Geogate-Continent "T1" (a Tor exit, as Cloudflare says) is decided, not refused with a 400', async () => {
+  // "T1" for a Tor exit. geo.continent took two letters only, so every Tor user was a 400 (nginx
+  // turns it into a 500) instead of the policy's decision. Fixed: the pattern takes "T1".
+  it('Geogate-Continent "T1" (a Tor exit, as Cloudflare says) is decided, not refused with a 400', async () => {
     const res = await SELF.fetch('https://geogate.test/v1/authorize', {
       headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-ip': '198.51.100.7', 'geogate-country': 'T1', 'geogate-continent': 'T1' },
     });
