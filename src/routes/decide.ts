@@ -132,6 +132,11 @@ export interface DecideContext {
   waitUntil?: WaitUntilLike | undefined;
 }
 
+/** Resolves on a later turn of the event loop, once the current answer has been sent. */
+function afterAnswer(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** The request's ExecutionContext.waitUntil, when there is one. */
 export function waitUntilOf(c: Context<AppEnv>): WaitUntilLike | undefined {
   try {
@@ -154,7 +159,8 @@ export function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView): Prom
 /**
  * {@link decide} without a Hono context: the RPC entrypoint and the in-process middleware call it.
  * Every decision, fail-mode ones included, is logged once here (docs/decision-logs.md), sampled
- * and masked as the deciding policy's `decisionLog` says; logging never throws or waits on I/O.
+ * and masked as the deciding policy's `decisionLog` says, after the answer has gone (waitUntil);
+ * logging never throws.
  */
 export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: CfView): Promise<DecisionBody> {
   const started = performance.now();
@@ -169,8 +175,6 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
   // Both loads run at once: a cold isolate waits for the slower one, never for their sum.
   const [answer, intel] = await Promise.all([policyFor(ctx, now), activeIntelStore.get(store, now, { waitUntil })]);
   const logSettings = answer.kind === 'policy' ? answer.compiled.decisionLog : FAIL_MODE_LOG_SETTINGS;
-  // The IP hash runs beside the rest of the decision, and only when the log will carry it.
-  const ipHash = isSampled(logSettings, logDraw) && !logSettings.mask.has('ipHash') ? decisionIpHash(logBindings.MEMORY_HASH_SECRET, facts.ip) : undefined;
   let d: Decision;
   let policyVersion = 'none';
   let policySource: DecisionBody['policySource'] = 'none';
@@ -221,6 +225,14 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
     ...(d.dryRun ? { dryRun: d.dryRun } : {}),
   };
   const timings = { evaluationMicros: evaluationMs * 1000, totalMicros: (performance.now() - started) * 1000 };
-  writeDecisionLog(logBindings, { decision: body, facts, settings: logSettings, timings, ipHash: await ipHash }, logDraw);
+  const log = async () => {
+    // The IP hash only when the log will carry it.
+    const ipHash = isSampled(logSettings, logDraw) && !logSettings.mask.has('ipHash') ? await decisionIpHash(logBindings.MEMORY_HASH_SECRET, facts.ip) : undefined;
+    writeDecisionLog(logBindings, { decision: body, facts, settings: logSettings, timings, ipHash }, logDraw);
+  };
+  // After the answer has gone: the log (IP hash, record, console line, data point) is off the
+  // check's latency. Without an ExecutionContext, before returning, so that nothing is lost.
+  if (waitUntil) waitUntil(afterAnswer().then(log));
+  else await log();
   return body;
 }
