@@ -269,7 +269,7 @@ export async function runHttpBench({
   const pin = pinning();
   // Bench-only secrets: random, long enough, and different, as /healthz requires.
   const checkToken = randomBytes(24).toString('hex');
-  const bindings = { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false' };
+  const bindings = { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', CLEARANCE_SECRET: randomBytes(24).toString('hex'), MEMORY_HASH_SECRET: randomBytes(24).toString('hex') };
 
   let server;
   let client;

@@ -133,7 +133,7 @@ export async function runMemoryBench({
   const pin = pinning();
   const checkToken = randomBytes(24).toString('hex');
   const adminToken = randomBytes(24).toString('hex');
-  const bindings = { CHECK_TOKEN: checkToken, ADMIN_TOKEN: adminToken, GEO_FROM_CF: 'false' };
+  const bindings = { CHECK_TOKEN: checkToken, ADMIN_TOKEN: adminToken, GEO_FROM_CF: 'false', CLEARANCE_SECRET: randomBytes(24).toString('hex'), MEMORY_HASH_SECRET: randomBytes(24).toString('hex') };
   const workers = [
     { name: 'async', policyText: defaultText },
     { name: 'sync', policyText: variant('sync') },

@@ -130,7 +130,7 @@ export async function runRpcBench({
   const scriptPath = buildBundle();
   const settings = wranglerSettings();
   const pin = pinning();
-  const bindings = { CHECK_TOKEN: randomBytes(24).toString('hex'), ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false' };
+  const bindings = { CHECK_TOKEN: randomBytes(24).toString('hex'), ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', CLEARANCE_SECRET: randomBytes(24).toString('hex'), MEMORY_HASH_SECRET: randomBytes(24).toString('hex') };
   let server;
   let client;
   const release = stopOnExit(() => ({ server, client }));
