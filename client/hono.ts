@@ -13,7 +13,7 @@ import { compilePolicy, type CompiledPolicy } from '../src/engine/compile';
 import type { FailMode } from '../src/engine/policy';
 import type { Decision, GeoFacts } from '../src/engine/types';
 import { geoFromCf } from '../src/facts/cf';
-import { factsFromCheckRequest, GeoInputSchema, parseCheckRequest, toInputIssues, type CheckRequestInput, type InputIssue } from '../src/facts/check-request';
+import { factsFromCheckRequest, GeoInputSchema, invalidCheckRequest, parseCheckRequest, type CheckRequestInput, type InvalidCheckRequest } from '../src/facts/check-request';
 import { CLEARANCE_COOKIE, clearanceCookie, clientClaimsFromHeaders } from '../src/facts/forward-headers';
 import { isIpAddress } from '../src/engine/ip';
 import { parsePolicy, type PolicyDocument } from '../src/policy/schema';
@@ -40,7 +40,7 @@ export interface AccessCheckService {
 
 /** Decides in the app's own isolate; build one with {@link inProcessEngine}. */
 export interface GeogateEngine {
-  decide(input: CheckRequestInput, now: number): GeogateDecision | { error: { code: string; message: string; issues: InputIssue[] } };
+  decide(input: CheckRequestInput, now: number): GeogateDecision | InvalidCheckRequest;
 }
 
 /** Origin-side facts only the app knows (its session, its auth layer). */
@@ -265,7 +265,7 @@ export function inProcessEngine(document: PolicyDocument, options: InProcessEngi
   return {
     decide(input, now) {
       const parsed = parseCheckRequest(input);
-      if (!parsed.success) return { error: { code: 'INVALID_REQUEST', message: 'The check request has invalid fields.', issues: toInputIssues(parsed.error) } };
+      if (!parsed.success) return invalidCheckRequest(parsed.error);
       const requestId = parsed.data.requestId ?? crypto.randomUUID();
       const p = policy();
       if ('problem' in p) {

@@ -216,6 +216,19 @@ export interface InputIssue {
   message: string;
 }
 
+/** What an invalid check request is answered: the body of /v1/check's 400, the RPC's and the in-process engine's value. */
+export interface InvalidCheckRequest {
+  error: { code: 'INVALID_REQUEST'; message: string; issues: InputIssue[] };
+}
+
+/** The message of an invalid check request, wherever it is answered. */
+export const INVALID_CHECK_REQUEST_MESSAGE = 'The check request has invalid fields.';
+
+/** The answer to a check request the schema refused, each issue naming its field. */
+export function invalidCheckRequest(error: z.ZodError): InvalidCheckRequest {
+  return { error: { code: 'INVALID_REQUEST', message: INVALID_CHECK_REQUEST_MESSAGE, issues: toInputIssues(error) } };
+}
+
 /** Flattens zod issues into API issues; an unknown key is reported at its own path. */
 export function toInputIssues(error: z.ZodError, rename?: (path: string) => string): InputIssue[] {
   const out: InputIssue[] = [];

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { cfView } from '../facts/cf';
-import { parseCheckRequest, toInputIssues } from '../facts/check-request';
+import { INVALID_CHECK_REQUEST_MESSAGE, parseCheckRequest, toInputIssues } from '../facts/check-request';
 import { requireToken } from '../http/auth';
 import { limitBody, readJsonBody } from '../http/body';
 import { apiError, methodNotAllowed } from '../http/errors';
@@ -23,7 +23,7 @@ export const checkRoutes = new Hono<AppEnv>()
     if (!body.ok) return body.response;
     const parsed = parseCheckRequest(body.value);
     if (!parsed.success) {
-      return apiError(c, 400, 'INVALID_REQUEST', 'The check request has invalid fields.', toInputIssues(parsed.error));
+      return apiError(c, 400, 'INVALID_REQUEST', INVALID_CHECK_REQUEST_MESSAGE, toInputIssues(parsed.error));
     }
     // request.cf describes the end user only when the Worker fronts them (GEO_FROM_CF = "true");
     // otherwise it describes the origin server calling us.

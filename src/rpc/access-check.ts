@@ -2,16 +2,14 @@
 // instead of HTTP. Same input, same pipeline and same answer as POST /v1/check; no token, because
 // only Workers on the same account that declare the binding can reach it (it has no URL).
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import { parseCheckRequest, toInputIssues, type CheckRequestInput, type InputIssue } from '../facts/check-request';
+import { invalidCheckRequest, parseCheckRequest, type CheckRequestInput, type InvalidCheckRequest } from '../facts/check-request';
 import { decideCheck, type DecisionBody } from '../routes/decide';
 
 /** The check request as an RPC caller writes it: the JSON body of POST /v1/check. */
 export type AccessCheckInput = CheckRequestInput;
 
 /** What `check` answers for invalid input: the body of /v1/check's 400, field by field. */
-export interface AccessCheckInputError {
-  error: { code: 'INVALID_REQUEST'; message: string; issues: InputIssue[] };
-}
+export type AccessCheckInputError = InvalidCheckRequest;
 
 type JsonLeaf = string | number | boolean | null;
 type Json2 = JsonLeaf | JsonLeaf[] | { [key: string]: JsonLeaf | JsonLeaf[] };
@@ -66,9 +64,7 @@ export class AccessCheck extends WorkerEntrypoint<Env> {
    */
   async check(input: AccessCheckInput): Promise<AccessCheckResult> {
     const parsed = parseCheckRequest(input);
-    if (!parsed.success) {
-      return { error: { code: 'INVALID_REQUEST', message: 'The check request has invalid fields.', issues: toInputIssues(parsed.error) } };
-    }
+    if (!parsed.success) return invalidCheckRequest(parsed.error);
     // There is no request.cf here: the caller's facts are all there is (geoSource "forwarded" or "none").
     // Evidence is built from JSON-safe values only (the HTTP route serialises the same body).
     return (await decideCheck({ env: this.env, waitUntil: (p) => this.ctx.waitUntil(p) }, parsed.data)) as Jsonish<DecisionBody>;
