@@ -7,15 +7,15 @@
 // here they would be the user's own words about themselves.
 import type { Context, Env, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { failModeDecision } from '../src/engine/fail';
+import { failModeDecision, type PolicyFailure } from '../src/engine/fail';
 import { evaluate } from '../src/engine/evaluate';
 import { compilePolicy, type CompiledPolicy } from '../src/engine/compile';
 import type { FailMode } from '../src/engine/policy';
-import type { Decision, GeoFacts } from '../src/engine/types';
-import { geoFromCf } from '../src/facts/cf';
+import { offsetFromText } from '../src/engine/detectors/timezone';
+import type { GeoFacts } from '../src/engine/types';
+import { cfView } from '../src/facts/cf';
 import { factsFromCheckRequest, GeoInputSchema, invalidCheckRequest, parseCheckRequest, type CheckRequestInput, type InvalidCheckRequest } from '../src/facts/check-request';
 import { CLEARANCE_COOKIE, clearanceCookie, clientClaimsFromHeaders } from '../src/facts/forward-headers';
-import { isIpAddress } from '../src/engine/ip';
 import { parsePolicy, type PolicyDocument } from '../src/policy/schema';
 import type { DecisionBody } from '../src/routes/decide';
 import type { AccessCheckResult } from '../src/rpc/access-check';
@@ -107,10 +107,9 @@ function defaultOnChallenge<E extends Env>(c: Context<E>, d: GeogateDecision): R
   return c.json({ decision: d.decision, reasons: decidingCodes(d), challenge: d.challenge, requestId: d.requestId }, 401);
 }
 
-/** The decision when geogate could not answer: the fail mode's, marked failed. */
-function failedDecision(mode: FailMode, message: string, now: number, requestId: string): GeogateDecision {
-  const d: Decision = failModeDecision(mode, 'deployment', { kind: 'storage-unavailable', message });
-  return { ...d, policyVersion: 'none', requestId, evaluatedAt: new Date(now).toISOString(), via: 'fail-mode' };
+/** The fail mode's decision, marked failed: no policy decided (geogate unreachable, or a bundled policy that is invalid). */
+function failedDecision(mode: FailMode, failure: PolicyFailure, now: number, requestId: string, via: GeogateDecision['via']): GeogateDecision {
+  return { ...failModeDecision(mode, 'deployment', failure), policyVersion: 'none', requestId, evaluatedAt: new Date(now).toISOString(), via };
 }
 
 /**
@@ -123,9 +122,7 @@ export const UNREADABLE_OFFSET_CLAIM = 99_999;
 
 /** A header offset claim as the check input takes it (see {@link UNREADABLE_OFFSET_CLAIM}). */
 function offsetClaim(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const text = value.trim();
-  return /^[+-]?\d{1,4}$/.test(text) ? Number(text) : UNREADABLE_OFFSET_CLAIM;
+  return typeof value === 'number' ? value : (offsetFromText(value) ?? UNREADABLE_OFFSET_CLAIM);
 }
 
 /**
@@ -152,10 +149,9 @@ function inputOf(c: Context, trustCf: boolean, origin: GeogateOriginFacts): Chec
   if (origin.deviceId !== undefined) client.deviceId = origin.deviceId;
   const input: CheckRequestInput = { client };
   if (trustCf) {
-    const geo = geoFromCf(request.cf);
-    if (geo) input.geo = checkableGeo(geo);
-    const ip = request.headers.get('cf-connecting-ip') ?? undefined;
-    if (ip !== undefined && isIpAddress(ip)) input.ip = ip;
+    const cf = cfView(request);
+    if (cf.geo) input.geo = checkableGeo(cf.geo);
+    if (cf.ip !== undefined) input.ip = cf.ip;
   }
   if (origin.account !== undefined) input.account = origin.account;
   if (origin.surface !== undefined) input.surface = origin.surface;
@@ -209,7 +205,7 @@ export function geogate<E extends Env = Env>(options: GeogateOptions<E> = {}): M
     } catch (error) {
       // geogate unreachable (or the facts callback threw): the fail mode decides, loudly.
       console.error('geogate/hono: no decision, the fail mode decides:', error instanceof Error ? error.message : String(error));
-      decision = failedDecision(failMode, 'geogate could not be asked', now, input?.requestId ?? crypto.randomUUID());
+      decision = failedDecision(failMode, { kind: 'storage-unavailable', message: 'geogate could not be asked' }, now, input?.requestId ?? crypto.randomUUID(), 'fail-mode');
     }
     c.set('geogate', decision);
     if (decision.decision === 'deny') return onDeny(ctx, decision);
@@ -268,10 +264,7 @@ export function inProcessEngine(document: PolicyDocument, options: InProcessEngi
       if (!parsed.success) return invalidCheckRequest(parsed.error);
       const requestId = parsed.data.requestId ?? crypto.randomUUID();
       const p = policy();
-      if ('problem' in p) {
-        const d = failModeDecision(options.failMode ?? 'closed', 'deployment', { kind: 'invalid', message: `the bundled policy is invalid: ${p.problem}` });
-        return { ...d, policyVersion: 'none', requestId, evaluatedAt: new Date(now).toISOString(), via: 'in-process' };
-      }
+      if ('problem' in p) return failedDecision(options.failMode ?? 'closed', { kind: 'invalid', message: `the bundled policy is invalid: ${p.problem}` }, now, requestId, 'in-process');
       const facts = factsFromCheckRequest(parsed.data);
       const d = evaluate(p, facts, now);
       return { ...d, policyVersion: p.version, requestId, evaluatedAt: new Date(now).toISOString(), geoSource: facts.geoSource, via: 'in-process' };

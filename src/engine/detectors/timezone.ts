@@ -102,13 +102,20 @@ export function clockOffsetMinutes(clock: string): number | undefined {
   return m[1] === '-' ? -minutes : minutes;
 }
 
+/**
+ * The integer an offset header carries (`480`, `+480`, `-300`, spaces around), or undefined when
+ * it is written any other way (hex, exponents, fractions, text): a header's syntax only, whether
+ * any place uses the offset is {@link isRealOffset}'s question.
+ */
+export function offsetFromText(raw: string): number | undefined {
+  const text = raw.trim();
+  return /^[+-]?\d{1,4}$/.test(text) ? Number(text) : undefined;
+}
+
 /** Reads an offset claim: a number, or an integer written in a header. */
 function readOffset(raw: number | string): number | undefined {
-  if (typeof raw === 'number') return isRealOffset(raw) ? raw : undefined;
-  const text = raw.trim();
-  if (!/^[+-]?\d{1,4}$/.test(text)) return undefined;
-  const n = Number(text);
-  return isRealOffset(n) ? n : undefined;
+  const n = typeof raw === 'number' ? raw : offsetFromText(raw);
+  return n !== undefined && isRealOffset(n) ? n : undefined;
 }
 
 /** Sorts the client's claims; never throws, whatever the client sent. */
