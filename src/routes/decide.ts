@@ -225,14 +225,17 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
     ...(d.dryRun ? { dryRun: d.dryRun } : {}),
   };
   const timings = { evaluationMicros: evaluationMs * 1000, totalMicros: (performance.now() - started) * 1000 };
-  const log = async () => {
-    // The IP hash only when the log will carry it.
-    const ipHash = isSampled(logSettings, logDraw) && !logSettings.mask.has('ipHash') ? await decisionIpHash(logBindings.MEMORY_HASH_SECRET, facts.ip) : undefined;
-    writeDecisionLog(logBindings, { decision: body, facts, settings: logSettings, timings, ipHash }, logDraw);
-  };
-  // After the answer has gone: the log (IP hash, record, console line, data point) is off the
-  // check's latency. Without an ExecutionContext, before returning, so that nothing is lost.
-  if (waitUntil) waitUntil(afterAnswer().then(log));
-  else await log();
+  // A decision sampled out costs nothing more: no timer, no background task.
+  if (isSampled(logSettings, logDraw)) {
+    const log = async () => {
+      // The IP hash only when the log will carry it.
+      const ipHash = logSettings.mask.has('ipHash') ? undefined : await decisionIpHash(logBindings.MEMORY_HASH_SECRET, facts.ip);
+      writeDecisionLog(logBindings, { decision: body, facts, settings: logSettings, timings, ipHash }, logDraw);
+    };
+    // After the answer has gone: the log (IP hash, record, console line, data point) is off the
+    // check's latency. Without an ExecutionContext, before returning, so that nothing is lost.
+    if (waitUntil) waitUntil(afterAnswer().then(log));
+    else await log();
+  }
   return body;
 }
