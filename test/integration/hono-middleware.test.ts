@@ -2,35 +2,17 @@
 // CF-Connecting-IP, Geogate-Client-* claims, the clearance cookie), decisions from geogate's
 // AccessCheck through a real service binding (GEOGATE, bound in vitest.config.ts) or from the
 // engine in-process, and the fail mode when geogate cannot be asked.
-import { env } from 'cloudflare:workers';
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { geogate, inProcessEngine, type GeogateDecision, type GeogateOptions, type GeogateVariables } from '../../client/hono';
+import { inProcessEngine, type GeogateDecision } from '../../client/hono';
 import type { PolicyDocument } from '../../src/policy/schema';
 import { defaultDocument, resetPolicyState } from '../helpers';
+import { boundGeogate as bound, honoTestApp as appWith, userRequest, type HonoTestBindings as Bindings, type HonoTestEnv as AppEnv } from '../hono-helpers';
 
 beforeEach(resetPolicyState);
 
-type Bindings = { GEOGATE?: unknown };
-type AppEnv = { Bindings: Bindings; Variables: GeogateVariables };
-
-const bound = { GEOGATE: (env as unknown as { GEOGATE: unknown }).GEOGATE };
-
-/** An app with the middleware on /api/*, whose route reports the decision it saw. */
-function appWith(options: GeogateOptions<AppEnv> = {}) {
-  const app = new Hono<AppEnv>();
-  app.use('/api/*', geogate<AppEnv>(options));
-  app.get('/api/hello', (c) => c.json({ ran: true, decision: c.var.geogate }));
-  return app;
-}
-
 const US = { country: 'US', timezone: 'America/New_York', city: 'New York', asn: 7922 };
 const CN = { country: 'CN', timezone: 'Asia/Shanghai', city: 'Shanghai', asn: 4134 };
-
-/** A user's request as the user-facing Worker receives it: Cloudflare's cf and CF-Connecting-IP. */
-function userRequest(cf: Record<string, unknown> | undefined, headers: Record<string, string> = {}, ip = '203.0.113.9') {
-  return new Request('https://app.test/api/hello', { headers: { 'cf-connecting-ip': ip, ...headers }, ...(cf ? { cf } : {}) });
-}
 
 async function call(app: Hono<AppEnv>, request: Request, bindings: Bindings = bound) {
   const res = await app.fetch(request, bindings);

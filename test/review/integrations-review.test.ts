@@ -4,29 +4,18 @@
 // "fixed: ..." tests failed on the code as reviewed; the fix is in the same commit.
 // "holds: ..." an attack the code withstood, kept as a regression test.
 import { SELF } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { geogate, inProcessEngine, type AccessCheckService, type GeogateDecision, type GeogateOptions, type GeogateVariables } from '../../client/hono';
+import { inProcessEngine, type AccessCheckService, type GeogateDecision, type GeogateOptions } from '../../client/hono';
 import honoApp from '../../examples/integrate/hono-app';
 import { CHECK_TOKEN, defaultDocument, resetPolicyState } from '../helpers';
+import { boundGeogate as bound, honoTestApp, userRequest, type HonoTestBindings as Bindings, type HonoTestEnv as AppEnv } from '../hono-helpers';
 
 beforeEach(resetPolicyState);
 
-type Bindings = { GEOGATE?: unknown };
-type AppEnv = { Bindings: Bindings; Variables: GeogateVariables };
-const bound = { GEOGATE: (env as unknown as { GEOGATE: unknown }).GEOGATE };
-
 /** An app whose deny and challenge answers carry the whole decision, and whose route reports it. */
 function appWith(options: GeogateOptions<AppEnv> = {}) {
-  const app = new Hono<AppEnv>();
-  app.use('/api/*', geogate<AppEnv>({ onDeny: (c, d) => c.json({ decision: d }, 403), onChallenge: (c, d) => c.json({ decision: d }, 401), ...options }));
-  app.get('/api/hello', (c) => c.json({ ran: true, decision: c.var.geogate }));
-  return app;
-}
-
-function userRequest(cf: Record<string, unknown> | undefined, headers: Record<string, string> = {}, ip = '203.0.113.9') {
-  return new Request('https://app.test/api/hello', { headers: { 'cf-connecting-ip': ip, ...headers }, ...(cf ? { cf } : {}) });
+  return honoTestApp({ onDeny: (c, d) => c.json({ decision: d }, 403), onChallenge: (c, d) => c.json({ decision: d }, 401), ...options });
 }
 
 async function decisionOf(app: Hono<AppEnv>, request: Request, bindings: Bindings = bound) {
