@@ -4,12 +4,13 @@
 // versions; checks follow each step. wrangler is stopped by its process group at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeIntel } from '../../src/engine/intel';
 import { buildIntel } from '../../src/intel/build';
+import { freePort, signalGroup } from '../node/process-group';
+import { WRANGLER_BIN, WRANGLER_ENV } from '../node/wrangler-env';
 import { runCli } from './harness';
 
 const ADMIN = 'cli-e2e-admin-token-0123456789';
@@ -18,24 +19,13 @@ const dir = mkdtempSync(join(tmpdir(), 'geogate-cli-e2e-'));
 let url = '';
 let dev: ChildProcess | undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   dev = spawn(
     process.execPath,
     [
-      'node_modules/wrangler/bin/wrangler.js',
+      WRANGLER_BIN,
       'dev',
       '--ip', '127.0.0.1',
       '--port', String(port),
@@ -47,7 +37,8 @@ beforeAll(async () => {
     {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', XDG_CONFIG_HOME: join(dir, 'xdg'), CI: 'true' },
+      // Offline and quiet as every test's wrangler, with its logs in this run's throwaway directory.
+      env: { ...WRANGLER_ENV, XDG_CONFIG_HOME: join(dir, 'xdg') },
     },
   );
   let output = '';
@@ -68,13 +59,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  if (dev?.pid !== undefined) {
-    try {
-      process.kill(-dev.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
+  if (dev?.pid !== undefined) signalGroup(dev.pid, 'SIGTERM');
 });
 
 function file(name: string, content: unknown): string {

@@ -1,4 +1,4 @@
-// What the Node-run tests (test/browser, test/proxies) need to run servers as child processes: a
+// What the Node-run tests (test/browser, test/proxies, test/cli) need to run servers as child processes: a
 // free loopback port, and stopping a child spawned `detached: true` (the leader of its own process
 // group) together with whatever it started below it.
 import type { ChildProcess } from 'node:child_process';

@@ -1,4 +1,4 @@
-// How the Node-run tests (test/browser, test/proxies) start wrangler: the repo's own copy, offline
+// How the Node-run tests (test/browser, test/proxies, test/cli) start wrangler: the repo's own copy, offline
 // and quiet, its logs inside the project.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
