@@ -6,35 +6,17 @@
 // `--check` rebuilds in memory and fails when the committed module differs (run by `npm run lint`).
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { Buffer } from 'node:buffer';
-import { build } from 'esbuild';
 import { licenceComment } from './gen-data.mjs';
+import { importTs, root } from './lib/import-ts.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = 'src/engine/data/network-intel.ts';
 const read = (p) => readFileSync(join(root, p), 'utf8');
 
 /** The TypeScript builder, bundled for Node in memory. */
-async function loadBuilder() {
-  const r = await build({
-    stdin: {
-      contents: "export { buildIntel } from './src/intel/build'; export { encodeIntel, decodeIntel } from './src/engine/intel';",
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    logLevel: 'warning',
-  });
-  const code = r.outputFiles[0].text;
-  return import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
-}
+const loadBuilder = () => importTs("export { buildIntel } from './src/intel/build'; export { encodeIntel, decodeIntel } from './src/engine/intel';");
 
 /** Upstream commit and date, from SOURCE.md ("commit <40 hex>, <YYYY-MM-DD>"). */
 function sourceOf() {

@@ -6,30 +6,13 @@
 // schema or documentation (or bumping zod / @hono/zod-openapi), review the diff, commit both.
 // `--check` rebuilds in memory and fails when the committed module differs (run by `npm run lint`).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Buffer } from 'node:buffer';
-import { build } from 'esbuild';
+import { importTs, root } from './lib/import-ts.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = 'src/openapi/openapi-document.ts';
 
-/** The TypeScript builder, bundled for Node in memory. */
-async function loadBuilder() {
-  const r = await build({
-    stdin: { contents: "export { renderOpenApiModule } from './src/openapi/document';", resolveDir: root, loader: 'ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    logLevel: 'warning',
-  });
-  return import(`data:text/javascript;base64,${Buffer.from(r.outputFiles[0].text).toString('base64')}`);
-}
-
-const { renderOpenApiModule } = await loadBuilder();
+const { renderOpenApiModule } = await importTs("export { renderOpenApiModule } from './src/openapi/document';");
 const module = renderOpenApiModule();
 let current = '';
 try {
