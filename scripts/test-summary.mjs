@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Prints the plain closing line CI reads ("N passed, N failed, N skipped") from vitest's JSON
-// reports (default: reports/vitest.json and reports/proxies.json, summed). Exits non-zero when a
+// reports (default: the reports of test:workers, test:fuzz, test:proxies and test:load, summed). Exits non-zero when a
 // report is missing or records a failure.
 import { existsSync, readFileSync } from 'node:fs';
 
-const paths = process.argv.length > 2 ? process.argv.slice(2) : ['reports/vitest.json', 'reports/proxies.json'];
+const paths = process.argv.length > 2 ? process.argv.slice(2) : ['reports/vitest.json', 'reports/fuzz.json', 'reports/proxies.json', 'reports/load.json'];
 let passed = 0;
 let failed = 0;
 let skipped = 0;
