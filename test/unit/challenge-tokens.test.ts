@@ -1,6 +1,7 @@
 // The challenge plumbing below the routes: siteverify's outcomes (Cloudflare's test secrets
 // emulated by a stub fetcher, as Cloudflare documents them), the signed tokens (tickets and
 // clearances never stand in for each other; rotation), and the settings read from the env.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { challengeConfig, challengeProblems } from '../../src/challenge/config';
 import { CompactSign, SignJWT } from 'jose';
@@ -159,6 +160,47 @@ describe('signed tokens', () => {
     });
     expect(await readTicket(ticket, [OLD, SECRET], NOW + 600_000)).toEqual({ ok: false, why: 'expired' });
     expect(await readTicket(ticket, [OLD], NOW)).toEqual({ ok: false, why: 'signature' });
+  });
+});
+
+describe('tickets are the JWS jose would sign', () => {
+  // signTicket writes the compact JWS out by hand (it is on every challenge decision's latency):
+  // it must be byte for byte what jose's SignJWT signs for the same claims, whatever the text.
+  const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constantFrom('acct-1', 'Zoë', '客户-7', '😀', 'a"b\\c', ''));
+  const ticketArb = fc.record(
+    {
+      requestId: text.filter((s) => s.length > 0),
+      account: text,
+      network: fc.constantFrom('198.51.100.0/24', '2001:db8::/48'),
+      reasons: fc.array(fc.constantFrom('TOR', 'NETWORK_VPN', 'TZ_MISMATCH'), { maxLength: 3 }),
+      kinds: fc.array(fc.constantFrom('turnstile', 'step-up'), { minLength: 1, maxLength: 2 }),
+      policyVersion: text,
+      issuedAt: fc.integer({ min: 0, max: 4_000_000_000_000 }),
+      expiresIn: fc.integer({ min: 1, max: 86_400_000 }),
+    },
+    { requiredKeys: ['requestId', 'reasons', 'kinds', 'policyVersion', 'issuedAt', 'expiresIn'] },
+  );
+
+  it('equals SignJWT byte for byte, and readTicket reads it back', async () => {
+    const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    await fc.assert(
+      fc.asyncProperty(ticketArb, async ({ expiresIn, ...t }) => {
+        const ticket = { ...t, expiresAt: t.issuedAt + expiresIn };
+        const ours = await signTicket(SECRET, ticket);
+        const jose = await new SignJWT({ ...(t.account !== undefined ? { sub: t.account } : {}), ...(t.network !== undefined ? { net: t.network } : {}), rsn: [...t.reasons], knd: [...t.kinds], pv: t.policyVersion })
+          .setProtectedHeader({ alg: 'HS256', typ: 'gg-ticket+jwt' })
+          .setIssuer('geogate')
+          .setAudience('geogate:ticket')
+          .setJti(t.requestId)
+          .setIssuedAt(Math.floor(t.issuedAt / 1000))
+          .setExpirationTime(Math.floor(ticket.expiresAt / 1000))
+          .sign(key);
+        expect(ours).toBe(jose);
+      }),
+      { numRuns: 200 },
+    );
+    const unicode = { requestId: 'r-ü', account: '客户-7😀', network: '198.51.100.0/24', reasons: ['TOR'], kinds: ['turnstile'], policyVersion: 'p-ü', issuedAt: NOW, expiresAt: NOW + 600_000 };
+    expect(await readTicket(await signTicket(SECRET, unicode), [SECRET], NOW)).toEqual({ ok: true, ticket: unicode });
   });
 });
 
