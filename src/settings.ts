@@ -50,3 +50,46 @@ export function settingProblems(env: Vars): SettingProblem[] {
   }
   return out;
 }
+
+/**
+ * The dev-only values `.dev.vars.example` ships for the secrets other than the two tokens (those are
+ * in src/http/auth.ts, DEV_DEFAULT_TOKENS). Published in the repository, so they protect nothing:
+ * `npm run deploy` refuses to deploy them (scripts/predeploy.mjs), and /healthz reports them as a
+ * problem on any host but a loopback one.
+ */
+export const DEV_DEFAULT_SECRETS: Readonly<Record<'MEMORY_HASH_SECRET' | 'CLEARANCE_SECRET', string>> = {
+  MEMORY_HASH_SECRET: 'dev-memory-hash-secret-not-secret',
+  CLEARANCE_SECRET: 'dev-clearance-secret-not-secret-0123456789',
+};
+
+/** A secret set to a published dev-only value. */
+export interface DevSecretProblem {
+  readonly setting: 'MEMORY_HASH_SECRET' | 'CLEARANCE_SECRET' | 'CLEARANCE_SECRET_PREVIOUS';
+  readonly problem: 'dev-default';
+  readonly affects: string;
+  readonly message: string;
+}
+
+const DEV_SECRET_AFFECTS: Readonly<Record<DevSecretProblem['setting'], string>> = {
+  MEMORY_HASH_SECRET: 'the keyed hashes of IPs and device ids (account memory, decision logs)',
+  CLEARANCE_SECRET: 'clearances and challenge tickets (anyone could sign one)',
+  CLEARANCE_SECRET_PREVIOUS: 'clearances and challenge tickets (anyone could sign one)',
+};
+
+/**
+ * The secrets (other than the tokens) set to a dev-only value, for /healthz; `local` is true when
+ * the request was sent to a loopback host (`npm start`), where they are expected.
+ */
+export function devSecretProblems(env: object, local: boolean): DevSecretProblem[] {
+  if (local) return [];
+  const secrets = env as Partial<Record<DevSecretProblem['setting'], unknown>>;
+  const dev: readonly unknown[] = Object.values(DEV_DEFAULT_SECRETS);
+  const out: DevSecretProblem[] = [];
+  for (const name of ['MEMORY_HASH_SECRET', 'CLEARANCE_SECRET', 'CLEARANCE_SECRET_PREVIOUS'] as const) {
+    const v = secrets[name];
+    if (v !== undefined && dev.includes(v)) {
+      out.push({ setting: name, problem: 'dev-default', affects: DEV_SECRET_AFFECTS[name], message: `${name} is the dev-only value from .dev.vars.example: set a real secret with \`npx wrangler secret put ${name}\`` });
+    }
+  }
+  return out;
+}

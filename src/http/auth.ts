@@ -2,7 +2,8 @@
 // (CHECK_TOKEN) and operators administering policies (ADMIN_TOKEN). Each route accepts exactly
 // one of the two. Comparison uses the runtime's constant-time primitive and always runs over the
 // secret's own bytes, so its duration depends on neither the presented token's content nor its
-// length. Tokens are never logged.
+// length. Tokens are never logged. The dev-only tokens of .dev.vars.example serve only requests
+// to a loopback host (`npm start`): anywhere else they count as not configured (docs/security.md).
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { apiError } from './errors';
@@ -41,8 +42,31 @@ export function tokenEquals(presented: string, secret: string): boolean {
   return crypto.subtle.timingSafeEqual(sameLength ? given : expected, expected) && sameLength;
 }
 
+/**
+ * The dev-only tokens `.dev.vars.example` ships for `npm start` (published in the README, so known
+ * to everyone). A Worker configured with one of them, for either audience, refuses the routes it
+ * guards unless the request was sent to a loopback host; `npm run deploy` refuses to deploy them
+ * at all (scripts/predeploy.mjs).
+ */
+export const DEV_DEFAULT_TOKENS: readonly string[] = ['dev-check-token-not-secret', 'dev-admin-token-not-secret'];
+
+/** Hostnames of a request made on this machine (`wrangler dev` listens on 127.0.0.1). */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Whether a request URL names a loopback host. On Cloudflare the URL's host is the one that routed
+ * the request to the Worker (a route, a custom domain or workers.dev), never a loopback name.
+ */
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
 /** What is wrong with one configured secret. */
-export type TokenProblemKind = 'missing' | 'too-short' | 'same-as-other';
+export type TokenProblemKind = 'missing' | 'too-short' | 'dev-default' | 'same-as-other';
 
 /** A problem with a configured secret, and the routes it disables. */
 export interface TokenProblem {
@@ -61,23 +85,29 @@ const AFFECTS: Readonly<Record<TokenName, string>> = {
 
 /**
  * What is wrong with the configured secret `name`, or undefined when it is usable. Fails closed:
- * a missing or short secret, or one equal to the other token, disables the routes that need it.
+ * a missing or short secret, one equal to the other token, or a dev-only default
+ * ({@link DEV_DEFAULT_TOKENS}) unless `requestUrl` names a loopback host, disables the routes
+ * that need it. Without `requestUrl`, a dev-only default is a problem.
  */
-export function tokenProblem(env: Partial<Record<TokenName, string>>, name: TokenName): TokenProblem | undefined {
+export function tokenProblem(env: Partial<Record<TokenName, string>>, name: TokenName, requestUrl?: string): TokenProblem | undefined {
   const value = env[name];
   const other = env[name === 'CHECK_TOKEN' ? 'ADMIN_TOKEN' : 'CHECK_TOKEN'];
   const problem = (kind: TokenProblemKind, message: string): TokenProblem => ({ setting: name, problem: kind, affects: AFFECTS[name], message });
   if (!value) return problem('missing', `${name} is not set`);
   if (value.length < MIN_TOKEN_LENGTH) return problem('too-short', `${name} is shorter than ${MIN_TOKEN_LENGTH} characters`);
+  // The URL is parsed only for a dev value: the check of a real token costs two string compares.
+  if (DEV_DEFAULT_TOKENS.includes(value) && (requestUrl === undefined || !isLoopbackUrl(requestUrl))) {
+    return problem('dev-default', `${name} is the dev-only value from .dev.vars.example, which serves localhost only: set a real secret with \`npx wrangler secret put ${name}\``);
+  }
   if (value === other) return problem('same-as-other', 'CHECK_TOKEN and ADMIN_TOKEN must differ');
   return undefined;
 }
 
-/** Every problem with the configured secrets, one per secret (for /healthz). */
-export function tokenConfigProblems(env: Partial<Record<TokenName, string>>): TokenProblem[] {
+/** Every problem with the configured secrets, one per secret (for /healthz, asked at `requestUrl`). */
+export function tokenConfigProblems(env: Partial<Record<TokenName, string>>, requestUrl?: string): TokenProblem[] {
   const out: TokenProblem[] = [];
   for (const name of TOKEN_NAMES) {
-    const problem = tokenProblem(env, name);
+    const problem = tokenProblem(env, name, requestUrl);
     if (problem !== undefined) out.push(problem);
   }
   return out;
@@ -116,10 +146,14 @@ export function requireToken(token: TokenName, options: RequireTokenOptions = {}
   const refusedStatus = options.refusedStatus ?? 401;
   return createMiddleware<AppEnv>(async (c, next) => {
     const secret = c.env[token];
-    const problem = tokenProblem(c.env, token);
+    const problem = tokenProblem(c.env, token, c.req.url);
     if (!secret || problem !== undefined) {
       console.error(`geogate: refusing a request: ${problem?.message ?? `${token} is not set`}`);
-      return apiError(c, 503, 'NOT_CONFIGURED', 'geogate is not configured to serve this route; see /healthz.');
+      const message =
+        problem?.problem === 'dev-default'
+          ? `geogate is not configured to serve this route: ${token} is a dev-only default, which serves localhost only; set a real secret (npx wrangler secret put ${token}). See /healthz.`
+          : 'geogate is not configured to serve this route; see /healthz.';
+      return apiError(c, 503, 'NOT_CONFIGURED', message);
     }
     // An empty Geogate-Token is a proxy clearing a client's copy: it counts as absent.
     const fromHeader = options.tokenHeader ? c.req.header(TOKEN_HEADER)?.trim() || undefined : undefined;

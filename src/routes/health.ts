@@ -7,10 +7,10 @@ import { Hono } from 'hono';
 import { memoryStatus } from '../accounts/memory';
 import type { AppEnv } from '../env';
 import { challengeConfig, challengeProblems } from '../challenge/config';
-import { tokenConfigProblems } from '../http/auth';
+import { isLoopbackUrl, tokenConfigProblems } from '../http/auth';
 import { methodNotAllowed } from '../http/errors';
 import { refuseCredentialedTraffic } from '../http/guards';
-import { deploymentSettings, settingProblems } from '../settings';
+import { deploymentSettings, devSecretProblems, settingProblems } from '../settings';
 import { activePolicyStore } from '../store/active-policy';
 import { activeIntelStore } from '../store/intel-store';
 import { kvTextStore } from '../store/text-store';
@@ -26,7 +26,9 @@ export const healthRoutes = new Hono<AppEnv>()
       activePolicyStore.peek(kv, now, { waitUntil, failMode: deploymentSettings(c.env).failMode }),
       activeIntelStore.peek(kv, now, { waitUntil }),
     ]);
-    const problems = [...tokenConfigProblems(c.env), ...settingProblems(c.env), ...challengeProblems(c.env)];
+    // Dev-only secrets are expected on a loopback host (`npm start`) and a problem anywhere else.
+    const url = c.req.url;
+    const problems = [...tokenConfigProblems(c.env, url), ...settingProblems(c.env), ...devSecretProblems(c.env, isLoopbackUrl(url)), ...challengeProblems(c.env)];
     const challenge = challengeConfig(c.env);
     const memory = memoryStatus(now);
     const ok = store?.status === 'ok' && intel?.status === 'ok' && memory.status === 'ok' && problems.length === 0;
