@@ -8,6 +8,7 @@ import { lookupZone } from '../engine/timezone';
 import type { AccountFacts, ClientFacts, Facts, GeoFacts, GeoSource } from '../engine/types';
 import { surfaceName } from '../policy/schema';
 import { withoutUnsetFields, type CfView } from './cf';
+import { fastCheckRequest } from './check-request-fast';
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional();
 
@@ -114,10 +115,22 @@ export const ForwardedRequestSchema = CheckRequestSchema.omit({ client: true });
 /**
  * Validates a check request. `null` reads as "absent" (many origins serialise missing values that
  * way): nulls are dropped from the body and its objects before the schema sees them, which keeps
- * the schema itself plain (and fast: it runs on every request).
+ * the schema itself plain. The common shape is validated by {@link fastCheckRequest}, which
+ * answers what the schema would; everything else (and every error) is the schema's.
  */
-export function parseCheckRequest(value: unknown) {
-  return CheckRequestSchema.safeParse(withoutNulls(value));
+export function parseCheckRequest(value: unknown): z.ZodSafeParseResult<CheckRequest> {
+  const cleaned = withoutNulls(value);
+  const fast = fastCheckRequest(cleaned);
+  return fast !== undefined ? { success: true, data: fast } : CheckRequestSchema.safeParse(cleaned);
+}
+
+/**
+ * Validates the origin-side part of a forward-auth request (rebuilt from headers, never holding
+ * `client`), by the same fast path as {@link parseCheckRequest} when it applies.
+ */
+export function parseForwardedRequest(value: unknown): z.ZodSafeParseResult<z.output<typeof ForwardedRequestSchema>> {
+  const fast = typeof value === 'object' && value !== null && !('client' in value) ? fastCheckRequest(value) : undefined;
+  return fast !== undefined ? { success: true, data: fast } : ForwardedRequestSchema.safeParse(value);
 }
 
 /** The value with null members dropped (top level and one level down); the same object if none. */

@@ -8,7 +8,7 @@
 import { Hono, type Context } from 'hono';
 import type { Action } from '../engine/types';
 import type { AppEnv } from '../env';
-import { ForwardedRequestSchema, toInputIssues } from '../facts/check-request';
+import { parseForwardedRequest, toInputIssues } from '../facts/check-request';
 import { checkInputFromHeaders } from '../facts/forward-headers';
 import { requireToken } from '../http/auth';
 import { apiError } from '../http/errors';
@@ -20,7 +20,7 @@ export const AUTHORIZE_STATUS: Readonly<Record<Action, 200 | 401 | 403>> = { all
 
 const authorize = async (c: Context<AppEnv>): Promise<Response> => {
   const forwarded = checkInputFromHeaders(c.req.raw.headers, { trustCfHeaders: deploymentSettings(c.env).trustForwardedCfHeaders });
-  const parsed = ForwardedRequestSchema.safeParse(forwarded.request);
+  const parsed = parseForwardedRequest(forwarded.request);
   if (!parsed.success) {
     return apiError(c, 400, 'INVALID_REQUEST', 'The forwarded headers have invalid values.', toInputIssues(parsed.error, forwarded.headerForPath));
   }
