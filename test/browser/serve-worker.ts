@@ -7,11 +7,28 @@
 // has none, as Cloudflare does in front of a deployed Worker. Direct sockets skip it.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Miniflare, type Request as MiniflareRequest, type Response as MiniflareResponse } from 'miniflare';
 import { unstable_getDurableObjectClassNameToUseSQLiteMap, unstable_readConfig } from 'wrangler';
 import { ROOT, WRANGLER_BIN, WRANGLER_ENV } from '../node/wrangler-env';
+
+/**
+ * A Worker served beside the bundle, in Miniflare's terms (miniflare's own `WorkerOptions` type
+ * reads as `any` here: it is built from the zod 3 types of a zod this repo does not install).
+ */
+export interface ExtraWorker {
+  readonly name: string;
+  readonly modules: true;
+  readonly scriptPath: string;
+  readonly compatibilityDate: string;
+  readonly compatibilityFlags?: string[];
+  /** e.g. `{ GEOGATE: { name: 'geogate', entrypoint: 'AccessCheck' } }` */
+  readonly serviceBindings?: Record<string, string | { readonly name: string; readonly entrypoint?: string }>;
+  /** Sockets bound straight to this Worker, e.g. `[{ host: '127.0.0.1', port: 0 }]`. */
+  readonly unsafeDirectSockets?: { readonly host: string; readonly port: number }[];
+}
 
 /** Options of {@link serveWorker}. */
 export interface ServeWorkerOptions {
@@ -19,6 +36,16 @@ export interface ServeWorkerOptions {
   readonly bindings: Record<string, string>;
   /** Answers every outbound fetch of the Worker (there is no network). */
   readonly outbound: (request: MiniflareRequest) => MiniflareResponse | Promise<MiniflareResponse>;
+  /**
+   * More Workers served by the same workerd beside the bundle (which is named "geogate"), e.g. a
+   * caller with a service binding `{ name: 'geogate', entrypoint: 'AccessCheck' }`. Reach one with
+   * `unsafeDirectSockets` and `miniflare.unsafeGetDirectURL(name)`.
+   */
+  readonly extraWorkers?: readonly ExtraWorker[];
+  /** Receives workerd's stdout and stderr (default: Miniflare prints them). Keep reading both. */
+  readonly runtimeStdio?: (stdout: Readable, stderr: Readable) => void;
+  /** Where the run's directory (bundle, the objects' SQLite files) is made; default: the OS temp directory. */
+  readonly tmpRoot?: string;
 }
 
 /** A served Worker. */
@@ -26,6 +53,8 @@ export interface ServedWorker {
   /** `http://127.0.0.1:<port>/` */
   readonly url: URL;
   readonly port: number;
+  /** The Miniflare instance: KV namespaces, the direct URLs of {@link ServeWorkerOptions.extraWorkers}. */
+  readonly miniflare: Miniflare;
   /** Stops workerd and removes the build and the objects' files; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -73,7 +102,7 @@ function wranglerSettings() {
 
 /** Builds the Worker and serves it on 127.0.0.1 (a free port). */
 export async function serveWorker(options: ServeWorkerOptions): Promise<ServedWorker> {
-  const dir = await mkdtemp(join(tmpdir(), 'geogate-browser-'));
+  const dir = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'geogate-browser-'));
   let mf: Miniflare | undefined;
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -105,10 +134,12 @@ export async function serveWorker(options: ServeWorkerOptions): Promise<ServedWo
           bindings: { ...settings.vars, ...options.bindings },
           outboundService: options.outbound,
         },
+        ...(options.extraWorkers ?? []),
       ],
+      ...(options.runtimeStdio !== undefined ? { handleRuntimeStdio: options.runtimeStdio } : {}),
     });
     const url = await mf.ready;
-    return { url, port: Number(url.port), stop };
+    return { url, port: Number(url.port), miniflare: mf, stop };
   } catch (err) {
     await stop();
     throw err;
