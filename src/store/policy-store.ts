@@ -381,11 +381,21 @@ export class PolicyStore {
       // Written before the pointer, so absent means deleted, or not yet visible here: retried.
       return { ok: false, failure: { kind: 'invalid', message: 'the snapshot the policy pointer names is missing' }, failMode: undefined, detail: `snapshot ${id} absent`, transient: true };
     }
+    // A snapshot is content-addressed: a read that is not the text whose SHA-256 is `id` (over the
+    // bound, or hashing to something else) is a torn or altered read, not what the pointer names.
+    // It is retried like a failed read, never remembered against the pointer, so the isolate
+    // recovers once storage answers the snapshot whole (the pointer itself is fine).
     if (read.kind === 'too-large') {
-      return { ok: false, failure: { kind: 'too-large', message: `the snapshot is over ${MAX_SNAPSHOT_BYTES} bytes` }, failMode: undefined, detail: 'snapshot too large' };
+      return { ok: false, failure: { kind: 'too-large', message: `the snapshot is over ${MAX_SNAPSHOT_BYTES} bytes` }, failMode: undefined, detail: 'snapshot too large', transient: true };
     }
     const decoded = await decodeSnapshot(read.text, id);
-    if (!decoded.ok) return { ok: false, failure: { kind: 'invalid', message: 'the policy snapshot is unusable' }, failMode: undefined, detail: decoded.message };
+    if (!decoded.ok) {
+      // Only a text that is the snapshot (its hash is the id) is refused for good: the id names it forever.
+      const intact = (await sha256Hex(read.text)) === id;
+      return intact
+        ? { ok: false, failure: { kind: 'invalid', message: 'the policy snapshot is unusable' }, failMode: undefined, detail: decoded.message }
+        : { ok: false, failure: { kind: 'invalid', message: 'the policy snapshot read was corrupt (it does not match its id)' }, failMode: undefined, detail: decoded.message, transient: true };
+    }
     return { ok: true, compiled: decoded.compiled, snapshot: id };
   }
 
