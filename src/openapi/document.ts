@@ -20,6 +20,7 @@ import {
   AuditResponseSchema,
   ClearanceResponseSchema,
   DecisionResponseSchema,
+  ForwardAuthResponseSchema,
   ErrorResponseSchema,
   HealthResponseSchema,
   IntelViewSchema,
@@ -57,6 +58,7 @@ type Responses = RouteConfig['responses'];
 // it. Not `.openapi(refId)`: zod copies prototype methods onto a schema when it is built, so the
 // routes' schemas, built before @hono/zod-openapi loaded, never got that method.
 const Decision = DecisionResponseSchema.meta({ id: 'Decision' });
+const ForwardAuthDecision = z.union([ForwardAuthResponseSchema.meta({ id: 'ForwardAuthDecision' }), Decision]);
 const ErrorBody = ErrorResponseSchema.meta({ id: 'Error' });
 const CheckRequest = CheckRequestSchema.meta({ id: 'CheckRequest' });
 const Policy = PolicySchema.meta({ id: 'Policy' });
@@ -134,6 +136,7 @@ function authorizeHeaders(doc: OpenAPIHono): z.ZodType[] {
   for (const f of CF_FALLBACK_HEADERS) {
     out.push(header(f.header, `Read as \`${f.path.join('.')}\` only under TRUST_FORWARDED_CF_HEADERS = "true", when no Geogate-* geo header is present.`));
   }
+  out.push(header('geogate-response', '`full`: answer the whole Decision body (as /v1/check does) instead of the lean ForwardAuthDecision. Never changes the decision or the status.'));
   out.push(header('cookie', `The \`${CLEARANCE_COOKIE}\` cookie is read as the clearance when \`geogate-clearance\` is absent.`));
   return out;
 }
@@ -190,9 +193,9 @@ function registerRoutes(doc: OpenAPIHono): void {
         security: [{ checkToken: [] }, { geogateToken: [] }],
         request: { headers, ...extra },
         responses: {
-          200: { ...json(Decision, 'allow.'), headers: AUTHORIZE_RESPONSE_HEADERS },
-          401: { ...json(Decision, 'challenge (never an authentication failure here).'), headers: AUTHORIZE_RESPONSE_HEADERS },
-          403: { ...json(Decision, 'deny.'), headers: AUTHORIZE_RESPONSE_HEADERS },
+          200: { ...json(ForwardAuthDecision, 'allow.'), headers: AUTHORIZE_RESPONSE_HEADERS },
+          401: { ...json(ForwardAuthDecision, 'challenge (never an authentication failure here).'), headers: AUTHORIZE_RESPONSE_HEADERS },
+          403: { ...json(ForwardAuthDecision, 'deny.'), headers: AUTHORIZE_RESPONSE_HEADERS },
           400: error('INVALID_REQUEST: a Geogate-* header has an invalid value (`issues` name the header).'),
           500: error('UNAUTHORIZED (a missing or wrong token: 500 so that proxies fail closed instead of challenging), or INTERNAL.'),
           503: error('NOT_CONFIGURED: CHECK_TOKEN is not set.'),

@@ -5,6 +5,7 @@
 // here (a new undocumented field fails the strict ones). Nothing here runs on the check path: only
 // the document builder and the tests import this module.
 import * as z from 'zod';
+import type { ForwardAuthBody } from '../routes/authorize';
 import type { ChallengeBody, DecisionBody } from '../routes/decide';
 import type { ApiErrorBody, ErrorCode } from '../http/errors';
 import type { GrantedClearance } from '../challenge/grant';
@@ -128,6 +129,20 @@ export const DecisionResponseSchema = z
     dryRun: dryRun.optional(),
   })
   .describe('A decision: allow, challenge or deny, and why.') satisfies z.ZodType<DecisionBody>;
+
+/** The lean body of /v1/authorize (without `Geogate-Response: full`). */
+export const ForwardAuthResponseSchema = z
+  .strictObject({
+    decision: action,
+    summary: z.string(),
+    reasons: z.array(ReasonSchema.pick({ code: true, rule: true, action: true, liftedBy: true })).describe('The decisive reason first; no messages or evidence.'),
+    score: z.number(),
+    failed: z.boolean(),
+    policyVersion: z.string(),
+    requestId: z.string(),
+    challenge: challenge.optional(),
+  })
+  .describe('The lean forward-auth body: what a proxy, or the user it hands the answer to, can act on. `Geogate-Response: full` asks for the whole Decision.') satisfies z.ZodType<ForwardAuthBody>;
 
 /** A clearance issued by POST /v1/challenge/*. */
 export const ClearanceResponseSchema = z

@@ -5,18 +5,47 @@
 // decision: a refused token is 500 (401 would challenge every user after a token rotation),
 // bad origin-side headers 400, a missing configuration 503. Dry-run outcomes travel in headers
 // and the body only: they never change the status.
+// The body is lean (proxies act on the status and headers and mostly discard it; Caddy hands it
+// to a denied or challenged user): the decision, its reasons without messages or evidence, and the
+// challenge. `Geogate-Response: full` asks for the whole /v1/check body (debugging a proxy set-up).
 import { Hono, type Context } from 'hono';
-import type { Action } from '../engine/types';
+import type { Action, Reason } from '../engine/types';
 import type { AppEnv } from '../env';
 import { parseForwardedRequest, toInputIssues } from '../facts/check-request';
 import { checkInputFromHeaders } from '../facts/forward-headers';
 import { requireToken } from '../http/auth';
 import { apiError } from '../http/errors';
 import { deploymentSettings } from '../settings';
-import { decide } from './decide';
+import { decide, type DecisionBody } from './decide';
 
 /** Status code per decision (the forward-auth contract). */
 export const AUTHORIZE_STATUS: Readonly<Record<Action, 200 | 401 | 403>> = { allow: 200, challenge: 401, deny: 403 };
+
+/** Request header: `full` asks /v1/authorize for the whole decision body instead of the lean one. */
+export const RESPONSE_HEADER = 'geogate-response';
+
+/** One reason in the lean body: what stands and why, without the message and evidence. */
+export type ForwardAuthReason = Pick<Reason, 'code' | 'rule' | 'action' | 'liftedBy'>;
+
+/** The lean body of /v1/authorize: what a proxy or a denied user can act on. */
+export interface ForwardAuthBody {
+  decision: DecisionBody['decision'];
+  summary: string;
+  reasons: ForwardAuthReason[];
+  score: number;
+  failed: boolean;
+  policyVersion: string;
+  requestId: string;
+  challenge?: DecisionBody['challenge'];
+}
+
+/** The lean body of a decision (see {@link ForwardAuthBody}). */
+export function forwardAuthBody(body: DecisionBody): ForwardAuthBody {
+  const reasons = body.reasons.map((r): ForwardAuthReason => (r.liftedBy === undefined ? { code: r.code, rule: r.rule, action: r.action } : { code: r.code, rule: r.rule, action: r.action, liftedBy: r.liftedBy }));
+  const lean: ForwardAuthBody = { decision: body.decision, summary: body.summary, reasons, score: body.score, failed: body.failed, policyVersion: body.policyVersion, requestId: body.requestId };
+  if (body.challenge) lean.challenge = body.challenge;
+  return lean;
+}
 
 const authorize = async (c: Context<AppEnv>): Promise<Response> => {
   const forwarded = checkInputFromHeaders(c.req.raw.headers, { trustCfHeaders: deploymentSettings(c.env).trustForwardedCfHeaders });
@@ -45,7 +74,8 @@ const authorize = async (c: Context<AppEnv>): Promise<Response> => {
     c.header('Geogate-Dry-Run-Rules', body.dryRun.matched.join(','));
   }
   c.header('Cache-Control', 'no-store');
-  return c.json(body, AUTHORIZE_STATUS[body.decision]);
+  const full = c.req.header(RESPONSE_HEADER)?.trim().toLowerCase() === 'full';
+  return c.json(full ? body : forwardAuthBody(body), AUTHORIZE_STATUS[body.decision]);
 };
 
 const checkToken = requireToken('CHECK_TOKEN', { refusedStatus: 500, tokenHeader: true });

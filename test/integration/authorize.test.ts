@@ -12,12 +12,14 @@ function authorize(headers: HeadersInit, init: { method?: string; token?: string
   const h = new Headers(headers);
   const token = init.token === undefined ? CHECK_TOKEN : init.token;
   if (token !== null) h.set('authorization', `Bearer ${token}`);
+  // The whole decision body, so that tests can read its evidence (the lean body has its own tests).
+  if (!h.has('geogate-response')) h.set('geogate-response', 'full');
   return SELF.fetch(`https://geogate.test${init.path ?? '/v1/authorize'}`, { method: init.method ?? 'GET', headers: h });
 }
 
 /** Calls the Worker with overridden vars (e.g. TRUST_FORWARDED_CF_HEADERS). */
 async function authorizeWith(overrides: Partial<Env>, headers: Record<string, string>, cf?: Record<string, unknown>) {
-  const request = new Request('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, ...headers }, ...(cf ? { cf } : {}) });
+  const request = new Request('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', ...headers }, ...(cf ? { cf } : {}) });
   const ctx = createExecutionContext();
   const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
@@ -100,6 +102,31 @@ describe('/v1/authorize decisions', () => {
   it('ignores client-supplied headers it does not know', async () => {
     const res = await authorize({ 'geogate-country': 'CN', 'x-geogate-decision': 'allow', 'geogate-decision': 'allow' });
     expect(res.status).toBe(403);
+  });
+});
+
+describe('the lean body (proxies discard it; Caddy hands it to the user)', () => {
+  const LEAN_KEYS = ['challenge', 'decision', 'failed', 'policyVersion', 'reasons', 'requestId', 'score', 'summary'];
+  it.each([
+    ['allow', { 'geogate-country': 'US', 'geogate-ip': '198.51.100.7' }, 200],
+    ['challenge', { 'geogate-country': 'T1', 'geogate-ip': '198.51.100.7' }, 401],
+    ['deny', { 'geogate-country': 'KP', 'geogate-ip': '198.51.100.7' }, 403],
+  ] as const)('%s: the decision, its reasons without messages or evidence, and the challenge; the full body on request is the same decision', async (decision, headers, status) => {
+    const lean = await authorize({ ...headers, 'geogate-request-id': `lean-${decision}`, 'geogate-response': 'lean' });
+    const full = await authorize({ ...headers, 'geogate-request-id': `lean-${decision}`, 'geogate-response': ' FULL ' });
+    expect([lean.status, full.status]).toEqual([status, status]);
+    const l = await lean.json<Record<string, unknown> & { reasons: Record<string, unknown>[]; challenge?: Record<string, unknown> }>();
+    const f = await full.json<Record<string, unknown> & { reasons: Record<string, unknown>[]; challenge?: Record<string, unknown> }>();
+    expect(l.decision).toBe(decision);
+    expect(Object.keys(l).every((k) => LEAN_KEYS.includes(k))).toBe(true);
+    for (const k of ['decision', 'summary', 'score', 'failed', 'policyVersion', 'requestId']) expect(l[k]).toEqual(f[k]);
+    expect(l.reasons).toEqual(f.reasons.map((r) => ({ code: r.code, rule: r.rule, action: r.action, ...(r.liftedBy !== undefined ? { liftedBy: r.liftedBy } : {}) })));
+    expect(l.reasons.every((r) => !('evidence' in r) && !('message' in r))).toBe(true);
+    expect({ ...l.challenge, ticket: undefined }).toEqual({ ...f.challenge, ticket: undefined });
+    if (decision === 'challenge') expect(l.challenge?.ticket).toEqual(expect.any(String));
+    // Headers are the same either way: the body never changes what a proxy acts on.
+    for (const h of ['geogate-decision', 'geogate-reasons', 'geogate-policy-version']) expect(lean.headers.get(h)).toBe(full.headers.get(h));
+    expect(JSON.stringify(l).length).toBeLessThan(JSON.stringify(f).length);
   });
 });
 
@@ -216,7 +243,7 @@ describe('auth and configuration failures are errors, never a challenge', () => 
     const wrong = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { 'geogate-token': 'nope', authorization: `Bearer ${CHECK_TOKEN}` } });
     expect(wrong.status).toBe(500);
     // A proxy that clears the client's copy sends it empty: Authorization is judged then.
-    const cleared = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { 'geogate-token': '', authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'US' } });
+    const cleared = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { 'geogate-token': '', authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-country': 'US' } });
     expect(cleared.status).toBe(200);
   });
 

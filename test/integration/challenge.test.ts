@@ -79,7 +79,7 @@ describe('a challenge decision', () => {
   });
 
   it('on /v1/authorize comes with Geogate-Challenge-Kinds and Geogate-Challenge-Ticket', async () => {
-    const res = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-ip': TOR_USER.ip, 'geogate-country': 'T1' } });
+    const res = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-ip': TOR_USER.ip, 'geogate-country': 'T1' } });
     expect(res.status).toBe(401);
     expect(res.headers.get('geogate-challenge-kinds')).toBe('turnstile,step-up');
     const body = await res.json<DecisionJson>();
@@ -287,7 +287,7 @@ describe('clearances on the check routes', () => {
 
   it('lifts the challenge on /v1/authorize from Geogate-Clearance or the geogate_clearance cookie', async () => {
     const g = await stepUp();
-    const base = { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-ip': TOR_USER.ip, 'geogate-country': 'T1', 'geogate-account-id': 'acct-1' };
+    const base = { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-ip': TOR_USER.ip, 'geogate-country': 'T1', 'geogate-account-id': 'acct-1' };
     const ways: Record<string, string>[] = [{ 'geogate-clearance': g.clearance }, { cookie: `session=abc; geogate_clearance=${g.clearance}; theme=dark` }];
     for (const extra of ways) {
       const res = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { ...base, ...extra } });

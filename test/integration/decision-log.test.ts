@@ -40,7 +40,7 @@ async function fetchWith(overrides: Partial<Record<keyof Env, unknown>>, request
 
 const checkRequest = (body: unknown) =>
   new Request('https://geogate.test/v1/check', { method: 'POST', headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const authorizeRequest = (headers: Record<string, string>) => new Request('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, ...headers } });
+const authorizeRequest = (headers: Record<string, string>) => new Request('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', ...headers } });
 
 const SECRET = (env as { MEMORY_HASH_SECRET?: string }).MEMORY_HASH_SECRET;
 
@@ -189,7 +189,7 @@ describe('a decision never depends on the sink', () => {
     expect(typeof env.DECISIONS.writeDataPoint).toBe('function');
     const res = await postCheck({ requestId: 'log-pool', geo: { country: 'US', asn: 7922 } });
     expect(await res.json()).toMatchObject({ decision: 'allow' });
-    const auth = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'CN' } });
+    const auth = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-country': 'CN' } });
     expect(auth.status).toBe(403);
   });
 });

@@ -18,7 +18,7 @@ const watching = policyWith({
 });
 
 function authorize(headers: Record<string, string>) {
-  return SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, ...headers } });
+  return SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', ...headers } });
 }
 
 describe('POST /v1/check with dry-run rules', () => {

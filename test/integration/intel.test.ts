@@ -104,7 +104,7 @@ describe('the intel in decisions', () => {
     expect(body.intel).toEqual({ version: bundledIntel().version, source: 'bundled', id: BUNDLED_INTEL_ID, failed: false });
     expect(body.signals.NETWORK_VPN).toBe(true);
     expect(vpnReason(body)?.evidence).toMatchObject({ cidr: '2.26.164.0/24', intel: bundledIntel().version });
-    const res = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'US' } });
+    const res = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-country': 'US' } });
     expect(res.headers.get('geogate-intel-version')).toBe(bundledIntel().version);
     await res.body?.cancel();
     expect(await health()).toMatchObject({ intel: { status: 'ok', source: 'bundled', version: bundledIntel().version, id: BUNDLED_INTEL_ID } });
@@ -159,7 +159,7 @@ describe('PUT and GET /v1/intel', () => {
     expect(bundledOnly.signals.NETWORK_VPN).toBe(false);
     expect(vpnReason(bundledOnly)).toBeUndefined();
 
-    const authorized = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'US' } });
+    const authorized = await SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-country': 'US' } });
     expect(authorized.headers.get('geogate-intel-version')).toBe(a.version);
     await authorized.body?.cancel();
     expect(await health()).toMatchObject({ status: 'ok', intel: { status: 'ok', source: 'kv', version: a.version, id: a.id } });

@@ -361,6 +361,7 @@ describe('sync mode: each check is judged on its account memory', () => {
       const res = await SELF.fetch('https://geogate.test/v1/authorize', {
         headers: {
           authorization: `Bearer ${CHECK_TOKEN}`,
+          'geogate-response': 'full',
           'geogate-ip': addressIn(800),
           'geogate-country': 'US',
           'geogate-client-timezone': 'America/New_York',

@@ -18,6 +18,7 @@ import {
   AuditResponseSchema,
   ClearanceResponseSchema,
   DecisionResponseSchema,
+  ForwardAuthResponseSchema,
   ErrorResponseSchema,
   HealthResponseSchema,
   ListsResponseSchema,
@@ -175,10 +176,11 @@ describe('real answers match the documented response schemas', () => {
     await expectShape(await postCheck({ ip: '198.51.100.7', geo: { country: 'US' }, account: { id: 'acct-1', orgId: 'org-1' } }), DecisionResponseSchema, 200);
     await expectShape(await postCheck({ geo: { country: 'KP' } }), DecisionResponseSchema, 200);
     await expectShape(await postCheck(TOR_USER), DecisionResponseSchema, 200);
-    const forward = (country: string) => SELF.fetch(`${BASE}/v1/authorize`, { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': country, 'geogate-ip': '198.51.100.7' } });
-    await expectShape(await forward('US'), DecisionResponseSchema, 200);
-    await expectShape(await forward('T1'), DecisionResponseSchema, 401);
-    await expectShape(await forward('KP'), DecisionResponseSchema, 403);
+    const forward = (country: string, full = false) => SELF.fetch(`${BASE}/v1/authorize`, { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': country, 'geogate-ip': '198.51.100.7', ...(full ? { 'geogate-response': 'full' } : {}) } });
+    await expectShape(await forward('US'), ForwardAuthResponseSchema, 200);
+    await expectShape(await forward('T1'), ForwardAuthResponseSchema, 401);
+    await expectShape(await forward('KP'), ForwardAuthResponseSchema, 403);
+    await expectShape(await forward('T1', true), DecisionResponseSchema, 401);
   });
 
   it('a clearance from POST /v1/challenge/step-up', async () => {

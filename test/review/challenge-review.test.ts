@@ -270,7 +270,7 @@ describe('review: accounts', () => {
     expect(invalidWhy(await check({ ...tor('Rv-Case'), clearance: g.clearance }))).toBe('account');
     expect((await check({ ...tor('Rv-Case '), clearance: g.clearance })).decision).toBe('allow');
     // Through /v1/authorize the header is trimmed to "Rv-Case": another account, so it fails closed.
-    const res = await SELF.fetch(`${BASE}/v1/authorize`, { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-ip': '198.51.100.7', 'geogate-country': 'T1', 'geogate-account-id': 'Rv-Case ', 'geogate-clearance': g.clearance } });
+    const res = await SELF.fetch(`${BASE}/v1/authorize`, { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-ip': '198.51.100.7', 'geogate-country': 'T1', 'geogate-account-id': 'Rv-Case ', 'geogate-clearance': g.clearance } });
     expect(res.status).toBe(401);
   });
 
@@ -414,7 +414,7 @@ describe('review: what a clearance lifts', () => {
 // ---------------------------------------------------------------------------------------------
 describe('review: clearance transport (promise 2)', () => {
   async function authorizeWith(account: string, extra: Record<string, string>) {
-    const res = await SELF.fetch(`${BASE}/v1/authorize`, { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-ip': '198.51.100.7', 'geogate-country': 'T1', 'geogate-account-id': account, ...extra } });
+    const res = await SELF.fetch(`${BASE}/v1/authorize`, { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-ip': '198.51.100.7', 'geogate-country': 'T1', 'geogate-account-id': account, ...extra } });
     return { status: res.status, why: invalidWhy(await res.json<DecisionJson>()) };
   }
 

@@ -533,7 +533,7 @@ describe('review of the fixes: PUT /v1/intel regression checks', () => {
 
 describe('review of the fixes: Geogate-Intel-Failed', () => {
   const authorize = () =>
-    SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'US', 'geogate-ip': '192.0.2.1' } });
+    SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-country': 'US', 'geogate-ip': '192.0.2.1' } });
 
   it('holds: absent when the intel is healthy (bundled, never pushed), present when intel:active was deleted after a push (missing)', async () => {
     const healthy = await authorize();

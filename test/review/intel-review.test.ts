@@ -168,7 +168,7 @@ describe('review: forward-auth proxies never learn that the intel failed', () =>
     // intel:active names an artifact that is not stored: a fallback (the bundled copy) decides.
     await env.POLICY.put(ACTIVE_INTEL_KEY, pointerText('ab'.repeat(32), 'gone'));
     const res = await SELF.fetch('https://geogate.test/v1/authorize', {
-      headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'US', 'geogate-ip': '192.0.2.1' },
+      headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-country': 'US', 'geogate-ip': '192.0.2.1' },
     });
     const body = await res.json<{ intel: { failed: boolean } }>();
     expect(body.intel.failed).toBe(true);

@@ -69,7 +69,7 @@ async function viewOf(kind: 'accounts' | 'orgs', id: string): Promise<ActivityVi
 
 /** GET /v1/authorize with the check token and these headers (appended: a name given twice is a repeated header). */
 function authorize(headers: readonly (readonly [string, string])[]): Promise<Response> {
-  const h = new Headers({ authorization: `Bearer ${CHECK_TOKEN}` });
+  const h = new Headers({ authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full' });
   for (const [k, v] of headers) h.append(k, v);
   return SELF.fetch('https://geogate.test/v1/authorize', { headers: h });
 }
@@ -530,17 +530,19 @@ describe('what leaves geogate', () => {
     expect(text).not.toContain('colleague');
   });
 
-  it("DESIGN: the /v1/authorize challenge body, which Caddy and Traefik hand to the end user, tells them their organisation's counts and every threshold", async () => {
+  it("fixed (was DESIGN): the /v1/authorize challenge body, which Caddy and Traefik hand to the end user, no longer tells them their organisation's counts or any threshold", async () => {
     const org = await shanghaiOrg();
-    const res = await authorize([
-      ['geogate-ip', '100.64.70.7'],
-      ['geogate-country', 'US'],
-      ['geogate-account-id', `${org}-me`],
-      ['geogate-org-id', org],
-    ]);
+    const headers = new Headers({ authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-ip': '100.64.70.7', 'geogate-country': 'US', 'geogate-account-id': `${org}-me`, 'geogate-org-id': org });
+    const res = await SELF.fetch('https://geogate.test/v1/authorize', { headers });
     expect(res.status).toBe(401);
-    const body = await res.json<DecisionBody>();
-    expect(body.reasons.find((r) => r.code === 'ORG_RESTRICTED_SHARE')?.evidence).toMatchObject({ activeAccounts: 4, restrictedAccounts: 3, minShare: 0.3, minAccounts: 3 });
+    // The lean body: the reason codes and the challenge, no messages and no evidence.
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ decision: 'challenge', reasons: expect.arrayContaining([{ code: 'ORG_RESTRICTED_SHARE', rule: expect.any(String), action: 'challenge' }]) });
+    expect(text).not.toMatch(/activeAccounts|restrictedAccounts|minShare|minAccounts|evidence|message/);
+    // The proxy's operator can still ask for the whole body (Geogate-Response: full).
+    headers.set('geogate-response', 'full');
+    const full = await (await SELF.fetch('https://geogate.test/v1/authorize', { headers })).json<DecisionBody>();
+    expect(full.reasons.find((r) => r.code === 'ORG_RESTRICTED_SHARE')?.evidence).toMatchObject({ minShare: 0.3, minAccounts: 3 });
   });
 
   it('DESIGN: one check naming an account (say, a login attempt with an unverified username) on a Shanghai clock marks that account: its owner is challenged on clean checks for restrictedDays', async () => {

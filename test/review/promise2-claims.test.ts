@@ -191,7 +191,7 @@ describe('review: offsets, shares and the deny gate (holds)', () => {
 
 describe('review: client headers on /v1/authorize (holds)', () => {
   function authorize(headers: Record<string, string>) {
-    return SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'US', 'geogate-asn': '7922', ...headers } });
+    return SELF.fetch('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', 'geogate-country': 'US', 'geogate-asn': '7922', ...headers } });
   }
   const base = async () => (await (await authorize({})).json<Decision>()).score;
 

@@ -28,6 +28,7 @@ function authorize(headers: HeadersInit, init: { path?: string; method?: string;
   const h = new Headers(headers);
   const token = init.token === undefined ? CHECK_TOKEN : init.token;
   if (token !== null) h.set('authorization', `Bearer ${token}`);
+  if (init.path === undefined) h.set('geogate-response', 'full');
   return SELF.fetch(`https://geogate.test${init.path ?? '/v1/authorize'}`, {
     method: init.method ?? 'GET',
     headers: h,
@@ -37,7 +38,7 @@ function authorize(headers: HeadersInit, init: { path?: string; method?: string;
 
 async function authorizeWith(overrides: Partial<Env>, headers: Record<string, string>) {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, ...headers } }), { ...env, ...overrides }, ctx);
+  const res = await worker.fetch(new Request('https://geogate.test/v1/authorize', { headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full', ...headers } }), { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
