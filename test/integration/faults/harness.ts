@@ -325,7 +325,8 @@ export function envWith(overrides: Partial<Env> & Record<string, unknown> = {}):
 }
 
 function headersOf(body: CheckBody): Headers {
-  const h = new Headers({ authorization: `Bearer ${CHECK_TOKEN}` });
+  // The whole decision body (the default is a lean one for proxies): the suite compares fields.
+  const h = new Headers({ authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-response': 'full' });
   if (body.ip !== undefined) h.set('geogate-ip', body.ip);
   if (body.geo?.country !== undefined) h.set('geogate-country', body.geo.country);
   if (body.geo?.asn !== undefined) h.set('geogate-asn', String(body.geo.asn));
