@@ -59,6 +59,45 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
   return undefined;
 }
 
+/** Every JSON string literal (outside them, valid JSON has no quote). */
+const STRING_LITERAL = /"[^"\\]*(?:\\.[^"\\]*)*"/g;
+
+/**
+ * Whether `text` (valid JSON, `value` what JSON.parse made of it) repeats a key within one object.
+ * Cheaper than {@link findDuplicateKey} on the common body, which has none: outside string
+ * literals a colon only ever follows a key, so `text` has as many keys as colons there; the parsed
+ * value holds one own property per distinct key. More keys written than kept is a repeat.
+ */
+export function repeatsKey(text: string, value: unknown): boolean {
+  let bare: string;
+  try {
+    bare = text.replace(STRING_LITERAL, '');
+  } catch {
+    // The regex engine gave up (a backtracking limit): ask the exact scan.
+    return findDuplicateKey(text) !== undefined;
+  }
+  let written = 0;
+  for (let i = bare.indexOf(':'); i !== -1; i = bare.indexOf(':', i + 1)) written++;
+  if (written === 0) return false;
+  // Walked with a stack, not recursion: JSON.parse accepts nesting deep enough to overflow it.
+  let kept = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (const item of v) if (typeof item === 'object' && item !== null) stack.push(item);
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      kept++;
+      const item = (v as Record<string, unknown>)[key];
+      if (typeof item === 'object' && item !== null) stack.push(item);
+    }
+  }
+  return written > kept;
+}
+
 /**
  * Whether `text` (valid JSON) nests arrays and objects deeper than `max`. JSON.parse accepts
  * 100,000 levels; code that walks the value recursively (a validator) would overflow its stack.

@@ -3,7 +3,7 @@
 // where asked, deep nesting get the same 400s everywhere.
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { findDuplicateKey, nestsDeeperThan } from '../facts/json';
+import { findDuplicateKey, nestsDeeperThan, repeatsKey } from '../facts/json';
 import { apiError } from './errors';
 
 /** Middleware: a body over `maxSize` bytes is a 413, before it is read. */
@@ -33,7 +33,8 @@ export async function readJsonBody(c: Context, options: JsonBodyOptions): Promis
   if (options.maxDepth !== undefined && nestsDeeperThan(text, options.maxDepth)) {
     return { ok: false, response: apiError(c, 400, 'INVALID_REQUEST', `The ${options.what} nests arrays and objects deeper than ${options.maxDepth} levels.`) };
   }
-  const duplicate = findDuplicateKey(text);
+  // The exact scan (which names the key) only runs when the cheap count finds a repeat.
+  const duplicate = repeatsKey(text, value) ? findDuplicateKey(text) : undefined;
   if (duplicate) {
     const message = `this key appears twice in one object${options.repeatedKeyHint ? `; ${options.repeatedKeyHint}` : ''}`;
     return { ok: false, response: apiError(c, 400, 'INVALID_REQUEST', `The ${options.what} repeats a key.`, [{ path: duplicate.path, code: 'duplicate_key', message }]) };
