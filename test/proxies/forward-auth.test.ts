@@ -224,6 +224,13 @@ describe.each(PROXIES)('$name', (proxyCase) => {
     expect(hits).toEqual([]);
   });
 
+  it("never lets a user-sent Geogate-Response: full turn the challenge body into the whole decision (its evidence)", async () => {
+    const { answer } = await through(proxy, '/reports/q3', { ...IN_US, 'geogate-client-timezone': 'Asia/Shanghai', 'geogate-response': 'full' });
+    expect(answer.status).toBe(401);
+    expect(answer.body).not.toMatch(/"evidence"|"signals"|"intel"|"memory"/);
+    expect(proxyCase.challengeOf(answer).decision).toBe('challenge');
+  });
+
   it('never lets a user-sent Geogate-Org-Id reach geogate', async () => {
     const user = { ...VIA_TOR, 'geogate-org-id': PARTNER_ORG };
     // Had the header reached geogate, the partner exception would let this Tor user in:
