@@ -6,6 +6,7 @@
 // should carry nothing about the organisation beyond the user's own request.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SELF } from 'cloudflare:test';
+import caddyfile from '../../examples/caddy/Caddyfile?raw';
 import { CHECK_TOKEN, defaultDocument, postCheck, resetPolicyState, storePolicy } from '../helpers';
 
 const ORG = `sec-org-${crypto.randomUUID()}`;
@@ -77,12 +78,13 @@ describe('what decisions disclose', () => {
     expect(text).not.toMatch(/activeAccounts|restrictedAccounts|active accounts|evidence|"signals"|"memory"/);
   });
 
-  it.fails('OPEN: a user who sends Geogate-Response: full through a proxy that copies their headers (Caddy forward_auth as shipped) gets the organisation’s counts', async () => {
-    // Reproduction: as above, plus the user's own `Geogate-Response: full`. examples/caddy/Caddyfile
-    // sets each origin-side Geogate-* header but not this one, and Caddy returns the 401 body to the
-    // user as is.
+  it('DESIGN: geogate answers the whole decision to whoever sends Geogate-Response: full, so the shipped Caddyfile overwrites the user’s copy', async () => {
+    // Caddy's forward_auth copies every header the user sent onto the auth request: without the
+    // Caddyfile's line, a user sending `Geogate-Response: full` read the organisation's counts
+    // (the proxies test sends it through nginx and Caddy: test/proxies/forward-auth.test.ts).
     const { status, text } = await forwardAuth({ 'geogate-response': 'full' });
     expect(status).toBe(401);
-    expect(text).not.toMatch(/activeAccounts|restrictedAccounts|active accounts/);
+    expect(text).toMatch(/"activeAccounts":20/);
+    expect(caddyfile).toMatch(/^\s*header_up Geogate-Response ""\s*$/m);
   });
 });
