@@ -25,6 +25,7 @@ import {
 } from '../engine/history';
 import { beforeDeadline, LATE } from '../store/deadline';
 import type { WaitUntilLike } from '../store/policy-store';
+import { readAccountHistory, readOrgHistory } from './summary';
 
 /** Where the memory lives: the Durable Objects in production, a test double in tests. */
 export interface MemoryStore {
@@ -79,6 +80,11 @@ export class VerdictCache<T> {
     return e.value;
   }
 
+  /** The value stored under `key`, however old, without touching its recency. */
+  peek(key: string): T | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
   set(key: string, value: T, now: number): void {
     this.#entries.delete(key);
     this.#entries.set(key, { value, at: now });
@@ -131,10 +137,19 @@ export interface MemoryReport {
   readonly org: MemoryStatus;
 }
 
+/** Which memory objects: the accounts' (ACCOUNT_ACTIVITY) or the organisations' (ORG_ACTIVITY). */
+export type MemorySide = 'account' | 'org';
+
 /** The isolate's recent experience of the memory objects, for /healthz. */
 export interface MemoryHealth {
   lastOk: number | undefined;
-  lastFailure: { at: number; kind: 'timeout' | 'unavailable'; message: string } | undefined;
+  /**
+   * `failing`: the sides whose last call failed (no answer from that side's objects since). A
+   * check names an account and an organisation, so with one binding down each check sees a
+   * failure and a success: the other side's success must not hide the outage (/healthz said ok
+   * while every account record failed). Kept on the failure record, so clearing it clears them.
+   */
+  lastFailure: { at: number; kind: 'timeout' | 'unavailable'; message: string; failing?: Set<MemorySide> } | undefined;
   failures: number;
 }
 
@@ -150,13 +165,21 @@ export const MEMORY_FAILURE_HOLD_MS = 5 * 60_000;
  */
 export function memoryStatus(now: number): { status: 'ok' | 'degraded'; failures: number; lastFailure?: { at: string; kind: 'timeout' | 'unavailable' } } {
   const f = memoryHealth.lastFailure;
-  const failing = f !== undefined && (memoryHealth.lastOk === undefined || f.at > memoryHealth.lastOk) && now - f.at < MEMORY_FAILURE_HOLD_MS;
+  const unanswered = f !== undefined && (memoryHealth.lastOk === undefined || f.at > memoryHealth.lastOk || (f.failing?.size ?? 0) > 0);
+  const failing = f !== undefined && unanswered && now - f.at < MEMORY_FAILURE_HOLD_MS;
   return { status: failing ? 'degraded' : 'ok', failures: memoryHealth.failures, ...(f ? { lastFailure: { at: new Date(f.at).toISOString(), kind: f.kind } } : {}) };
 }
 
-function noteFailure(kind: 'timeout' | 'unavailable', message: string): void {
-  memoryHealth.lastFailure = { at: Date.now(), kind, message };
+function noteFailure(kind: 'timeout' | 'unavailable', message: string, side: MemorySide): void {
+  const failing = new Set(memoryHealth.lastFailure?.failing).add(side);
+  memoryHealth.lastFailure = { at: Date.now(), kind, message, failing };
   memoryHealth.failures++;
+}
+
+/** Notes an answer from `side`'s objects: that side is no longer failing. */
+function noteSuccess(side: MemorySide): void {
+  memoryHealth.lastOk = Date.now();
+  memoryHealth.lastFailure?.failing?.delete(side);
 }
 
 /** The restricted places an account's summary remembers location evidence for, within its window. */
@@ -204,16 +227,30 @@ async function capped<T>(p: Promise<T>): Promise<T> {
 let queue: QueuedCheck[] = [];
 let flushing: Promise<void> | undefined;
 
-/** Refreshes the cache with an object's answer, or notes its failure; never rejects. */
+/**
+ * Refreshes the cache with an object's answer, or notes its failure; never rejects. An answer
+ * that is not a summary this deployment can read (another version's, a corrupted one) is a
+ * failure like a rejection: never cached, never judged. Answers can land out of order (two
+ * batches, or a late sync answer, in flight for one object): a summary older than the one held
+ * (its `asOf`, the newest check it counts) never replaces it.
+ */
 function remember<T extends AccountHistory | OrgHistory>(key: string, p: Promise<T>, at: number): Promise<T | Error> {
+  // Keys are `a:<account id>` and `o:<organisation id>` (see memoryCache).
+  const side: MemorySide = key.startsWith('o:') ? 'org' : 'account';
   return p.then(
-    (h) => {
-      memoryCache.set(key, h, at);
-      memoryHealth.lastOk = Date.now();
+    (answer) => {
+      const h = (side === 'org' ? readOrgHistory(answer) : readAccountHistory(answer)) as T | undefined;
+      if (h === undefined) {
+        noteFailure('unavailable', 'the memory object answered a summary this deployment cannot read', side);
+        return new Error('unreadable memory summary');
+      }
+      const held = memoryCache.peek(key);
+      if (held === undefined || held.asOf <= h.asOf) memoryCache.set(key, h, at);
+      noteSuccess(side);
       return h;
     },
     (e: unknown) => {
-      noteFailure('unavailable', e instanceof Error ? e.message.slice(0, 200) : 'error');
+      noteFailure('unavailable', e instanceof Error ? e.message.slice(0, 200) : 'error', side);
       return e instanceof Error ? e : new Error('memory object failed');
     },
   );
@@ -336,7 +373,7 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
     const r = await beforeDeadline(p, s.syncBudgetMs);
     if (r === LATE) {
       background(p, options.waitUntil);
-      noteFailure('timeout', `the ${what} memory did not answer within ${s.syncBudgetMs} ms`);
+      noteFailure('timeout', `the ${what} memory did not answer within ${s.syncBudgetMs} ms`, what === 'account' ? 'account' : 'org');
       return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory did not answer within ${s.syncBudgetMs} ms`, failed: true }, 'timeout'];
     }
     if (r instanceof Error) return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory is unavailable`, failed: true }, 'unavailable'];

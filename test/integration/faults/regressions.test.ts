@@ -2,10 +2,14 @@
 // the store or module that was fixed; the matrix files show the same end to end.
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { consultMemory, memoryCache, memoryHealth, memoryStatus, type MemoryStore } from '../../../src/accounts/memory';
+import { decidePrepared, prepare } from '../../../src/engine/evaluate';
+import type { AccountHistory, OrgHistory } from '../../../src/engine/history';
 import { ACTIVE_POLICY_KEY } from '../../../src/policy/keys';
 import { buildSnapshot, snapshotKey } from '../../../src/policy/snapshot';
 import { kvTextStore, type TextStore } from '../../../src/store/text-store';
-import { policyWith } from '../../helpers';
+import { compile, defaultDocument, facts, policyWith } from '../../helpers';
+import { accountHistory } from '../../memory-helpers';
 import { clearPolicyKeys, newPolicyStore, putPolicy, STORE_T0, STORE_TIMINGS, storeRequest } from '../../policy-store-helpers';
 
 beforeEach(clearPolicyKeys);
@@ -69,5 +73,81 @@ describe('policy store: a snapshot read that is not the snapshot is retried, not
       await r.drain();
     }
     expect(snapshotReads).toBe(1);
+  });
+});
+
+describe('account memory: what an object answers is checked before it is judged or cached', () => {
+  const policyIn = (mode: 'sync' | 'async') => compile({ ...defaultDocument(), history: { mode, syncBudgetMs: 200 } });
+  const NAMED = facts({ ip: '198.51.100.7', account: { id: 'acct-r', orgId: 'org-r' } });
+  const ORG: OrgHistory = { kind: 'org', asOf: 0, windowMs: 1, activeAccounts: 1, restrictedAccounts: 0, restrictedSample: [], truncated: false };
+
+  /** A store whose account objects answer `account` (anything) and organisation objects a good summary, after `orgDelayMs`. */
+  function storeAnswering(account: () => Promise<unknown>, orgDelayMs = 0): MemoryStore {
+    return {
+      recordAccount: () => account() as Promise<AccountHistory>,
+      recordOrg: (_id, obs) => new Promise((r) => setTimeout(() => r({ ...ORG, asOf: obs[obs.length - 1]?.at ?? 0 }), orgDelayMs)),
+    };
+  }
+
+  beforeEach(() => {
+    memoryCache.clear();
+    memoryHealth.lastOk = undefined;
+    memoryHealth.lastFailure = undefined;
+    memoryHealth.failures = 0;
+  });
+
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['wrong types', { kind: 'account', asOf: 1, networks: 'x' }],
+    ['an organisation summary', { ...ORG }],
+  ])('sync: an answer that is %s is a failure (memory "unavailable"), not a crash of the check, and is never cached', async (_name, garbage) => {
+    const now = Date.now();
+    const check = prepare(policyIn('sync'), NAMED, now);
+    const consulted = await consultMemory(storeAnswering(() => Promise.resolve(garbage)), check);
+    // Was: the answer was cached and judged, and the engine threw (a 500 on /v1/check and
+    // /v1/authorize, a thrown RPC), for this check and every check of the account for cacheTtlSeconds.
+    expect(consulted.report).toMatchObject({ account: 'unavailable', org: 'object' });
+    expect(() => decidePrepared(check, consulted.memory)).not.toThrow();
+    expect(memoryCache.peek('a:acct-r')).toBeUndefined();
+    expect(memoryStatus(Date.now())).toMatchObject({ status: 'degraded', lastFailure: { kind: 'unavailable' } });
+  });
+
+  it('async: a garbage answer is never cached, so the next check of the account is "cold", not a crash', async () => {
+    const pending: Promise<unknown>[] = [];
+    const store = storeAnswering(() => Promise.resolve({ kind: 'account', asOf: 1, restricted: 'CN' }));
+    await consultMemory(store, prepare(policyIn('async'), NAMED, Date.now()), { waitUntil: (p) => pending.push(p) });
+    await Promise.all(pending);
+    const next = prepare(policyIn('async'), NAMED, Date.now());
+    const consulted = await consultMemory(store, next, { waitUntil: (p) => pending.push(p) });
+    expect(consulted.report).toMatchObject({ account: 'cold', org: 'cache' });
+    expect(() => decidePrepared(next, consulted.memory)).not.toThrow();
+    await Promise.all(pending);
+  });
+
+  it("one side down, the other answering: /healthz stays degraded (the organisation's success does not hide the accounts' outage)", async () => {
+    // The account object rejects at once; the organisation answers 5 ms later, on every check.
+    const store = storeAnswering(() => Promise.reject(new Error('ACCOUNT_ACTIVITY unavailable')), 5);
+    for (let i = 0; i < 3; i++) await consultMemory(store, prepare(policyIn('sync'), NAMED, Date.now()));
+    // Was: "ok", since the last call (the organisation's) succeeded.
+    expect(memoryStatus(Date.now())).toMatchObject({ status: 'degraded', lastFailure: { kind: 'unavailable' } });
+    // The accounts answer again: ok.
+    await consultMemory(storeAnswering(() => Promise.resolve(accountHistory({ asOf: Date.now() }))), prepare(policyIn('sync'), NAMED, Date.now()));
+    expect(memoryStatus(Date.now()).status).toBe('ok');
+  });
+
+  it('answers that land out of order never replace a newer cached summary with an older one', async () => {
+    const now = Date.now();
+    let release!: (h: AccountHistory) => void;
+    const late = new Promise<AccountHistory>((r) => (release = r));
+    const answers = [late, Promise.resolve(accountHistory({ asOf: now + 1_000, events: 2 }))];
+    const store = storeAnswering(() => answers.shift() ?? Promise.reject(new Error('no more')));
+    const first = consultMemory(store, prepare(policyIn('sync'), NAMED, now));
+    await consultMemory(store, prepare(policyIn('sync'), NAMED, now + 1_000));
+    expect(memoryCache.peek('a:acct-r')?.asOf).toBe(now + 1_000);
+    // The first check's answer (as of `now`, one event) lands last.
+    release(accountHistory({ asOf: now, events: 1 }));
+    await first;
+    // Was: the older summary replaced the newer one, so checks were judged on less than the object knew.
+    expect(memoryCache.peek('a:acct-r')).toMatchObject({ asOf: now + 1_000, events: 2 });
   });
 });
