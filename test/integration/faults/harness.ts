@@ -210,7 +210,9 @@ export type CallFault =
   /** The object answers this value (corrupt, a future shape). */
   | { readonly kind: 'answer'; readonly value: unknown }
   /** The object is called, and its real answer is transformed (an older summary, another kind). */
-  | { readonly kind: 'transform'; readonly f: (real: unknown) => unknown };
+  | { readonly kind: 'transform'; readonly f: (real: unknown) => unknown }
+  /** The call hangs until the dependency heals, then answers this value (a late, older answer). */
+  | { readonly kind: 'late'; readonly value: unknown };
 
 export type CallPlan = CallFault | 'real' | readonly (CallFault | 'real')[];
 
@@ -220,7 +222,7 @@ type RecordingStub = { record(...args: unknown[]): Promise<unknown> } & Record<s
  * A Durable Object namespace (ACCOUNT_ACTIVITY, ORG_ACTIVITY) behind a proxy whose `record` calls
  * follow a plan (per object name, or `*` for every one). Other methods reach the real object.
  */
-export class FaultyObjects<N extends DurableObjectNamespace> {
+export class FaultyObjects<N extends { idFromName(name: string): DurableObjectId; get(id: DurableObjectId): unknown }> {
   readonly plans = new Map<string, CallPlan>();
   readonly #counts = new Map<string, number>();
   readonly #held = new Held();
@@ -246,6 +248,8 @@ export class FaultyObjects<N extends DurableObjectNamespace> {
           return step.value;
         case 'transform':
           return step.f(await call());
+        case 'late':
+          return this.#held.hold(() => Promise.resolve(step.value));
       }
     };
     this.binding = new Proxy(real, {
@@ -259,7 +263,7 @@ export class FaultyObjects<N extends DurableObjectNamespace> {
         }
         if (prop === 'get') {
           return (id: DurableObjectId) => {
-            const realStub = target.get(id) as unknown as RecordingStub;
+            const realStub = target.get(id) as RecordingStub;
             const name = this.#names.get(id.toString()) ?? id.toString();
             return new Proxy(realStub, {
               get: (stub, p) => (p === 'record' ? record(name, stub) : (Reflect.get(stub, p) as unknown)),
