@@ -29,22 +29,64 @@ interface StoredRevocation {
 /** Where revocations live: the POLICY namespace, or a test double. */
 export type RevocationKv = Pick<KVNamespace, 'get' | 'put'>;
 
+/** Why a revocation read counted as unknown. */
+export type RevocationFailureKind = 'timeout' | 'unavailable' | 'invalid';
+
+/** The isolate's recent experience of revocation reads, for /healthz (module state: one per isolate). */
+export const revocationHealth: {
+  lastOk: number | undefined;
+  lastFailure: { at: number; kind: RevocationFailureKind } | undefined;
+  failures: number;
+} = { lastOk: undefined, lastFailure: undefined, failures: 0 };
+
+/** How long a failed read keeps the revocations degraded when no read succeeded since. */
+export const REVOCATION_FAILURE_HOLD_MS = 5 * 60_000;
+
+/**
+ * The revocation reads' health at `now`: degraded while the last read failed (storage threw,
+ * answered past the budget, or held a value not of the documented shape), for at most
+ * REVOCATION_FAILURE_HOLD_MS. Meanwhile every clearance naming an account is CLEARANCE_INVALID
+ * (`revocation-unknown`): users who passed a challenge are challenged again.
+ */
+export function revocationStatus(now: number): { status: 'ok' | 'degraded'; failures: number; lastFailure?: { at: string; kind: RevocationFailureKind } } {
+  const f = revocationHealth.lastFailure;
+  const failing = f !== undefined && (revocationHealth.lastOk === undefined || f.at > revocationHealth.lastOk) && now - f.at < REVOCATION_FAILURE_HOLD_MS;
+  return { status: failing ? 'degraded' : 'ok', failures: revocationHealth.failures, ...(f ? { lastFailure: { at: new Date(f.at).toISOString(), kind: f.kind } } : {}) };
+}
+
+function unknown(kind: RevocationFailureKind): 'unknown' {
+  revocationHealth.lastFailure = { at: Date.now(), kind };
+  revocationHealth.failures++;
+  return 'unknown';
+}
+
 /**
  * When the account's clearances were last revoked (epoch ms), undefined when never, `unknown`
- * when storage failed, answered late or holds something unreadable.
+ * when storage failed, answered late or holds something unreadable (noted for /healthz).
  */
 export async function revokedAt(kv: RevocationKv, account: string, budgetMs = REVOCATION_READ_BUDGET_MS): Promise<number | undefined | 'unknown'> {
+  let text: string | null | typeof LATE;
   try {
     const key = revocationKey(await sha256Hex(account));
-    const text = await beforeDeadline(kv.get(key, { type: 'text', cacheTtl: READ_CACHE_TTL_SECONDS }), budgetMs);
-    if (text === LATE) return 'unknown';
-    if (text === null) return undefined;
-    const value = JSON.parse(text) as Partial<StoredRevocation>;
-    const at = value.geogate === 'clearance-revocation' && value.schema === 1 && typeof value.revokedAt === 'string' ? Date.parse(value.revokedAt) : NaN;
-    return Number.isFinite(at) ? at : 'unknown';
+    text = await beforeDeadline(kv.get(key, { type: 'text', cacheTtl: READ_CACHE_TTL_SECONDS }), budgetMs);
   } catch {
-    return 'unknown';
+    return unknown('unavailable');
   }
+  if (text === LATE) return unknown('timeout');
+  if (text === null) {
+    revocationHealth.lastOk = Date.now();
+    return undefined;
+  }
+  let at = NaN;
+  try {
+    const value = JSON.parse(text) as Partial<StoredRevocation> | null;
+    if (value?.geogate === 'clearance-revocation' && value.schema === 1 && typeof value.revokedAt === 'string') at = Date.parse(value.revokedAt);
+  } catch {
+    // Not JSON: unreadable, like any other shape.
+  }
+  if (!Number.isFinite(at)) return unknown('invalid');
+  revocationHealth.lastOk = Date.now();
+  return at;
 }
 
 /**
