@@ -8,7 +8,9 @@
 // deployment sets TRUST_FORWARDED_CF_HEADERS = "true" (geogate not behind Cloudflare, so those
 // headers are the proxy's copies of its own Cloudflare's) AND no `Geogate-*` geo header is present.
 //
-// Origin-side values (IP, geo, account, surface) are validated (400 naming the header). Client
+// Origin-side values (IP, geo, account, surface) are validated (400 naming the header); a repeated
+// one arrives joined with ", " and is refused, never read as one value (account and organisation
+// ids are free text, so a comma in them is read as a repeat: keep commas out of ids). Client
 // claims (time zone, offset, clock, languages) are never rejected: each comma-separated value
 // (a repeated header arrives joined with ", ") is a claim of its own for the engine to judge.
 import type { ClientFacts } from '../engine/types';
@@ -17,7 +19,13 @@ import type { ClientFacts } from '../engine/types';
 interface HeaderField {
   readonly header: string;
   readonly path: readonly [string] | readonly [string, string];
-  readonly kind?: 'int';
+  /**
+   * `int`: converted when it looks like an integer. `single`: free text where a comma means the
+   * header was sent twice (the runtime joins a repeated header with ", "): such a value is passed
+   * on as its several values, which the schema refuses (400 naming the header) instead of reading
+   * "acct-banned, acct-banned" as one more account that no rule lists.
+   */
+  readonly kind?: 'int' | 'single';
 }
 
 /** Origin-side headers the proxy sets; the names are a published contract (docs/integrations.md). */
@@ -34,8 +42,8 @@ export const GEOGATE_HEADERS: readonly HeaderField[] = [
   { header: 'geogate-postal-code', path: ['geo', 'postalCode'] },
   { header: 'geogate-asn', path: ['geo', 'asn'], kind: 'int' },
   { header: 'geogate-as-organization', path: ['geo', 'asOrganization'] },
-  { header: 'geogate-account-id', path: ['account', 'id'] },
-  { header: 'geogate-org-id', path: ['account', 'orgId'] },
+  { header: 'geogate-account-id', path: ['account', 'id'], kind: 'single' },
+  { header: 'geogate-org-id', path: ['account', 'orgId'], kind: 'single' },
   { header: 'geogate-owner-country', path: ['account', 'ownerCountry'] },
   { header: 'geogate-surface', path: ['surface'] },
   { header: 'geogate-request-id', path: ['requestId'] },
@@ -116,7 +124,7 @@ export function checkInputFromHeaders(headers: Headers, options: ForwardedHeader
     for (const f of fields) {
       const raw = headers.get(f.header)?.trim();
       if (raw === undefined || raw === '') continue;
-      const value: unknown = f.kind === 'int' && /^[+-]?\d{1,10}$/.test(raw) ? Number(raw) : raw;
+      const value: unknown = f.kind === 'int' && /^[+-]?\d{1,10}$/.test(raw) ? Number(raw) : f.kind === 'single' && raw.includes(',') ? raw.split(',').map((p) => p.trim()) : raw;
       const [first, second] = f.path;
       if (second === undefined) {
         request[first] = value;
