@@ -46,6 +46,8 @@ export interface ServeWorkerOptions {
   readonly runtimeStdio?: (stdout: Readable, stderr: Readable) => void;
   /** Where the run's directory (bundle, the objects' SQLite files) is made; default: the OS temp directory. */
   readonly tmpRoot?: string;
+  /** Opens workerd's V8 inspector on a free loopback port (`miniflare.getInspectorURL()`). */
+  readonly inspector?: boolean;
 }
 
 /** A served Worker. */
@@ -137,6 +139,7 @@ export async function serveWorker(options: ServeWorkerOptions): Promise<ServedWo
         ...(options.extraWorkers ?? []),
       ],
       ...(options.runtimeStdio !== undefined ? { handleRuntimeStdio: options.runtimeStdio } : {}),
+      ...(options.inspector === true ? { inspectorPort: 0 } : {}),
     });
     const url = await mf.ready;
     return { url, port: Number(url.port), miniflare: mf, stop };
