@@ -338,12 +338,33 @@ export class PolicyAdmin extends DurableObject<Env> {
       await this.env.POLICY.put(snapshotKey(built.id), built.text, { metadata: { sha256: built.id, policyVersion: built.spec.version, storedAt: meta.at } });
       const wait = this.#lastPointerWrite + POINTER_SPACING_MS - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      await this.env.POLICY.put(ACTIVE_POLICY_KEY, text, { metadata: { sha256: pointerHash, version: built.spec.version, storedAt: meta.at } });
-      this.#lastPointerWrite = Date.now();
     } catch (e) {
+      // Only a new, unreferenced snapshot key may have been written: nothing any isolate reads.
       console.error(`geogate: publishing snapshot ${built.id} failed: ${e instanceof Error ? e.message : String(e)}`);
       return fail(503, 'STORAGE_UNAVAILABLE', 'Policy storage (KV) did not accept the write; nothing changed. Retry.');
     }
+    try {
+      await this.env.POLICY.put(ACTIVE_POLICY_KEY, text, { metadata: { sha256: pointerHash, version: built.spec.version, storedAt: meta.at } });
+    } catch (e) {
+      console.error(`geogate: publishing the pointer to snapshot ${built.id} failed: ${e instanceof Error ? e.message : String(e)}`);
+      // A write that failed may still have landed (its acknowledgement was lost): isolates would
+      // then serve a policy this store says it never published, and its next write would find
+      // "a value the admin API did not write" in policy:active. Read it back: if it landed, the
+      // write succeeded.
+      let landed: boolean | 'unknown';
+      try {
+        landed = (await this.env.POLICY.get(ACTIVE_POLICY_KEY)) === text;
+      } catch {
+        landed = 'unknown';
+      }
+      if (landed === 'unknown') {
+        // Recognised as this store's own should it have landed, so nothing later calls it out of band.
+        this.ctx.storage.transactionSync(() => this.#setState('pointer_hashes', JSON.stringify([pointerHash, ...this.#pointerHashes()].slice(0, POINTER_HASHES_KEPT))));
+        return fail(503, 'STORAGE_UNAVAILABLE', 'Policy storage (KV) did not confirm the write and could not be read back: the new policy may or may not be in force (GET /v1/policy shows the previous one). Retry.');
+      }
+      if (!landed) return fail(503, 'STORAGE_UNAVAILABLE', 'Policy storage (KV) did not accept the write; nothing changed. Retry.');
+    }
+    this.#lastPointerWrite = Date.now();
     return { ok: true, value: { pointerHash } };
   }
 
