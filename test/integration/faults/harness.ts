@@ -137,14 +137,18 @@ async function asType(f: Extract<ReadFault, { kind: 'text' | 'bytes' | 'oversize
 
 /**
  * The real POLICY namespace behind a proxy whose reads follow a plan per key. Writes, deletes and
- * lists go through (a write fault is `failWrites`). `heal()` drops every plan and releases the
+ * lists go through (a write fault is `writeFault`). `heal()` drops every plan and releases the
  * reads a `hang` holds: they answer the real value, late, as a recovered store would.
  */
 export class FaultyKv {
   readonly plans = new Map<string, ReadPlan>();
   readonly #counts = new Map<string, number>();
   readonly #held = new Held();
-  failWrites = false;
+  /**
+   * What writes (put, delete) of a key do: `throw` (refused, nothing stored), `land-then-throw`
+   * (stored, but the call fails: a lost acknowledgement), or go through (undefined).
+   */
+  writeFault: ((key: string) => 'throw' | 'land-then-throw' | undefined) | undefined;
   readonly binding: KVNamespace;
 
   constructor(readonly real: KVNamespace = env.POLICY) {
@@ -164,9 +168,11 @@ export class FaultyKv {
           return asType(step, type);
       }
     };
-    const write = (name: 'put' | 'delete') => (...args: unknown[]) => {
-      if (this.failWrites) return Promise.reject(new Error(`injected fault: KV ${name} failed`));
-      return (this.real[name] as (...a: unknown[]) => Promise<unknown>).apply(this.real, args);
+    const write = (name: 'put' | 'delete') => async (...args: unknown[]) => {
+      const f = this.writeFault?.(String(args[0]));
+      if (f === 'throw') throw new Error(`injected fault: KV ${name} ${String(args[0])} failed`);
+      await (this.real[name] as (...a: unknown[]) => Promise<unknown>).apply(this.real, args);
+      if (f === 'land-then-throw') throw new Error(`injected fault: KV ${name} ${String(args[0])} timed out (it landed)`);
     };
     this.binding = new Proxy(this.real, {
       get: (target, prop) => {
@@ -198,7 +204,7 @@ export class FaultyKv {
   /** The dependency is back: no more faults, and held reads answer the real value now. */
   heal(): void {
     this.plans.clear();
-    this.failWrites = false;
+    this.writeFault = undefined;
     this.#held.release();
   }
 }
