@@ -40,17 +40,17 @@ describe('header tricks on /v1/authorize', () => {
     await res.body?.cancel();
   });
 
-  it.fails('OPEN: a repeated Geogate-Account-Id (a proxy that appends instead of setting) reads as one new account, escaping an account deny rule', async () => {
-    // geogate cannot tell the proxy's copy from the user's: the ids join as "acct-banned, acct-x",
-    // an account no rule names and no memory knows. Origin-side ids in headers could refuse ", "
-    // (src/facts/forward-headers.ts) as Geogate-Country, -IP, -ASN and -Surface effectively do;
-    // until then the proxy must SET these headers (the shipped examples do), never append.
+  it('fixed (was OPEN): a repeated Geogate-Account-Id (a proxy that appends instead of setting) no longer reads as one new account escaping an account deny rule', async () => {
+    // geogate cannot tell the proxy's copy from the user's: the ids joined as "acct-banned, acct-x",
+    // an account no rule names and no memory knows. src/facts/forward-headers.ts now reads a comma
+    // in the id headers as several values, which are refused (400, not a decision).
     await storePolicy(policyWith({ version: 'sec-fa-acct', rules: [{ id: 'banned', type: 'account', action: 'deny', accounts: ['acct-banned'] }] }));
     const alone = await authorize([TOKEN, ['geogate-country', 'US'], ['geogate-account-id', 'acct-banned']]);
     expect(alone.status).toBe(403);
     await alone.body?.cancel();
     const appended = await authorize([TOKEN, ['geogate-country', 'US'], ['geogate-account-id', 'acct-banned'], ['geogate-account-id', 'acct-x']]);
     expect(isSuccess(appended.status), `-> ${appended.status} ${appended.headers.get('geogate-decision')}`).toBe(false);
+    expect(appended.status).toBe(400);
     await appended.body?.cancel();
   });
 
