@@ -168,6 +168,7 @@ export const HealthResponseSchema = z
     failMode: z.string().optional(),
     intel: z.looseObject({}).nullable(),
     memory: z.looseObject({ status: z.string() }),
+    revocations: z.looseObject({ status: z.enum(['ok', 'degraded']) }).describe("This isolate's recent clearance revocation reads: degraded while they fail (clearances naming an account are then doubted)."),
     challenge: z.strictObject({
       clearances: z.enum(['ok', 'not-configured']),
       keys: z.number(),

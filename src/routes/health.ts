@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { memoryStatus } from '../accounts/memory';
 import type { AppEnv } from '../env';
 import { challengeConfig, challengeProblems } from '../challenge/config';
+import { revocationStatus } from '../challenge/revocations';
 import { isLoopbackUrl, tokenConfigProblems } from '../http/auth';
 import { methodNotAllowed } from '../http/errors';
 import { refuseCredentialedTraffic } from '../http/guards';
@@ -31,7 +32,8 @@ export const healthRoutes = new Hono<AppEnv>()
     const problems = [...tokenConfigProblems(c.env, url), ...settingProblems(c.env), ...devSecretProblems(c.env, isLoopbackUrl(url)), ...challengeProblems(c.env)];
     const challenge = challengeConfig(c.env);
     const memory = memoryStatus(now);
-    const ok = store?.status === 'ok' && intel?.status === 'ok' && memory.status === 'ok' && problems.length === 0;
+    const revocations = revocationStatus(now);
+    const ok = store?.status === 'ok' && intel?.status === 'ok' && memory.status === 'ok' && revocations.status === 'ok' && problems.length === 0;
     c.header('Cache-Control', 'no-store');
     return c.json({
       // A cold isolate waits at most the load budget, then records a timeout: status is never unknown.
@@ -42,6 +44,9 @@ export const healthRoutes = new Hono<AppEnv>()
       intel: intel ?? null,
       // This isolate's recent experience of the account and organisation memory objects.
       memory,
+      // This isolate's recent clearance revocation reads: while they fail, clearances naming an
+      // account are doubted (CLEARANCE_INVALID, revocation-unknown) and users are challenged again.
+      revocations,
       // Whether challenged users can be cleared: clearances signed, Turnstile answers verified.
       challenge: {
         clearances: challenge.clearanceSecrets.length > 0 ? 'ok' : 'not-configured',

@@ -127,11 +127,8 @@ describe('fault matrix: clearance revocation reads', () => {
     }
   });
 
-  // GAP (docs/faults.md): /healthz has no revocation section. src/challenge/revocations.ts tracks
-  // the reads (revocationStatus, asserted above); src/routes/health.ts, owned elsewhere, does not
-  // report it yet. Flip to `it` once it adds `revocations: revocationStatus(now)` to the body and
-  // to `ok`.
-  it.fails('GAP: /healthz reports failing revocation reads (clearances doubted) as degraded', async () => {
+  // Was a GAP (docs/faults.md): /healthz had no revocation section.
+  it('fixed (was GAP): /healthz reports failing revocation reads (clearances doubted) as degraded', async () => {
     const e = envWith({ POLICY: kv.binding });
     const { body, key } = await clearedTorUser();
     kv.set(key, fault.throw);
