@@ -3,6 +3,8 @@
 // Anything echoed from the request (a path, a method) is bounded and stripped of control
 // characters before it is written into a message.
 import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AdminErrorCode } from '../admin/policy-admin';
 import type { InputIssue } from '../facts/check-request';
@@ -65,3 +67,19 @@ export function methodNotAllowed(allowed: readonly string[]) {
     return apiError(c, 405, 'METHOD_NOT_ALLOWED', `${echo(c.req.method)} is not allowed on ${echo(c.req.path)}; use ${allowed.join(' or ')}.`);
   };
 }
+
+/**
+ * Middleware for the admin routes: a store call that throws (the admin store's or a memory
+ * Durable Object unreachable, reset or overloaded) is a 503 STORAGE_UNAVAILABLE the operator can
+ * retry, not the app's 500 "not decided" (written for checks). Whether a write landed before the
+ * object went away is unknown: the message says to read, then retry. The exception itself is
+ * logged by the app's error handler and never echoed.
+ */
+export const storeFailuresRetryable = createMiddleware(async (c, next) => {
+  await next();
+  if (c.error !== undefined && !(c.error instanceof HTTPException)) {
+    const body: ApiErrorBody = { error: { code: 'STORAGE_UNAVAILABLE', message: 'The store behind this route did not answer, so a change may not have been made: read the current state, then retry.' } };
+    // Replaces the error handler's 500 (whose headers, no-store included, carry over).
+    c.res = Response.json(body, { status: 503, headers: { 'Cache-Control': 'no-store' } });
+  }
+});

@@ -10,7 +10,7 @@ import { memoryCache } from '../accounts/memory';
 import { POLICY_ADMIN_NAME } from '../admin/policy-admin';
 import type { AppEnv } from '../env';
 import { requireToken } from '../http/auth';
-import { apiError, methodNotAllowed } from '../http/errors';
+import { apiError, methodNotAllowed, storeFailuresRetryable } from '../http/errors';
 import { actor } from './admin';
 
 /** The account or organisation id in the path (1-256 characters), or the error response. */
@@ -46,7 +46,7 @@ for (const kind of KINDS) {
     return ns.get(ns.idFromName(id));
   };
   activityRoutes
-    .use(`/v1/${kind.path}/*`, requireToken('ADMIN_TOKEN'))
+    .use(`/v1/${kind.path}/*`, requireToken('ADMIN_TOKEN'), storeFailuresRetryable)
     .get(`/v1/${kind.path}/:id/activity`, async (c) => {
       const id = idParam(c);
       if (!id.ok) return id.response;

@@ -10,7 +10,7 @@ import { POLICY_ADMIN_NAME } from '../admin/policy-admin';
 import type { AppEnv } from '../env';
 import { requireToken } from '../http/auth';
 import { limitBody, readJsonBody } from '../http/body';
-import { apiError, methodNotAllowed } from '../http/errors';
+import { apiError, methodNotAllowed, storeFailuresRetryable } from '../http/errors';
 import { MAX_POLICY_BYTES } from '../policy/limits';
 import { ListNameSchema } from '../policy/schema';
 import { decodeSnapshot } from '../policy/snapshot';
@@ -83,15 +83,17 @@ function afterWrite(): void {
   activePolicyStore.invalidate();
 }
 
+const adminOnly = [requireToken('ADMIN_TOKEN'), storeFailuresRetryable] as const;
+
 /** Routes of the admin API. */
 export const adminRoutes = new Hono<AppEnv>()
-  .use('/v1/policy', requireToken('ADMIN_TOKEN'))
-  .use('/v1/policy/*', requireToken('ADMIN_TOKEN'))
-  .use('/v1/lists', requireToken('ADMIN_TOKEN'))
-  .use('/v1/lists/*', requireToken('ADMIN_TOKEN'))
-  .use('/v1/simulate', requireToken('ADMIN_TOKEN'))
-  .use('/v1/audit', requireToken('ADMIN_TOKEN'))
-  .use('/v1/intel', requireToken('ADMIN_TOKEN'))
+  .use('/v1/policy', ...adminOnly)
+  .use('/v1/policy/*', ...adminOnly)
+  .use('/v1/lists', ...adminOnly)
+  .use('/v1/lists/*', ...adminOnly)
+  .use('/v1/simulate', ...adminOnly)
+  .use('/v1/audit', ...adminOnly)
+  .use('/v1/intel', ...adminOnly)
 
   .get('/v1/policy', async (c) => {
     const r: AdminResult<PolicyView> = await admin(c).getPolicy();

@@ -8,13 +8,13 @@ import { Hono } from 'hono';
 import { revokeClearances, revokedAt } from '../challenge/revocations';
 import type { AppEnv } from '../env';
 import { requireToken } from '../http/auth';
-import { apiError, methodNotAllowed } from '../http/errors';
+import { apiError, methodNotAllowed, storeFailuresRetryable } from '../http/errors';
 import { idParam, admin } from './activity';
 import { actor } from './admin';
 
 /** Routes of the clearance admin API. */
 export const clearanceRoutes = new Hono<AppEnv>()
-  .use('/v1/accounts/:id/clearances', requireToken('ADMIN_TOKEN'))
+  .use('/v1/accounts/:id/clearances', requireToken('ADMIN_TOKEN'), storeFailuresRetryable)
   .get('/v1/accounts/:id/clearances', async (c) => {
     const id = idParam(c);
     if (!id.ok) return id.response;

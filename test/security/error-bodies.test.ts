@@ -140,10 +140,10 @@ describe('failures on geogate’s side', () => {
     ['GET /v1/accounts/{id}/activity with the memory broken', () => new Request('https://geogate.test/v1/accounts/acct-1/activity', { headers: asAdmin }), { ACCOUNT_ACTIVITY: THROWING_NAMESPACE }],
     ['DELETE /v1/orgs/{id}/activity with the admin store broken', () => new Request('https://geogate.test/v1/orgs/org-1/activity', { method: 'DELETE', headers: asAdmin }), { POLICY_ADMIN: THROWING_NAMESPACE }],
     ['DELETE /v1/accounts/{id}/clearances with the admin store broken', () => new Request('https://geogate.test/v1/accounts/acct-1/clearances', { method: 'DELETE', headers: asAdmin }), { POLICY_ADMIN: THROWING_NAMESPACE }],
-  ])('an exception thrown inside the handler (%s) is a bare 500 INTERNAL', async (_name, request, overrides) => {
+  ])('an exception thrown inside the handler (%s) is a bare, retryable 503 STORAGE_UNAVAILABLE', async (_name, request, overrides) => {
     const res = await call(request(), overrides);
-    const text = await expectCleanError(res, 500, 'INTERNAL');
-    expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: 'Internal error: the request was not decided.' } });
+    const text = await expectCleanError(res, 503, 'STORAGE_UNAVAILABLE');
+    expect(JSON.parse(text)).toEqual({ error: { code: 'STORAGE_UNAVAILABLE', message: 'The store behind this route did not answer, so a change may not have been made: read the current state, then retry.' } });
   });
 
   it('the memory broken during a check: still a decision, without the exception', async () => {

@@ -214,7 +214,7 @@ describe('fault matrix: the admin store unreachable', () => {
   // answers 500 INTERNAL "the request was not decided" (written for checks), where a 503 saying the
   // admin store is unavailable and nothing changed would tell the operator to retry. The fix is in
   // src/routes/admin.ts (owned elsewhere). Flip to `it` once it lands.
-  it.fails('GAP: an unreachable admin store answers 503 with a retryable error', async () => {
+  it('fixed (was GAP): an unreachable admin store answers 503 with a retryable error', async () => {
     const res = await fetchWith(envWith({ POLICY_ADMIN: unreachable }), adminRequest('PUT', '/v1/policy', allowAll('faults-admin-y')));
     expect(res.status).toBe(503);
     expect((await res.json<ErrorBody>()).error.message).toMatch(/nothing changed|retry/i);
