@@ -6,8 +6,9 @@
 //   npm run test:load -- --seconds 20     any duration (s)
 //   npm run test:load -- --long           600 s (10 min)
 //
-// The duration reaches the test as LOAD_SECONDS; LOAD_CONCURRENCY, LOAD_WARMUP_SECONDS and
-// LOAD_SEED pass through from the environment. Writes reports/load.json (vitest's JSON report) and
+// The duration reaches the test as LOAD_SECONDS (without a flag, a LOAD_SECONDS already set in the
+// environment is kept); LOAD_CONCURRENCY, LOAD_WARMUP_SECONDS, LOAD_GC_SECONDS, LOAD_SEED and
+// LOAD_CASES (diagnosis only, test/load/requests.ts) pass through from the environment. Writes reports/load.json (vitest's JSON report) and
 // reports/load-summary.json (the figures); exits with vitest's code.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -32,8 +33,9 @@ try {
 }
 if (values.help) usage();
 if (values.long && values.seconds !== undefined) usage('give --seconds or --long, not both');
-const seconds = values.long ? LONG_SECONDS : values.seconds === undefined ? DEFAULT_SECONDS : Number(values.seconds);
-if (!Number.isFinite(seconds) || seconds <= 0) usage(`--seconds must be a positive number (got ${values.seconds})`);
+const given = values.seconds ?? (process.env.LOAD_SECONDS || undefined);
+const seconds = values.long ? LONG_SECONDS : given === undefined ? DEFAULT_SECONDS : Number(given);
+if (!Number.isFinite(seconds) || seconds <= 0) usage(`the duration must be a positive number of seconds (got ${given})`);
 
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const args = [vitest, 'run', '--project', 'load', '--reporter=default', '--reporter=json', '--outputFile.json=reports/load.json'];
