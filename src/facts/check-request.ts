@@ -119,6 +119,10 @@ export const ForwardedRequestSchema = CheckRequestSchema.omit({ client: true });
  * answers what the schema would; everything else (and every error) is the schema's.
  */
 export function parseCheckRequest(value: unknown): z.ZodSafeParseResult<CheckRequest> {
+  const notPlain = notPlainAt(value);
+  if (notPlain !== undefined) {
+    return { success: false, error: new z.ZodError([{ code: 'custom', path: notPlain, message: 'must be a plain object (a Map, Set, Date or class instance is not read)', input: undefined }]) as z.ZodError<CheckRequest> };
+  }
   const cleaned = withoutNulls(value);
   const fast = fastCheckRequest(cleaned);
   return fast !== undefined ? { success: true, data: fast } : CheckRequestSchema.safeParse(cleaned);
@@ -131,6 +135,24 @@ export function parseCheckRequest(value: unknown): z.ZodSafeParseResult<CheckReq
 export function parseForwardedRequest(value: unknown): z.ZodSafeParseResult<z.output<typeof ForwardedRequestSchema>> {
   const fast = typeof value === 'object' && value !== null && !('client' in value) ? fastCheckRequest(value) : undefined;
   return fast !== undefined ? { success: true, data: fast } : ForwardedRequestSchema.safeParse(value);
+}
+
+/**
+ * Where the request (or its geo, client or account) is an object that is not plain: zod's object
+ * schemas take any non-array object and read its own properties, so a Map (what an RPC caller may
+ * pass by mistake) would read as an empty object and silently drop a place, claims or an owner.
+ */
+function notPlainAt(value: unknown): string[] | undefined {
+  const notPlain = (v: unknown) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+    const proto: unknown = Object.getPrototypeOf(v);
+    return proto !== Object.prototype && proto !== null;
+  };
+  if (notPlain(value)) return [];
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  for (const key of ['geo', 'client', 'account']) if (notPlain(record[key])) return [key];
+  return undefined;
 }
 
 /** The value with null members dropped (top level and one level down); the same object if none. */

@@ -3,7 +3,7 @@
 // and the shapes origins really send are answered by the fast path (else it would be dead weight).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CheckRequestSchema, parseCheckRequest, parseForwardedRequest, ForwardedRequestSchema } from '../../src/facts/check-request';
+import { CheckRequestSchema, parseCheckRequest, parseForwardedRequest, ForwardedRequestSchema, toInputIssues } from '../../src/facts/check-request';
 import { fastCheckRequest } from '../../src/facts/check-request-fast';
 import defaultGolden from '../fixtures/golden/default-policy.json';
 import families from '../fixtures/golden/families.json';
@@ -133,4 +133,26 @@ describe('the check request fast path', () => {
     expect(parseForwardedRequest({ client: {} }).success).toBe(false);
     expect(ForwardedRequestSchema.safeParse({ client: {} }).success).toBe(false);
   });
+
+  it('a Map, Set, Date or class instance in place of the request, geo, client or account is refused, never read as empty', () => {
+    class Geo {
+      country = 'CN';
+    }
+    for (const [value, path] of [
+      [new Map([['geo', { country: 'CN' }]]), '(body)'],
+      [{ geo: new Map([['country', 'CN']]) }, 'geo'],
+      [{ geo: new Geo() }, 'geo'],
+      [{ client: new Map([['timezone', 'Asia/Shanghai']]) }, 'client'],
+      [{ account: new Map([['ownerCountry', 'RU']]) }, 'account'],
+      [{ account: new Set(['x']) }, 'account'],
+      [{ geo: new Date(0) }, 'geo'],
+    ] as const) {
+      const parsed = parseCheckRequest(value);
+      expect(parsed.success).toBe(false);
+      if (!parsed.success) expect(toInputIssues(parsed.error).map((i) => i.path)).toEqual([path]);
+    }
+    // Null-prototype objects (what some RPC callers build) are plain.
+    expect(parseCheckRequest({ geo: Object.assign(Object.create(null) as object, { country: 'US' }) })).toMatchObject({ success: true, data: { geo: { country: 'US' } } });
+  });
 });
+
