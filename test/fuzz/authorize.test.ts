@@ -284,10 +284,15 @@ function headerVariantArb(base: Body, now: number, bind: { ipv4Prefix: number; i
   );
 }
 
-/** Whether the Fetch standard (and workerd) refuses this header: a name that is not a token, a value with CR, LF or NUL. */
+/**
+ * Whether the Fetch standard (and workerd) refuses this header: a name that is not a token, or a
+ * value holding CR, LF or NUL once the leading and trailing HTTP whitespace (tab, space, CR, LF)
+ * is stripped, as Headers does before checking.
+ */
 function forbiddenHeader(name: string, value: string): boolean {
+  const trimmed = value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
   // eslint-disable-next-line no-control-regex
-  return !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\u0000]/.test(value);
+  return !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\u0000]/.test(trimmed);
 }
 
 const POLICY_NAMES: FuzzPolicyName[] = ['default', 'exceptions'];

@@ -19,6 +19,8 @@ import { HOSTILE_ZONES, hostileStringArb, hostileZoneArb, jsonStyleArb, Members,
 import { baseArb, listedCountry, variantArb, type Built } from './variants';
 
 const CHECK_URL = 'https://geogate.test/v1/check';
+/** /v1/check's body limit (src/routes/check.ts). */
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** A POST /v1/check as an origin sends it (token and JSON type unless told otherwise). */
 function checkRequest(body: string | Uint8Array, init: { token?: string | null; contentType?: string | null; headers?: readonly [string, string][] } = {}): Request {
@@ -209,6 +211,13 @@ describe.each(POLICY_NAMES)('POST /v1/check under the %s policy: hostile parts n
       if (after > before && after !== Number.POSITIVE_INFINITY) tally.add('raised');
       const context = `${variant.kind} (${variant.detail}) at ${new Date(now).toISOString()}: base ${baseDecision?.decision} -> ${answer.status} ${answer.text.slice(0, 400)}`;
       expect(after, context).toBeGreaterThanOrEqual(before);
+      // A variant past the body limit (a long hostile value, a body written with every character
+      // escaped) is refused before it is read, whatever it says.
+      const size = typeof built.body === 'string' ? new TextEncoder().encode(built.body).length : built.body.length;
+      if (size > MAX_BODY_BYTES) {
+        expect(answer.status, context).toBe(413);
+        return;
+      }
       if (variant.expect === 'refused') expect(answer.status, context).toBe(400);
       if (variant.expect === 'equal') {
         const d = decisionOf(answer);
