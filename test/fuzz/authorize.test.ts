@@ -5,13 +5,13 @@
 // decision more permissive; the same IP in another spelling, and hostile zone names, are judged
 // as in the JSON body; the token is accepted exactly as documented.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, CHECK_TOKEN, compile } from '../helpers';
 import { embeddingSpellings, mappedSpellings, refusedSpellings } from '../ip-helpers';
 import { instantArb, originArb } from '../generators';
 import {
-  appAnswer, AUTHORIZE_TOKEN_REFUSED, fakeDate, FUZZ_POLICIES, fuzz, pinClock, quietDecisionLogs, realDate, send, severityOfAuthorize, severityOfCheck, Tally, usePolicy,
-  type Answer, type DecisionView, type FuzzPolicyName,
+  appAnswer, AUTHORIZE_TOKEN_REFUSED, FUZZ_POLICIES, FUZZ_POLICY_NAMES, fuzz, pinClock, quietFile, send, severityOfAuthorize, severityOfCheck, Tally, underPolicy, usePolicy,
+  type Answer, type DecisionView,
 } from './harness';
 import { headersFor, headerSafe, hostileClockArb, hostileStringArb, hostileZoneArb, writeJson, type Body } from './hostile';
 import { baseArb, hostileClearance, listedCountry } from './variants';
@@ -49,14 +49,7 @@ function verdict(a: Answer) {
   return { status: a.status, decision: a.headers.get('geogate-decision'), reasons: a.headers.get('geogate-reasons') };
 }
 
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = quietDecisionLogs();
-});
-afterAll(() => {
-  restoreConsole();
-  realDate();
-});
+quietFile();
 
 // ---------------------------------------------------------------------------------------------
 
@@ -71,11 +64,7 @@ const SEGMENTS = [
 const METHODS = ['GET', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'PROPFIND', 'MKCOL', 'X-CUSTOM', 'get', 'post'];
 
 describe('/v1/authorize under the default policy: paths and methods', () => {
-  beforeAll(async () => {
-    await usePolicy(FUZZ_POLICIES.default);
-    fakeDate();
-  });
-  afterAll(() => realDate());
+  underPolicy(FUZZ_POLICIES.default);
 
   it('a path under /v1/authorize is decided as /v1/authorize, whatever the method; one that normalises elsewhere never answers 2xx or 401', async ({ task }) => {
     const tally = new Tally();
@@ -295,16 +284,10 @@ function forbiddenHeader(name: string, value: string): boolean {
   return !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\u0000]/.test(trimmed);
 }
 
-const POLICY_NAMES: FuzzPolicyName[] = ['default', 'exceptions'];
-
-describe.each(POLICY_NAMES)('/v1/authorize under the %s policy: hostile headers never make a decision more permissive', (policyName) => {
+describe.each(FUZZ_POLICY_NAMES)('/v1/authorize under the %s policy: hostile headers never make a decision more permissive', (policyName) => {
   const policy = FUZZ_POLICIES[policyName];
   const bind = compile(policy).challenge.bind;
-  beforeAll(async () => {
-    await usePolicy(policy);
-    fakeDate();
-  });
-  afterAll(() => realDate());
+  underPolicy(policy);
 
   it('adding hostile headers to a realistic forward-auth request', async ({ task }) => {
     const tally = new Tally();
@@ -347,11 +330,7 @@ describe.each(POLICY_NAMES)('/v1/authorize under the %s policy: hostile headers 
 // ---------------------------------------------------------------------------------------------
 
 describe('/v1/authorize under the exceptions policy: IP spellings and zone names in headers', () => {
-  beforeAll(async () => {
-    await usePolicy(FUZZ_POLICIES.exceptions);
-    fakeDate();
-  });
-  afterAll(() => realDate());
+  underPolicy(FUZZ_POLICIES.exceptions);
 
   it('Geogate-IP in another spelling is never judged more permissively than the dotted quad', async ({ task }) => {
     const tally = new Tally();

@@ -4,7 +4,7 @@
 // form; hostile time-zone names are judged by what they are (the true offset, or invalid).
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signClearance } from '../../src/challenge/tokens';
 import { CLEARABLE_CODES, networkOf } from '../../src/engine/clearance';
 import { lookupZone, offsetAt } from '../../src/engine/timezone';
@@ -12,8 +12,8 @@ import { clientArb, instantArb, originArb, scenarioArb } from '../generators';
 import { CHECK_TOKEN, compile } from '../helpers';
 import { embeddingSpellings, ipv6Spellings, mappedSpellings, refusedSpellings } from '../ip-helpers';
 import {
-  appAnswer, decisionOf, expectNoPollution, fakeDate, FUZZ_POLICIES, fuzz, pinClock, quietDecisionLogs, realDate, send, severityOfCheck, Tally, usePolicy,
-  type Answer, type DecisionView, type FuzzPolicyName,
+  appAnswer, decisionOf, essentials, expectNoPollution, FUZZ_POLICIES, FUZZ_POLICY_NAMES, fuzz, pinClock, quietFile, send, severityOfCheck, Tally, underPolicy, usePolicy,
+  type Answer, type DecisionView,
 } from './harness';
 import { HOSTILE_ZONES, hostileStringArb, hostileZoneArb, jsonStyleArb, Members, nested, PROTOTYPE_KEYS, writeJson, type Body } from './hostile';
 import { baseArb, listedCountry, variantArb, type Built } from './variants';
@@ -36,24 +36,7 @@ async function check(body: string | Uint8Array): Promise<Answer> {
   return appAnswer(await send(checkRequest(body)));
 }
 
-/** What two decisions must share to be "the same decision". */
-function essentials(d: DecisionView) {
-  return {
-    decision: d.decision,
-    score: d.score,
-    reasons: d.reasons.map((r) => `${r.code}${r.liftedBy ? `/${r.liftedBy}` : ''}`).sort(),
-    signals: d.signals,
-  };
-}
-
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = quietDecisionLogs();
-});
-afterAll(() => {
-  restoreConsole();
-  realDate();
-});
+quietFile();
 
 // ---------------------------------------------------------------------------------------------
 
@@ -183,16 +166,10 @@ describe('POST /v1/check: any body', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const POLICY_NAMES: FuzzPolicyName[] = ['default', 'exceptions'];
-
-describe.each(POLICY_NAMES)('POST /v1/check under the %s policy: hostile parts never make a decision more permissive', (policyName) => {
+describe.each(FUZZ_POLICY_NAMES)('POST /v1/check under the %s policy: hostile parts never make a decision more permissive', (policyName) => {
   const policy = FUZZ_POLICIES[policyName];
   const bind = compile(policy).challenge.bind;
-  beforeAll(async () => {
-    await usePolicy(policy);
-    fakeDate();
-  });
-  afterAll(() => realDate());
+  underPolicy(policy);
 
   it('adding a hostile part to a realistic request', async ({ task }) => {
     const tally = new Tally();
@@ -291,11 +268,7 @@ describe.each(POLICY_NAMES)('POST /v1/check under the %s policy: hostile parts n
 // ---------------------------------------------------------------------------------------------
 
 describe('POST /v1/check: hostile time-zone names are judged by what they are', () => {
-  beforeAll(async () => {
-    await usePolicy(FUZZ_POLICIES.default);
-    fakeDate();
-  });
-  afterAll(() => realDate());
+  underPolicy(FUZZ_POLICIES.default);
 
   /** A zone claim and the claim it must be judged exactly as. */
   interface ZoneCase {

@@ -12,7 +12,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
-import { expect, vi } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import type { ErrorCode } from '../../src/http/errors';
 import worker from '../../src/index';
 import { defaultDocument, resetPolicyState, storePolicy } from '../helpers';
@@ -115,6 +115,18 @@ export function fakeDate(): void {
 
 export function realDate(): void {
   vi.useRealTimers();
+}
+
+/** Called at a test file's top level: the decision logs kept quiet for the file, the console and the real clock restored after it. */
+export function quietFile(): void {
+  let restoreConsole: () => void;
+  beforeAll(() => {
+    restoreConsole = quietDecisionLogs();
+  });
+  afterAll(() => {
+    restoreConsole();
+    realDate();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,6 +253,16 @@ export function decisionOf(answer: Answer): DecisionView | undefined {
   return body;
 }
 
+/** What two decisions must share to be "the same decision". */
+export function essentials(d: DecisionView) {
+  return {
+    decision: d.decision,
+    score: d.score,
+    reasons: d.reasons.map((r) => `${r.code}${r.liftedBy ? `/${r.liftedBy}` : ''}`).sort(),
+    signals: d.signals,
+  };
+}
+
 /**
  * How permissive an answer is, for the differential properties: allow 0 < challenge 1 < deny 2;
  * anything that is not a decision (a 400, 401, 413, 415: the request was refused) is Infinity,
@@ -301,12 +323,24 @@ export const EXCEPTIONS_FUZZ_POLICY = { ...exceptionsGolden.policy, version: 'fu
 export const FUZZ_POLICIES = { default: DEFAULT_FUZZ_POLICY, exceptions: EXCEPTIONS_FUZZ_POLICY } as const;
 export type FuzzPolicyName = keyof typeof FUZZ_POLICIES;
 
+/** Every fuzz policy's name, for describe.each. */
+export const FUZZ_POLICY_NAMES: FuzzPolicyName[] = ['default', 'exceptions'];
+
 /** Makes `doc` the policy in force (a fresh store: nothing cached in the isolate, no last good copy). */
 export async function usePolicy(doc: unknown): Promise<void> {
   await resetPolicyState();
   await new Promise((r) => setTimeout(r, 20));
   await resetPolicyState();
   await storePolicy(doc);
+}
+
+/** Called in a describe block: `doc` the policy in force and Date faked (fakeDate) for its tests, the real clock after them. */
+export function underPolicy(doc: unknown): void {
+  beforeAll(async () => {
+    await usePolicy(doc);
+    fakeDate();
+  });
+  afterAll(() => realDate());
 }
 
 /** The names Object.prototype has: a body must never add one (prototype pollution). */

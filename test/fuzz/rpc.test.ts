@@ -9,11 +9,11 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AccessCheck, type AccessCheckResult } from '../../src/rpc/access-check';
 import { CHECK_TOKEN, compile } from '../helpers';
 import {
-  appAnswer, decisionOf, expectNoPollution, fakeDate, FUZZ_POLICIES, fuzz, pinClock, quietDecisionLogs, realDate, send, severityOfCheck, Tally, usePolicy,
+  appAnswer, decisionOf, essentials, expectNoPollution, FUZZ_POLICIES, fuzz, pinClock, quietFile, send, severityOfCheck, Tally, underPolicy, usePolicy,
   type Answer, type DecisionView,
 } from './harness';
 import { asList, hostileStringArb, hostileZoneArb, writeJson, type Body } from './hostile';
@@ -53,10 +53,6 @@ function asAnswer(result: AccessCheckResult): Answer {
   return { status: isError ? 400 : 200, json, headers: new Headers(), text: JSON.stringify(result).slice(0, 2000) };
 }
 
-function essentials(d: DecisionView) {
-  return { decision: d.decision, score: d.score, reasons: d.reasons.map((r) => `${r.code}${r.liftedBy ? `/${r.liftedBy}` : ''}`).sort(), signals: d.signals };
-}
-
 function issuesOf(json: unknown): string[] {
   return ((json as { error: { issues: { path: string; code: string }[] } }).error.issues ?? []).map((i) => `${i.path}:${i.code}`).sort();
 }
@@ -71,22 +67,11 @@ const jsValueArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 10, max: 2000 }).map((n) => { let v: unknown = 'Asia/Shanghai'; for (let i = 0; i < n; i++) v = [v]; return v; }) },
 );
 
-let restoreConsole: () => void;
-beforeAll(() => {
-  restoreConsole = quietDecisionLogs();
-});
-afterAll(() => {
-  restoreConsole();
-  realDate();
-});
+quietFile();
 
 describe('AccessCheck.check under the default policy', () => {
   const bind = compile(FUZZ_POLICIES.default).challenge.bind;
-  beforeAll(async () => {
-    await usePolicy(FUZZ_POLICIES.default);
-    fakeDate();
-  });
-  afterAll(() => realDate());
+  underPolicy(FUZZ_POLICIES.default);
 
   it('any structured-clone value, whole or in any field, answers a decision or INVALID_REQUEST and never throws', async ({ task }) => {
     const tally = new Tally();
