@@ -4,14 +4,10 @@
 // error is forced here: invalid and oversized bodies, unknown routes and methods, failing storage,
 // a corrupt stored policy, and exceptions thrown inside handlers by bindings that break. The
 // app-level boundary itself is in test/integration/errors.test.ts.
-import { createExecutionContext, SELF, waitOnExecutionContext } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
+import { SELF } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import worker from '../../src/index';
 import { ADMIN_TOKEN, CHECK_TOKEN, FAILING_KV, resetPolicyState, storePolicy } from '../helpers';
-
-const secrets = env as unknown as Record<string, string>;
-const SECRET_VALUES = ['CHECK_TOKEN', 'ADMIN_TOKEN', 'MEMORY_HASH_SECRET', 'CLEARANCE_SECRET', 'CLEARANCE_SECRET_PREVIOUS', 'TURNSTILE_SECRET'].map((n) => secrets[n] ?? '').filter((v) => v !== '');
+import { call, SECRET_VALUES } from './helpers';
 
 /** What an internal would look like in a body: a stack frame, a source path, an exception's name or text. */
 const INTERNALS = [
@@ -42,14 +38,6 @@ beforeEach(async () => {
   vi.spyOn(console, 'warn').mockImplementation(() => undefined);
 });
 afterEach(() => vi.restoreAllMocks());
-
-async function call(request: Request, overrides: Record<string, unknown> = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
-  const text = await res.text();
-  await waitOnExecutionContext(ctx);
-  return new Response(text, res);
-}
 
 const json = { 'content-type': 'application/json' };
 const asCheck = { authorization: `Bearer ${CHECK_TOKEN}` };

@@ -4,16 +4,12 @@
 // challenge and RPC doors, with their background work (decision logs) finished; the Analytics
 // Engine data points are read as well. The stored memory holds no raw IP either
 // (test/integration/memory-admin.test.ts, "no table ... holds the raw IP").
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import worker from '../../src/index';
 import { ADMIN_TOKEN, CHECK_TOKEN, FAILING_KV, resetPolicyState } from '../helpers';
 import { stubSiteverify } from '../siteverify-stub';
+import { call, SECRET_VALUES } from './helpers';
 
-const secrets = env as unknown as Record<string, string>;
-/** Values that must never reach a log: the configured secrets and what callers present. */
-const SECRET_VALUES = ['CHECK_TOKEN', 'ADMIN_TOKEN', 'MEMORY_HASH_SECRET', 'CLEARANCE_SECRET', 'CLEARANCE_SECRET_PREVIOUS', 'TURNSTILE_SECRET'].map((n) => secrets[n] ?? '').filter((v) => v !== '');
 const WRONG_TOKEN = 'rotated-check-token-9876543210';
 const PRESENTED = [CHECK_TOKEN, ADMIN_TOKEN, CHECK_TOKEN.slice(0, -1), `${CHECK_TOKEN}x`, CHECK_TOKEN.slice(0, 12), ADMIN_TOKEN.slice(0, 12), WRONG_TOKEN];
 /** Users' raw addresses (and the IPv4 address an IPv4-mapped one carries). */
@@ -44,15 +40,6 @@ function recorder() {
   const points: AnalyticsEngineDataPoint[] = [];
   const dataset: AnalyticsEngineDataset = { writeDataPoint: (p) => void points.push(p ?? {}) };
   return { points, dataset };
-}
-
-/** Calls the Worker and waits for its background work (the decision log is written after the answer). */
-async function call(request: Request, overrides: Record<string, unknown> = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
-  const text = await res.text();
-  await waitOnExecutionContext(ctx);
-  return new Response(text, res);
 }
 
 const checkRequest = (token: string | null, body: unknown, origin = 'https://geogate.test') =>
