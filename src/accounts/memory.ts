@@ -204,10 +204,10 @@ function background(p: Promise<unknown>, waitUntil: WaitUntilLike | undefined): 
 /** How long an isolate gathers the checks it records in the background (async mode) before sending them. */
 export const RECORD_BATCH_MS = 10;
 
-/** One async check waiting to be recorded. */
-interface QueuedCheck {
-  readonly store: MemoryStore;
-  readonly check: PreparedCheck;
+/** The async checks of one store waiting to be recorded, and when their timer was set. */
+interface Batch {
+  checks: PreparedCheck[];
+  readonly since: number;
 }
 
 /**
@@ -223,9 +223,19 @@ async function capped<T>(p: Promise<T>): Promise<T> {
   return r;
 }
 
-/** The checks waiting for the next flush, and the flush's promise (undefined when none is due). */
-let queue: QueuedCheck[] = [];
-let flushing: Promise<void> | undefined;
+/**
+ * A batch whose timer has not fired this long after it was set is presumed lost (the request that
+ * set it was cancelled, and its timer with it): the next check opens another, which takes the
+ * stranded checks along.
+ */
+export const STRANDED_BATCH_MS = 1000;
+
+/**
+ * The open batch of each store (a store is a deployment's bindings: one in production, so one
+ * batch gathers the checks of every request; tests use several, and a test's checks never ride on
+ * another test's batch).
+ */
+const batches = new Map<MemoryStore, Batch>();
 
 /**
  * Refreshes the cache with an object's answer, or notes its failure; never rejects. An answer
@@ -265,38 +275,32 @@ function placesOf(check: PreparedCheck, account: AccountHistory | undefined): st
  * Sends the queued checks: one call per account with its checks in order, then, once the accounts
  * answered (their fresh memory says what the organisation should count), one call per organisation.
  */
-async function flush(): Promise<void> {
-  const batch = queue;
-  queue = [];
-  flushing = undefined;
-  /** The batch's checks by store and id (a store is a deployment's bindings: tests use several). */
+async function flush(store: MemoryStore, batch: Batch): Promise<void> {
+  if (batches.get(store) === batch) batches.delete(store);
+  const queued = batch.checks;
+  batch.checks = [];
+  /** The batch's checks by id, in order. */
   const group = (field: 'id' | 'orgId') => {
-    const out: { id: string; store: MemoryStore; checks: PreparedCheck[] }[] = [];
-    const index = new Map<MemoryStore, Map<string, PreparedCheck[]>>();
-    for (const q of batch) {
-      const id = q.check.view.facts.account[field];
+    const byId = new Map<string, PreparedCheck[]>();
+    for (const check of queued) {
+      const id = check.view.facts.account[field];
       if (id === undefined) continue;
-      let byId = index.get(q.store);
-      if (byId === undefined) index.set(q.store, (byId = new Map<string, PreparedCheck[]>()));
       let checks = byId.get(id);
-      if (checks === undefined) {
-        byId.set(id, (checks = []));
-        out.push({ id, store: q.store, checks });
-      }
-      checks.push(q.check);
+      if (checks === undefined) byId.set(id, (checks = []));
+      checks.push(check);
     }
-    return out;
+    return [...byId].map(([id, checks]) => ({ id, checks }));
   };
   const accounts = new Map<string, AccountHistory>();
   await Promise.all(
-    group('id').map(async ({ id, store, checks }) => {
+    group('id').map(async ({ id, checks }) => {
       const last = checks[checks.length - 1] as PreparedCheck;
       const h = await remember(`a:${id}`, capped(safely(() => store.recordAccount(id, checks.map((c) => c.observation), last.policy.history.windows))), last.now);
       if (!(h instanceof Error)) accounts.set(id, h);
     }),
   );
   await Promise.all(
-    group('orgId').map(async ({ id: orgId, store, checks }) => {
+    group('orgId').map(async ({ id: orgId, checks }) => {
       const last = checks[checks.length - 1] as PreparedCheck;
       const observations = checks.map((c): OrgObservation => {
         const id = c.view.facts.account.id;
@@ -313,12 +317,30 @@ async function flush(): Promise<void> {
  * push: the timer and the RPCs are shared by every check of the batch, and happen after the
  * response (even starting an RPC costs ~0.1 ms of CPU), and a busy account's object gets one call
  * per batch instead of one per check.
+ *
+ * The request that opens a batch sets its timer, runs its flush and keeps itself alive for it
+ * (waitUntil); the others only add their check. No request waits on, or attaches a continuation
+ * to, a promise another request created: workerd binds a promise to the request that made it and
+ * refuses to settle it once that request has ended ("A promise was resolved or rejected from a
+ * different request context ..."), cancelling the continuation. Each request of a batch used to
+ * waitUntil the batch's shared promise, which logged that warning under load (bench/README.md,
+ * the load suite) whenever a joining request's context ended before the flush settled. The flush
+ * runs in the opening request's context either way (its timer), so the joiners' waits kept nothing
+ * alive that was not already.
  */
 function enqueue(store: MemoryStore, check: PreparedCheck, waitUntil: WaitUntilLike | undefined): void {
-  queue.push({ store, check });
-  flushing ??= new Promise<void>((resolve) => setTimeout(resolve, RECORD_BATCH_MS)).then(flush);
-  // Every request of the batch keeps the isolate alive until the flush is done.
-  background(flushing, waitUntil);
+  const now = Date.now();
+  const open = batches.get(store);
+  if (open !== undefined && now - open.since < STRANDED_BATCH_MS) {
+    open.checks.push(check);
+    return;
+  }
+  // A stranded batch's checks move to the new one (and leave the old: should its timer fire after
+  // all, it finds nothing to send).
+  const batch: Batch = { checks: [...(open?.checks ?? []), check], since: now };
+  if (open !== undefined) open.checks = [];
+  batches.set(store, batch);
+  background(new Promise<void>((resolve) => setTimeout(resolve, RECORD_BATCH_MS)).then(() => flush(store, batch)), waitUntil);
 }
 
 /**

@@ -1,8 +1,8 @@
 // Regressions the fault suite found (docs/faults.md, "Bugs found"), each pinned at the level of
 // the store or module that was fixed; the matrix files show the same end to end.
 import { env } from 'cloudflare:workers';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { consultMemory, memoryCache, memoryHealth, memoryStatus, type MemoryStore } from '../../../src/accounts/memory';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { consultMemory, memoryCache, memoryHealth, memoryStatus, RECORD_BATCH_MS, STRANDED_BATCH_MS, type MemoryStore } from '../../../src/accounts/memory';
 import { decidePrepared, prepare } from '../../../src/engine/evaluate';
 import type { AccountHistory, OrgHistory } from '../../../src/engine/history';
 import { ACTIVE_POLICY_KEY } from '../../../src/policy/keys';
@@ -149,5 +149,59 @@ describe('account memory: what an object answers is checked before it is judged 
     await first;
     // Was: the older summary replaced the newer one, so checks were judged on less than the object knew.
     expect(memoryCache.peek('a:acct-r')).toMatchObject({ asOf: now + 1_000, events: 2 });
+  });
+});
+
+describe('account memory, async mode: a request never waits on a promise another request created', () => {
+  const policy = () => compile({ ...defaultDocument(), history: { mode: 'async' } });
+  /** A store that counts its calls and the checks each carried. */
+  function countingStore() {
+    const calls: number[] = [];
+    const store: MemoryStore = {
+      recordAccount: (_id, obs) => {
+        calls.push(obs.length);
+        return Promise.resolve(accountHistory({ asOf: obs[obs.length - 1]?.at ?? 0 }));
+      },
+      recordOrg: () => Promise.reject(new Error('no organisation in these checks')),
+    };
+    return { store, calls };
+  }
+  /** One request's waitUntil: what it was handed. */
+  const request = () => {
+    const handed: Promise<unknown>[] = [];
+    return { handed, options: { waitUntil: (p: Promise<unknown>) => void handed.push(p) } };
+  };
+
+  it('the request that opens a batch keeps itself alive for its flush; the requests that join it are handed nothing; one call carries all their checks', async () => {
+    // Was: every request of a batch passed the batch's one promise (made by the request that opened
+    // it) to its own waitUntil. workerd binds a promise to its request, so under load it logged "A
+    // promise was resolved or rejected from a different request context" and cancelled the
+    // continuation (260 such warnings in a 60 s run of the load suite; none since).
+    const { store, calls } = countingStore();
+    const requests = [request(), request(), request()];
+    for (const [i, r] of requests.entries()) await consultMemory(store, prepare(policy(), facts({ ip: `198.51.100.${i}`, account: { id: 'acct-batch' } }), Date.now()), r.options);
+    expect(requests.map((r) => r.handed.length)).toEqual([1, 0, 0]);
+    await Promise.all(requests[0]?.handed ?? []);
+    expect(calls).toEqual([3]);
+  });
+
+  it(`a batch whose timer never fired within ${STRANDED_BATCH_MS} ms (its request was cancelled) is taken over by the next check, its checks with it`, async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { store, calls } = countingStore();
+      const first = request();
+      await consultMemory(store, prepare(policy(), facts({ ip: '198.51.100.1', account: { id: 'acct-stranded' } }), Date.now()), first.options);
+      // Its timer does not run (as if its request had been cancelled), and time passes.
+      vi.setSystemTime(Date.now() + STRANDED_BATCH_MS + 1);
+      const next = request();
+      await consultMemory(store, prepare(policy(), facts({ ip: '198.51.100.2', account: { id: 'acct-stranded' } }), Date.now()), next.options);
+      expect(next.handed).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(RECORD_BATCH_MS + 1);
+      await Promise.all([...first.handed, ...next.handed]);
+      // Both checks in one call, none twice (the stranded timer found its batch emptied).
+      expect(calls).toEqual([2]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
