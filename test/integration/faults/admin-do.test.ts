@@ -210,10 +210,9 @@ describe('fault matrix: the admin store unreachable', () => {
     expect(await env.POLICY.get(ACTIVE_POLICY_KEY)).toBe(inForce.pointer);
   });
 
-  // GAP (docs/faults.md): the routes do not catch a failing admin object, so the app's error handler
-  // answers 500 INTERNAL "the request was not decided" (written for checks), where a 503 saying the
-  // admin store is unavailable and nothing changed would tell the operator to retry. The fix is in
-  // src/routes/admin.ts (owned elsewhere). Flip to `it` once it lands.
+  // Was a GAP (docs/faults.md): the routes did not catch a failing admin object, so the app's error
+  // handler answered 500 INTERNAL "the request was not decided" (written for checks); fixed in
+  // src/routes/admin.ts (8402a36).
   it('fixed (was GAP): an unreachable admin store answers 503 with a retryable error', async () => {
     const res = await fetchWith(envWith({ POLICY_ADMIN: unreachable }), adminRequest('PUT', '/v1/policy', allowAll('faults-admin-y')));
     expect(res.status).toBe(503);

@@ -108,11 +108,13 @@ describe('fault matrix: clearance revocation reads', () => {
       await expectDoubted(e, body);
     }
     expect(revocationStatus(Date.now())).toMatchObject({ status: 'degraded' });
+    expect(await healthz(e)).toMatchObject({ status: 'degraded', revocations: { status: 'degraded' } });
     kv.heal();
     await settle();
     advance(1_000);
     await expectCleared(e, body);
     expect(revocationStatus(Date.now())).toMatchObject({ status: 'ok' });
+    expect(await healthz(e)).toMatchObject({ status: 'ok', revocations: { status: 'ok' } });
   });
 
   it('a revocation written between two reads (a value changing mid-load) counts from the next read: the clearance stops counting', async () => {
