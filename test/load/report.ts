@@ -177,7 +177,7 @@ export function printReport(r: ReportInput) {
   );
   if (r.output) {
     const o = r.output;
-    log(`workerd output: ${o.decisionLogs} decision log lines, ${o.crossRequest} cross-request promise warnings (reported, not asserted), ${o.errors} error lines, ${o.other} other lines`);
+    log(`workerd output: ${o.decisionLogs} decision log lines, ${o.crossRequest} cross-request promise warnings (must be 0), ${o.errors} error lines, ${o.other} other lines`);
     if (o.crossRequest > 0) {
       const per10: string[] = [];
       for (let i = 0, prev = 0; i < r.memory.length; i += 10) {
