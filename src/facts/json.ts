@@ -59,25 +59,28 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
   return undefined;
 }
 
-/** Every JSON string literal (outside them, valid JSON has no quote). */
-const STRING_LITERAL = /"[^"\\]*(?:\\.[^"\\]*)*"/g;
-
 /**
  * Whether `text` (valid JSON, `value` what JSON.parse made of it) repeats a key within one object.
  * Cheaper than {@link findDuplicateKey} on the common body, which has none: outside string
  * literals a colon only ever follows a key, so `text` has as many keys as colons there; the parsed
- * value holds one own property per distinct key. More keys written than kept is a repeat.
+ * value holds one own property per distinct key. More keys written than kept is a repeat. (A plain
+ * character loop: on a request-sized body it costs less than a regex replace, which also
+ * allocates the string it returns.)
  */
 export function repeatsKey(text: string, value: unknown): boolean {
-  let bare: string;
-  try {
-    bare = text.replace(STRING_LITERAL, '');
-  } catch {
-    // The regex engine gave up (a backtracking limit): ask the exact scan.
-    return findDuplicateKey(text) !== undefined;
-  }
   let written = 0;
-  for (let i = bare.indexOf(':'); i !== -1; i = bare.indexOf(':', i + 1)) written++;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x3a /* : */) {
+      written++;
+    }
+  }
   if (written === 0) return false;
   // Walked with a stack, not recursion: JSON.parse accepts nesting deep enough to overflow it.
   let kept = 0;
