@@ -275,14 +275,5 @@ export function headersFor(body: CheckRequestInput): Record<string, string> {
   return headers;
 }
 
-/** Small, fast, seeded PRNG (mulberry32): the same seed sends the same mix. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small, fast, seeded PRNG (mulberry32, the benches' own): the same seed sends the same mix. */
+export { prng } from '../../bench/lib/stats.mjs';
