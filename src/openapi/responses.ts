@@ -134,7 +134,7 @@ export const DecisionResponseSchema = z
 export const ForwardAuthResponseSchema = z
   .strictObject({
     decision: action,
-    summary: z.string(),
+    summary: z.string().describe('The decision and the reason codes that stand ("Challenged: TOR."), without the messages.'),
     reasons: z.array(ReasonSchema.pick({ code: true, rule: true, action: true, liftedBy: true })).describe('The decisive reason first; no messages or evidence.'),
     score: z.number(),
     failed: z.boolean(),

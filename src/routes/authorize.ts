@@ -39,10 +39,18 @@ export interface ForwardAuthBody {
   challenge?: DecisionBody['challenge'];
 }
 
-/** The lean body of a decision (see {@link ForwardAuthBody}). */
+const VERB: Readonly<Record<Action, string>> = { allow: 'Allowed', challenge: 'Challenged', deny: 'Denied' };
+
+/**
+ * The lean body of a decision (see {@link ForwardAuthBody}). Its summary names the reason codes
+ * that stand, not the full summary, which quotes the decisive reason's message (an organisation's
+ * counts, the policy's thresholds).
+ */
 export function forwardAuthBody(body: DecisionBody): ForwardAuthBody {
   const reasons = body.reasons.map((r): ForwardAuthReason => (r.liftedBy === undefined ? { code: r.code, rule: r.rule, action: r.action } : { code: r.code, rule: r.rule, action: r.action, liftedBy: r.liftedBy }));
-  const lean: ForwardAuthBody = { decision: body.decision, summary: body.summary, reasons, score: body.score, failed: body.failed, policyVersion: body.policyVersion, requestId: body.requestId };
+  const standing = [...new Set(reasons.filter((r) => r.liftedBy === undefined).map((r) => r.code))];
+  const summary = standing.length > 0 ? `${VERB[body.decision]}: ${standing.join(', ')}.` : `${VERB[body.decision]}.`;
+  const lean: ForwardAuthBody = { decision: body.decision, summary, reasons, score: body.score, failed: body.failed, policyVersion: body.policyVersion, requestId: body.requestId };
   if (body.challenge) lean.challenge = body.challenge;
   return lean;
 }

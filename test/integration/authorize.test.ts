@@ -119,7 +119,10 @@ describe('the lean body (proxies discard it; Caddy hands it to the user)', () =>
     const f = await full.json<Record<string, unknown> & { reasons: Record<string, unknown>[]; challenge?: Record<string, unknown> }>();
     expect(l.decision).toBe(decision);
     expect(Object.keys(l).every((k) => LEAN_KEYS.includes(k))).toBe(true);
-    for (const k of ['decision', 'summary', 'score', 'failed', 'policyVersion', 'requestId']) expect(l[k]).toEqual(f[k]);
+    for (const k of ['decision', 'score', 'failed', 'policyVersion', 'requestId']) expect(l[k]).toEqual(f[k]);
+    // The lean summary names the codes that stand; the full one quotes the decisive reason's message.
+    const standing = [...new Set(f.reasons.filter((r) => r.liftedBy === undefined).map((r) => r.code as string))];
+    expect(l.summary).toBe(standing.length > 0 ? `${String(f.summary).split(':')[0]}: ${standing.join(', ')}.` : `${String(f.summary).split(':')[0]}.`);
     expect(l.reasons).toEqual(f.reasons.map((r) => ({ code: r.code, rule: r.rule, action: r.action, ...(r.liftedBy !== undefined ? { liftedBy: r.liftedBy } : {}) })));
     expect(l.reasons.every((r) => !('evidence' in r) && !('message' in r))).toBe(true);
     expect({ ...l.challenge, ticket: undefined }).toEqual({ ...f.challenge, ticket: undefined });
