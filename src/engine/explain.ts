@@ -13,7 +13,8 @@ export interface ExplainContext {
   readonly challengeAt: number;
 }
 
-const VERB: Readonly<Record<Action, string>> = { deny: 'Denied', challenge: 'Challenged', allow: 'Allowed' };
+/** How a summary names each decision ("Denied: …"). */
+export const VERB: Readonly<Record<Action, string>> = { deny: 'Denied', challenge: 'Challenged', allow: 'Allowed' };
 
 /** Hard rules first, then the policy-wide settings that can decide. */
 function sourceRank(rule: string): number {

@@ -8,6 +8,7 @@
 import { isIsoCountry } from '../engine/countries';
 import { isIpAddress } from '../engine/ip';
 import { lookupZone } from '../engine/timezone';
+import { SURFACE_NAME } from '../policy/schema';
 import type { CheckRequest } from './check-request';
 
 type Plain = Record<string, unknown>;
@@ -17,12 +18,21 @@ const GEO_KEYS = new Set(['country', 'region', 'regionCode', 'city', 'continent'
 const CLIENT_KEYS = new Set(['timezone', 'utcOffsetMinutes', 'acceptLanguage', 'userAgent', 'clock', 'deviceId']);
 const ACCOUNT_KEYS = new Set(['id', 'orgId', 'ownerCountry']);
 
-// The schema's patterns, restated (the differential test fails if they drift).
-const TWO_CHARS = /^[A-Za-z][A-Za-z0-9]$/;
-const REGION_CODE = /^[A-Za-z0-9]{1,3}(-[A-Za-z0-9]{1,3})?$/;
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-const SURFACE = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+// The patterns the schema (./check-request.ts) validates with: one copy, read by both.
+/** A country or continent code: two characters, a letter first (`US`, `T1`, `XX`). */
+export const TWO_CHARS = /^[A-Za-z][A-Za-z0-9]$/;
+/** An ISO 3166-2 subdivision code, with or without its country (`43`, `UA-43`). */
+export const REGION_CODE = /^[A-Za-z0-9]{1,3}(-[A-Za-z0-9]{1,3})?$/;
+/** A request id: 1-128 printable ASCII characters without spaces. */
+export const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+/** Lone UTF-16 surrogates: text no URL can carry, so an id holding one could never be inspected or reset. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether an account or organisation id can be named in a path (/v1/accounts/{id}/activity): not
+ * "." or ".." (URL dot segments) and well-formed Unicode. Its length is the schema's to bound.
+ */
+export const isNameableId = (id: string): boolean => id !== '.' && id !== '..' && !LONE_SURROGATE.test(id);
 
 /** Declines: the value is not in the shape this path handles. */
 const DECLINE = Symbol('decline');
@@ -136,7 +146,7 @@ function clientOf(cl: unknown): Result<NonNullable<CheckRequest['client']>> {
   return out;
 }
 
-const accountId = (v: unknown): v is string => boundedText(v, 256) && v !== '.' && v !== '..' && !LONE_SURROGATE.test(v);
+const accountId = (v: unknown): v is string => boundedText(v, 256) && isNameableId(v);
 
 function accountOf(a: unknown): Result<NonNullable<CheckRequest['account']>> {
   if (!isPlain(a) || !keysWithin(a, ACCOUNT_KEYS)) return DECLINE;
@@ -192,7 +202,7 @@ export function fastCheckRequest(value: unknown): CheckRequest | undefined {
       case 'surface': {
         if (typeof v !== 'string') return undefined;
         const lower = v.toLowerCase();
-        if (!SURFACE.test(lower)) return undefined;
+        if (!SURFACE_NAME.test(lower)) return undefined;
         field = lower;
         break;
       }

@@ -8,7 +8,7 @@ import { lookupZone } from '../engine/timezone';
 import type { AccountFacts, ClientFacts, Facts, GeoFacts, GeoSource } from '../engine/types';
 import { surfaceName } from '../policy/schema';
 import { withoutUnsetFields, type CfView } from './cf';
-import { fastCheckRequest } from './check-request-fast';
+import { fastCheckRequest, isNameableId, REGION_CODE, REQUEST_ID, TWO_CHARS } from './check-request-fast';
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional();
 
@@ -29,15 +29,15 @@ export const GeoInputSchema = z.strictObject({
   country: optional(
     z
       .string()
-      .regex(/^[A-Za-z][A-Za-z0-9]$/, 'must be a 2-character country code such as "US" (or "T1", "XX")')
+      .regex(TWO_CHARS, 'must be a 2-character country code such as "US" (or "T1", "XX")')
       .toUpperCase(),
   ),
   region: optional(text(128)),
-  regionCode: optional(z.string().regex(/^[A-Za-z0-9]{1,3}(-[A-Za-z0-9]{1,3})?$/, 'must be an ISO 3166-2 code such as "43" or "UA-43"')),
+  regionCode: optional(z.string().regex(REGION_CODE, 'must be an ISO 3166-2 code such as "43" or "UA-43"')),
   city: optional(text(128)),
   // Cloudflare's continent codes are two letters, and "T1" for a Tor exit: refusing that would
   // answer a Tor user with an error instead of judging them.
-  continent: optional(z.string().regex(/^[A-Za-z][A-Za-z0-9]$/, 'must be a 2-character continent code such as "EU" (or "T1")').toUpperCase()),
+  continent: optional(z.string().regex(TWO_CHARS, 'must be a 2-character continent code such as "EU" (or "T1")').toUpperCase()),
   timezone: optional(
     text(64).refine((tz) => lookupZone(tz).kind !== 'invalid', { error: 'must be an IANA time zone such as "Europe/Berlin"' }),
   ),
@@ -69,14 +69,11 @@ export const ClientInputSchema = z.strictObject({
   deviceId: optional(claims(z.string())),
 }) satisfies z.ZodType<ClientFacts>;
 
-/** Lone UTF-16 surrogates: text no URL can carry, so an id holding one could never be inspected or reset. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /**
  * An account or organisation id: at most 256 characters, and one the admin routes can name in a
  * path (/v1/accounts/{id}/activity): not "." or ".." (URL dot segments) and well-formed Unicode.
  */
-export const AccountIdSchema = text(256).refine((id) => id !== '.' && id !== '..' && !LONE_SURROGATE.test(id), {
+export const AccountIdSchema = text(256).refine(isNameableId, {
   error: 'must not be "." or ".." or hold a lone UTF-16 surrogate (the activity routes could not name it)',
 });
 
@@ -95,7 +92,7 @@ export const AccountInputSchema = z.strictObject({
 /** Request ids are echoed in a header and in logs: printable ASCII only, bounded. */
 export const RequestIdSchema = z
   .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces');
+  .regex(REQUEST_ID, 'must be 1-128 printable ASCII characters without spaces');
 
 /** The body of POST /v1/check. Every field is optional; unknown fields are rejected. */
 export const CheckRequestSchema = z.strictObject({

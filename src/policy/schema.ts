@@ -52,10 +52,10 @@ export const ListNameSchema = z
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'use 1-64 lower-case letters, digits, ".", "_" or "-"');
 /** Lists a rule names: checked against the stored lists by {@link parsePolicy}. */
 const listRefs = z.array(ListNameSchema).max(100).default([]);
+/** The pattern of a surface name (also read by the check request's fast path). */
+export const SURFACE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** Surface names are lower-case words such as "web" or "api". */
-export const surfaceName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'use 1-32 lower-case letters, digits, "_" or "-"');
+export const surfaceName = z.string().regex(SURFACE_NAME, 'use 1-32 lower-case letters, digits, "_" or "-"');
 
 const restrictiveAction = z.enum(['deny', 'challenge']);
 const anyAction = z.enum(['allow', 'challenge', 'deny']);

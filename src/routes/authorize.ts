@@ -9,6 +9,7 @@
 // to a denied or challenged user): the decision, its reasons without messages or evidence, and the
 // challenge. `Geogate-Response: full` asks for the whole /v1/check body (debugging a proxy set-up).
 import { Hono, type Context } from 'hono';
+import { VERB } from '../engine/explain';
 import type { Action, Reason } from '../engine/types';
 import type { AppEnv } from '../env';
 import { parseForwardedRequest, toInputIssues } from '../facts/check-request';
@@ -38,8 +39,6 @@ export interface ForwardAuthBody {
   requestId: string;
   challenge?: DecisionBody['challenge'];
 }
-
-const VERB: Readonly<Record<Action, string>> = { allow: 'Allowed', challenge: 'Challenged', deny: 'Denied' };
 
 /**
  * The lean body of a decision (see {@link ForwardAuthBody}). Its summary names the reason codes
