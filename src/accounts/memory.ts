@@ -24,6 +24,7 @@ import {
   type Remembered,
 } from '../engine/history';
 import { beforeDeadline, LATE } from '../store/deadline';
+import { recentStatus, type RecentStatus } from '../store/recent-failures';
 import type { WaitUntilLike } from '../store/policy-store';
 import { readAccountHistory, readOrgHistory } from './summary';
 
@@ -161,13 +162,11 @@ export const MEMORY_FAILURE_HOLD_MS = 5 * 60_000;
 
 /**
  * The memory's health at `now` for /healthz (unauthenticated, so no error text): degraded while
- * the last answer was a failure, for at most MEMORY_FAILURE_HOLD_MS.
+ * the last answer was a failure, or a side has not answered since its failure, for at most
+ * MEMORY_FAILURE_HOLD_MS.
  */
-export function memoryStatus(now: number): { status: 'ok' | 'degraded'; failures: number; lastFailure?: { at: string; kind: 'timeout' | 'unavailable' } } {
-  const f = memoryHealth.lastFailure;
-  const unanswered = f !== undefined && (memoryHealth.lastOk === undefined || f.at > memoryHealth.lastOk || (f.failing?.size ?? 0) > 0);
-  const failing = f !== undefined && unanswered && now - f.at < MEMORY_FAILURE_HOLD_MS;
-  return { status: failing ? 'degraded' : 'ok', failures: memoryHealth.failures, ...(f ? { lastFailure: { at: new Date(f.at).toISOString(), kind: f.kind } } : {}) };
+export function memoryStatus(now: number): RecentStatus<'timeout' | 'unavailable'> {
+  return recentStatus(memoryHealth, now, MEMORY_FAILURE_HOLD_MS, (memoryHealth.lastFailure?.failing?.size ?? 0) > 0);
 }
 
 function noteFailure(kind: 'timeout' | 'unavailable', message: string, side: MemorySide): void {

@@ -7,6 +7,7 @@
 import { revocationKey } from '../policy/keys';
 import { sha256Hex } from '../policy/snapshot';
 import { beforeDeadline, LATE } from '../store/deadline';
+import { recentStatus, type RecentCalls, type RecentStatus } from '../store/recent-failures';
 
 /** How long a check waits for the revocation read before treating it as unknown. */
 export const REVOCATION_READ_BUDGET_MS = 200;
@@ -33,11 +34,7 @@ export type RevocationKv = Pick<KVNamespace, 'get' | 'put'>;
 export type RevocationFailureKind = 'timeout' | 'unavailable' | 'invalid';
 
 /** The isolate's recent experience of revocation reads, for /healthz (module state: one per isolate). */
-export const revocationHealth: {
-  lastOk: number | undefined;
-  lastFailure: { at: number; kind: RevocationFailureKind } | undefined;
-  failures: number;
-} = { lastOk: undefined, lastFailure: undefined, failures: 0 };
+export const revocationHealth: RecentCalls<RevocationFailureKind> = { lastOk: undefined, lastFailure: undefined, failures: 0 };
 
 /** How long a failed read keeps the revocations degraded when no read succeeded since. */
 export const REVOCATION_FAILURE_HOLD_MS = 5 * 60_000;
@@ -48,10 +45,8 @@ export const REVOCATION_FAILURE_HOLD_MS = 5 * 60_000;
  * REVOCATION_FAILURE_HOLD_MS. Meanwhile every clearance naming an account is CLEARANCE_INVALID
  * (`revocation-unknown`): users who passed a challenge are challenged again.
  */
-export function revocationStatus(now: number): { status: 'ok' | 'degraded'; failures: number; lastFailure?: { at: string; kind: RevocationFailureKind } } {
-  const f = revocationHealth.lastFailure;
-  const failing = f !== undefined && (revocationHealth.lastOk === undefined || f.at > revocationHealth.lastOk) && now - f.at < REVOCATION_FAILURE_HOLD_MS;
-  return { status: failing ? 'degraded' : 'ok', failures: revocationHealth.failures, ...(f ? { lastFailure: { at: new Date(f.at).toISOString(), kind: f.kind } } : {}) };
+export function revocationStatus(now: number): RecentStatus<RevocationFailureKind> {
+  return recentStatus(revocationHealth, now, REVOCATION_FAILURE_HOLD_MS);
 }
 
 function unknown(kind: RevocationFailureKind): 'unknown' {
