@@ -1,10 +1,12 @@
 // Child process of bench/http.mjs: the load client.
 //
 // A closed loop of `concurrency` workers shares one undici Pool of keep-alive connections
-// (pipelining 1). Each worker picks the route at random, 50/50, for every request, so both
-// routes travel the same connections, the same server queue and the same machine hiccups; the
-// comparison between them is then fair even when the machine is noisy. Latency is measured per
-// request (send -> full body read) with hrtime and kept per route.
+// (pipelining 1). Each worker picks the route at random, uniformly among `routes` (default
+// /healthz and /v1/check, 50/50; the floor phase adds the bench-only floor route of
+// bench/floor-entry.mjs, a third each), for every request, so all routes travel the same
+// connections, the same server queue and the same machine hiccups; the comparison between them is
+// then fair even when the machine is noisy. Latency is measured per request (send -> full body
+// read) with hrtime and kept per route.
 //
 // Responses are checked so a broken worker cannot produce a fast number: every status must be
 // 200, and the JSON of every warm-up response and of a sample of measured ones must be a healthy
@@ -17,27 +19,32 @@ import { CASES } from './cases.mjs';
 import { prng, quantile, sorted } from './lib/stats.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
-const { url, checkToken, concurrency, warmupSeconds, seconds, runs } = config;
+const { url, checkToken, concurrency, warmupSeconds, seconds, runs, routes = ['healthz', 'check'], floorPath } = config;
 
 /** One measured response in this many is parsed and verified (all of them during warm-up). */
 const VERIFY_EVERY = 32;
 const DECISIONS = new Set(['allow', 'challenge', 'deny']);
 
-const HEALTHZ = { path: '/healthz', method: 'GET' };
-const CHECKS = CASES.map(({ body }) => ({
-  path: '/v1/check',
-  method: 'POST',
-  headers: { authorization: `Bearer ${checkToken}`, 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-}));
+const HEALTHZ = [{ path: '/healthz', method: 'GET' }];
+const checksAt = (path) =>
+  CASES.map(({ body }) => ({
+    path,
+    method: 'POST',
+    headers: { authorization: `Bearer ${checkToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  }));
+/** The requests of each route; the floor route posts the same bodies as /v1/check. */
+const REQUESTS = { healthz: HEALTHZ, check: checksAt('/v1/check'), ...(floorPath ? { floor: checksAt(floorPath) } : {}) };
+for (const route of routes) if (!REQUESTS[route]) throw new Error(`unknown route ${route}`);
 
 function verify(route, status, text) {
-  if (status !== 200) throw new Error(`${route === 'check' ? '/v1/check' : '/healthz'} answered ${status}: ${text.slice(0, 300)}`);
+  const path = REQUESTS[route][0].path;
+  if (status !== 200) throw new Error(`${path} answered ${status}: ${text.slice(0, 300)}`);
   const json = JSON.parse(text);
   if (route === 'healthz') {
     if (json.status !== 'ok' || json.policy?.source !== 'kv') throw new Error(`unhealthy /healthz: ${text.slice(0, 300)}`);
   } else if (!DECISIONS.has(json.decision) || json.policySource !== 'kv' || typeof json.score !== 'number') {
-    throw new Error(`/v1/check returned no decision: ${text.slice(0, 300)}`);
+    throw new Error(`${path} returned no decision: ${text.slice(0, 300)}`);
   }
   return json.decision;
 }
@@ -57,16 +64,16 @@ const hrtime = process.hrtime.bigint;
 
 /** Runs the closed loop for `durationS`; returns per-route latencies (ns) and what was seen. */
 async function phase(durationS, verifyAll) {
-  const lat = { healthz: [], check: [] };
+  const lat = Object.fromEntries(routes.map((r) => [r, []]));
   const decisions = { allow: 0, challenge: 0, deny: 0 };
   const deadline = hrtime() + BigInt(Math.round(durationS * 1e9));
   let n = 0;
 
   async function worker() {
     while (hrtime() < deadline) {
-      const isCheck = random() < 0.5;
-      const route = isCheck ? 'check' : 'healthz';
-      const req = isCheck ? CHECKS[Math.floor(random() * CHECKS.length)] : HEALTHZ;
+      const route = routes[Math.floor(random() * routes.length)];
+      const requests = REQUESTS[route];
+      const req = requests[Math.floor(random() * requests.length)];
       const t0 = hrtime();
       const res = await pool.request(req);
       const text = await res.body.text();
@@ -74,7 +81,7 @@ async function phase(durationS, verifyAll) {
       lat[route].push(Number(t1 - t0));
       if (res.statusCode !== 200 || verifyAll || ++n % VERIFY_EVERY === 0) {
         const decision = verify(route, res.statusCode, text);
-        if (isCheck) decisions[decision]++;
+        if (route === 'check') decisions[decision]++;
       }
     }
   }
@@ -98,9 +105,9 @@ async function main() {
   }
   for (let run = 1; run <= runs; run++) {
     const { lat, elapsedS } = await phase(seconds, false);
-    const healthz = summary(lat.healthz);
-    const check = summary(lat.check);
-    await send({ type: 'run', run, healthz, check, rps: (healthz.n + check.n) / elapsedS, seconds: elapsedS });
+    const byRoute = Object.fromEntries(routes.map((r) => [r, summary(lat[r])]));
+    const total = Object.values(byRoute).reduce((sum, s) => sum + s.n, 0);
+    await send({ type: 'run', run, ...byRoute, rps: total / elapsedS, seconds: elapsedS });
   }
   await send({ type: 'done', warmupDecisions: warm.decisions });
 }

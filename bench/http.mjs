@@ -14,11 +14,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { envInt, envIntList, envNumber, fmt, median } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The floor route of bench/floor-entry.mjs. */
+const FLOOR_PATH = '/__bench/floor';
 const outdir = join(root, 'dist', 'bench-worker');
 
 /** Targets from the issue. */
@@ -36,14 +39,18 @@ const wranglerEnv = {
   XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? join(root, '.xdg'),
 };
 
-export function buildBundle() {
+/**
+ * Builds the Worker with `wrangler deploy --dry-run` (wrangler.toml's settings) into `dir`: the
+ * deployable bundle by default, or the same build of another entry (`bench/floor-entry.mjs`).
+ */
+export function buildBundle(dir = outdir, entry = undefined) {
   const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-  const r = spawnSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
+  const r = spawnSync(process.execPath, [wrangler, 'deploy', ...(entry ? [entry] : []), '--dry-run', '--outdir', dir], {
     cwd: root,
     env: wranglerEnv,
     encoding: 'utf8',
   });
-  const scriptPath = join(outdir, 'index.js');
+  const scriptPath = join(dir, entry ? basename(entry).replace(/\.[mc]?[jt]s$/, '.js') : 'index.js');
   if (r.status !== 0 || !existsSync(scriptPath)) {
     throw new Error(`wrangler deploy --dry-run failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
   }
@@ -254,6 +261,61 @@ async function measureLevel({ url, checkToken, concurrency, warmupSeconds, secon
 }
 
 /**
+ * The floor phase at c=1: the floor bundle (bench/floor-entry.mjs: the real Worker plus the
+ * bench-only floor route) on a fresh server, /healthz, /v1/check and the floor interleaved a third
+ * each. Per run: how much the floor costs over /healthz (the platform's price of a token-checked
+ * JSON request with a decision-sized answer) and /v1/check over the floor (geogate deciding).
+ */
+async function measureFloor({ serverConfig, checkToken, warmupSeconds, seconds, runs, pin, log, track }) {
+  const scriptPath = buildBundle(join(root, 'dist', 'bench-floor'), 'bench/floor-entry.mjs');
+  const server = spawnPinned(pin.ok ? 0 : undefined, 'http-server.mjs', { ...serverConfig, scriptPath }, { detached: true });
+  track.server(server);
+  const ready = await waitForMessage(server, 'ready', 60_000, 'floor server');
+  const url = new URL(ready.url);
+  if (url.hostname !== '127.0.0.1') throw new Error(`refusing to load anything but 127.0.0.1 (got ${url.hostname})`);
+  log(
+    `  floor (c=1): bench/floor-entry.mjs built by wrangler (the same Worker plus POST ${FLOOR_PATH}: token, body read and JSON.parse, ` +
+      `then /v1/check's own answer text for that body from a cache), fresh server; /healthz, /v1/check and the floor interleaved a third each`,
+  );
+  const client = spawnPinned(pin.ok ? 1 : undefined, 'http-client.mjs', {
+    url: url.origin,
+    checkToken,
+    concurrency: 1,
+    warmupSeconds,
+    seconds,
+    runs,
+    routes: ['healthz', 'check', 'floor'],
+    floorPath: FLOOR_PATH,
+  });
+  track.client(client);
+  const perRun = [];
+  client.on('message', (msg) => {
+    if (msg?.type !== 'run') return;
+    const r = { healthz: msg.healthz.p50, check: msg.check.p50, floor: msg.floor.p50 };
+    perRun.push(r);
+    log(
+      `    run ${msg.run}: p50 /healthz ${fmt(r.healthz, 1)} µs, floor ${fmt(r.floor, 1)} µs, /v1/check ${fmt(r.check, 1)} µs | ` +
+        `floor - /healthz ${fmt(r.floor - r.healthz, 1)} µs, /v1/check - floor ${fmt(r.check - r.floor, 1)} µs`,
+    );
+  });
+  await waitForMessage(client, 'done', (warmupSeconds + runs * seconds) * 1000 + 60_000, 'floor client');
+  await stopServer(server);
+  const result = {
+    healthzP50: median(perRun.map((r) => r.healthz)),
+    floorP50: median(perRun.map((r) => r.floor)),
+    checkP50: median(perRun.map((r) => r.check)),
+    floorAddedUs: median(perRun.map((r) => r.floor - r.healthz)),
+    decidingUs: median(perRun.map((r) => r.check - r.floor)),
+    floorRatio: median(perRun.map((r) => r.floor / r.healthz)),
+  };
+  log(
+    `    => median of ${runs} runs: the floor adds ${fmt(result.floorAddedUs, 1)} µs over /healthz (ratio ${fmt(result.floorRatio, 3)}); ` +
+      `/v1/check adds ${fmt(result.decidingUs, 1)} µs over the floor (deciding)`,
+  );
+  return result;
+}
+
+/**
  * Runs the HTTP benchmark and prints its report through `log`.
  * @returns the settings and, per concurrency level, the figures the summary needs.
  */
@@ -262,6 +324,7 @@ export async function runHttpBench({
   seconds = envNumber('BENCH_SECONDS', 8),
   warmupSeconds = envNumber('BENCH_WARMUP_SECONDS', 3),
   concurrencies = envIntList('BENCH_CONCURRENCY', [1, 4]),
+  floor = process.env.BENCH_FLOOR !== '0',
   log = console.log,
 } = {}) {
   const scriptPath = buildBundle();
@@ -276,12 +339,8 @@ export async function runHttpBench({
   const release = stopOnExit(() => ({ server, client }));
 
   try {
-    server = spawnPinned(
-      pin.ok ? 0 : undefined,
-      'http-server.mjs',
-      { scriptPath, ...settings, bindings, policyPath: join(root, 'src', 'policy', 'default-policy.json') },
-      { detached: true },
-    );
+    const serverConfig = { scriptPath, ...settings, bindings, policyPath: join(root, 'src', 'policy', 'default-policy.json') };
+    server = spawnPinned(pin.ok ? 0 : undefined, 'http-server.mjs', serverConfig, { detached: true });
     const ready = await waitForMessage(server, 'ready', 60_000, 'server');
     const url = new URL(ready.url);
     if (url.hostname !== '127.0.0.1') throw new Error(`refusing to load anything but 127.0.0.1 (got ${url.hostname})`);
@@ -301,7 +360,14 @@ export async function runHttpBench({
         await measureLevel({ url: url.origin, checkToken, concurrency, warmupSeconds, seconds, runs, pin, log, track: (c) => (client = c) }),
       );
     }
+    let floorResult;
+    if (floor) {
+      await stopServer(server);
+      const track = { server: (s) => (server = s), client: (c) => (client = c) };
+      floorResult = await measureFloor({ serverConfig, checkToken, warmupSeconds, seconds, runs, pin, log, track });
+    }
     return {
+      floor: floorResult,
       mode: ready.mode,
       pinNote: pin.ok ? 'server CPU 0, client CPU 1' : `unpinned (${pin.why})`,
       runs,

@@ -11,7 +11,7 @@
 // BENCH_LOAD_SAMPLES (3), BENCH_INTEL_LOOKUPS (1000000), BENCH_INTEL_SAMPLES (7), BENCH_INTEL_COMPARE (75),
 // BENCH_MEMORY_GAP_MS (2), BENCH_MEMORY_ACCOUNTS (16), BENCH_MEMORY_COLD (15), BENCH_MEMORY_DIAG=0 (no diagnostics),
 // BENCH_CLEARANCE_COLD (5: fresh isolates per kind for the clearance cold path), BENCH_RPC_COLD (5: fresh pairs for the RPC cold path),
-// BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http|memory|clearance|rpc, BENCH_STRICT=1 (exit 1
+// BENCH_FLOOR=0 (no floor phase in the HTTP benchmark), BENCH_PIN=0 (no taskset), BENCH_ONLY=engine|simulate|load|snapshot|intel|http|memory|clearance|rpc, BENCH_STRICT=1 (exit 1
 // when a target is missed).
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
@@ -123,6 +123,13 @@ async function main() {
           `p99 /healthz ${fmt(l.healthzP99, 1)} µs, /v1/check ${fmt(l.checkP99, 1)} µs; ${Math.round(l.rps)} req/s`,
         `        latency ratio (p50) ${fmt(l.ratio, 3)} <= ${HTTP_TARGETS.maxRatio}: ${verdict(l.ratioPass)}; ` +
           `added ${fmt(l.addedUs, 1)} µs/request <= ${HTTP_TARGETS.maxAddedUs} µs: ${verdict(l.addedPass)}`,
+      );
+    }
+    if (http.floor) {
+      const f = http.floor;
+      lines.push(
+        `        floor (c=1, own server): p50 /healthz ${fmt(f.healthzP50, 1)} µs, floor ${fmt(f.floorP50, 1)} µs, /v1/check ${fmt(f.checkP50, 1)} µs: ` +
+          `the floor adds ${fmt(f.floorAddedUs, 1)} µs (ratio ${fmt(f.floorRatio, 3)}), deciding adds ${fmt(f.decidingUs, 1)} µs over it`,
       );
     }
     lines.push(
