@@ -10,6 +10,10 @@
 // 4. Per run: p50 ratio check/healthz and p50 difference in µs; report the medians over runs.
 // 5. Repeat 3-4 at each concurrency level (default 1 and 4, on the same server): at 1 the figures
 //    are the unloaded per-request cost; at 4 they include the queueing of a busy isolate.
+// 6. The floor phase (BENCH_FLOOR=0 skips it), c=1 on a fresh server: the same Worker built from
+//    bench/floor-entry.mjs, with a bench-only route that answers a check with /v1/check's own text
+//    and no deciding; /healthz, /v1/check and the floor interleaved. It tells the platform's share
+//    of the check's cost (floor - /healthz) from geogate's (/v1/check - floor).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
