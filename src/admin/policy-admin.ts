@@ -649,12 +649,29 @@ export class PolicyAdmin extends DurableObject<Env> {
       }
       const at = new Date().toISOString();
       const pointer: IntelPointer = { geogate: 'intel-pointer', schema: INTEL_SCHEMA, artifact: id, version: intel.version, storedAt: at, storedBy: who };
+      // The artifact first (a new, immutable key nothing reads yet), then the pointer that names it.
       try {
-        // The artifact first (a new, immutable key), then the pointer that names it.
         await this.env.POLICY.put(intelKey(id), text);
-        await this.env.POLICY.put(ACTIVE_INTEL_KEY, JSON.stringify(pointer));
       } catch {
-        return fail(503, 'STORAGE_UNAVAILABLE', 'KV could not be written; the intel in force is unchanged (or the new one is only partly published). Retry.');
+        return fail(503, 'STORAGE_UNAVAILABLE', 'KV did not accept the intel artifact; the intel in force is unchanged. Retry.');
+      }
+      const pointerText = JSON.stringify(pointer);
+      try {
+        await this.env.POLICY.put(ACTIVE_INTEL_KEY, pointerText);
+      } catch {
+        // A write that failed may still have landed (its acknowledgement was lost): checks would
+        // then use the new intel while GET /v1/intel named the old one. Read it back, as the
+        // policy pointer is: if it landed, the write succeeded.
+        let landed: boolean | 'unknown';
+        try {
+          landed = (await this.env.POLICY.get(ACTIVE_INTEL_KEY)) === pointerText;
+        } catch {
+          landed = 'unknown';
+        }
+        if (landed === 'unknown') {
+          return fail(503, 'STORAGE_UNAVAILABLE', 'KV did not confirm the intel pointer write and could not be read back: the new intel may or may not be in force (GET /v1/intel shows the previous one). Retry.');
+        }
+        if (!landed) return fail(503, 'STORAGE_UNAVAILABLE', 'KV did not accept the intel pointer; the intel in force is unchanged. Retry.');
       }
       const view = viewOf(intel, id, at, who);
       this.ctx.storage.transactionSync(() => {

@@ -10,6 +10,10 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { POLICY_ADMIN_NAME } from '../../../src/admin/policy-admin';
 import { ACTIVE_INTEL_KEY, ACTIVE_POLICY_KEY } from '../../../src/policy/keys';
+import { sha256Hex } from '../../../src/policy/snapshot';
+import { activeIntelStore } from '../../../src/store/intel-store';
+import { encodeIntel } from '../../../src/engine/intel';
+import { buildIntel } from '../../../src/intel/build';
 import { adminFetch, preconditionFor, type ErrorBody } from '../../admin-client';
 import { ADMIN_TOKEN } from '../../helpers';
 import { decide, envWith, fetchWith, FaultyKv, freshIsolate, healthz, settle, TRANSPORTS, type CheckBody } from './harness';
@@ -35,6 +39,19 @@ const denyBr = (label: string) => ({
   score: { weights: {}, challengeAt: 50, denyAt: 100 },
   history: { mode: 'off' },
 });
+/** An intel artifact no other push wrote (its own version). */
+async function newIntel(): Promise<{ text: string; artifact: string }> {
+  const built = buildIntel({
+    version: `faults-admin-intel-${crypto.randomUUID().slice(0, 8)}`,
+    source: { repository: 'test/intel', commit: 'abc1234', date: '2026-11-01', license: 'MIT' },
+    asns: { vpn: 'AS64500 # Test VPN', datacenter: 'AS64501' },
+    cidrs: { vpn: ['198.51.100.0/24'], datacenter: ['203.0.113.0/24'] },
+  });
+  if (!built.ok) throw new Error(JSON.stringify(built.problems));
+  const text = encodeIntel(built.intel);
+  return { text, artifact: await sha256Hex(text) };
+}
+
 /** A policy that allows BR. */
 const allowAll = (label: string) => ({ ...denyBr(label), rules: [] });
 
@@ -142,6 +159,42 @@ describe('fault matrix: admin writes while storage fails', () => {
     expect(await env.POLICY.get(ACTIVE_INTEL_KEY)).toBe(before);
     expect((await decide('check', envWith(), BR)).body.intel).toEqual(intelBefore);
     await expectInForce(inForce.version, 'deny', inForce.pointer);
+  });
+
+  it('PUT /v1/intel whose pointer write lands but whose acknowledgement is lost: read back, 200, and GET /v1/intel names what checks use', async () => {
+    const { text, artifact } = await newIntel();
+    kv.writeFault = (key) => (key === ACTIVE_INTEL_KEY ? 'land-then-throw' : undefined);
+    await adminKv(kv.binding);
+    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers: await preconditionFor('/v1/intel') });
+    // Was: 503 "unchanged (or only partly published)" while checks used the new intel and GET
+    // /v1/intel still named the old one.
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toMatchObject({ artifact, changed: true });
+    kv.heal();
+    expect(JSON.parse((await env.POLICY.get(ACTIVE_INTEL_KEY)) ?? '{}')).toMatchObject({ artifact });
+    expect(await (await adminFetch('/v1/intel')).json()).toMatchObject({ artifact });
+    // A cold isolate's intel (the warm one may hold the previous intel until its refresh).
+    await activeIntelStore.settled();
+    activeIntelStore.reset();
+    expect((await decide('check', envWith(), BR)).body.intel).toMatchObject({ id: artifact, source: 'kv', failed: false });
+  });
+
+  it('PUT /v1/intel whose acknowledgement is lost and whose pointer cannot be read back: 503 that says it may be in force; the retry succeeds', async () => {
+    const { text, artifact } = await newIntel();
+    kv.writeFault = (key) => (key === ACTIVE_INTEL_KEY ? 'land-then-throw' : undefined);
+    kv.set(ACTIVE_INTEL_KEY, { kind: 'throw' });
+    await adminKv(kv.binding);
+    const headers = await preconditionFor('/v1/intel');
+    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers });
+    expect(res.status).toBe(503);
+    const error = (await res.json<ErrorBody>()).error;
+    expect(error.code).toBe('STORAGE_UNAVAILABLE');
+    expect(error.message).toMatch(/may or may not be in force/);
+    kv.heal();
+    // The store still names the previous intel, so the same precondition holds for the retry.
+    const again = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers });
+    expect(again.status, await again.clone().text()).toBe(200);
+    expect(await (await adminFetch('/v1/intel')).json()).toMatchObject({ artifact });
   });
 
   it('the pointer write lands but its acknowledgement is lost: the store reads it back and records the write (200), as checks already serve it', async () => {
