@@ -13,6 +13,7 @@
 // accounts) and, when set, the MEMORY_HASH_SECRET secret (see sql.ts); kept until the reset. Documented in docs/storage-schema.md ("Account and organisation memory").
 import {
   impossibleTravel,
+  MARK_CAP,
   MEMORY_ITEM_CAP,
   SUMMARY_ITEMS,
   type AccountHistory,
@@ -26,8 +27,6 @@ import {
 import { MemoryObject } from './memory-object';
 import { hmacHex, loadOrCreateKey, sqlText } from './sql';
 
-/** Restricted marks an account keeps of each kind, `tz` and `ip` (the strongest, then the most recent). */
-export const MARK_CAP = 64;
 
 /** The dimensions whose distinct values an account counts. */
 type Dim = 'network' | 'asn' | 'country' | 'tz' | 'ip' | 'device';

@@ -7,10 +7,10 @@
 //
 // Bounds as well as types: each dimension lists at most SUMMARY_ITEMS values and an account keeps
 // at most MARK_CAP marks of each kind, so an oversized answer is refused instead of being walked.
-import { SUMMARY_ITEMS, type AccountHistory, type OrgHistory } from '../engine/history';
+import { MARK_CAP, SUMMARY_ITEMS, type AccountHistory, type OrgHistory } from '../engine/history';
 
-/** Marks an account's summary lists: MARK_CAP (account-activity.ts, 64) of each kind, `tz` and `ip`. */
-const MAX_MARKS = 2 * 64;
+/** Marks an account's summary lists: MARK_CAP of each kind, `tz` and `ip`. */
+const MAX_MARKS = 2 * MARK_CAP;
 
 /** Restricted accounts an organisation's summary names (org-activity.ts keeps 20; room for a later version). */
 const MAX_SAMPLE = 64;
