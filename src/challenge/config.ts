@@ -7,7 +7,8 @@
 //   TURNSTILE_ACTION            when set, the widget action a Turnstile answer must carry
 //   CHALLENGE_PAGE              "true" serves the hosted challenge page at /challenge
 // A missing secret disables what needs it (fail closed) and is reported on /healthz.
-import { TOKEN_NAMES, type TokenName } from '../http/auth';
+import { isLoopbackUrl, TOKEN_NAMES, type TokenName } from '../http/auth';
+import { DEV_DEFAULT_SECRETS } from '../settings';
 
 /** The variables this module reads (secrets and [vars]); none is required. */
 export interface ChallengeEnv {
@@ -54,25 +55,47 @@ export interface ChallengeProblem {
 const usableSecret = (v: string | undefined, tokens: readonly (string | undefined)[]) =>
   v !== undefined && v.length >= MIN_CLEARANCE_SECRET_LENGTH && !tokens.includes(v);
 
-const CONFIGS = new WeakMap<object, ChallengeConfig>();
+/** The settings as read for a loopback request (`local`) and for any other (`remote`). */
+interface Configs {
+  readonly local: ChallengeConfig;
+  readonly remote: ChallengeConfig;
+}
+
+const CONFIGS = new WeakMap<object, Configs>();
 
 /**
  * Reads the settings; anything unusable reads as "not configured". Read once per env object (an
  * isolate's bindings do not change while it lives): checks call this on every request.
+ *
+ * A clearance secret set to the published dev value (`.dev.vars.example`, DEV_DEFAULT_SECRETS)
+ * signs and verifies only for a request to a loopback host (`npm start`): anyone can sign
+ * clearances with it, so anywhere else it reads as not set, as the dev tokens do
+ * (src/http/auth.ts). `requestUrl` is the request's URL; without one (the RPC entrypoint, whose
+ * caller has no URL to judge) the request is not local. The URL is parsed only when a dev value is
+ * set: real secrets cost nothing more.
  */
-export function challengeConfig(env: ChallengeEnv & Partial<Record<TokenName, string>>): ChallengeConfig {
-  let config = CONFIGS.get(env);
-  if (config === undefined) {
-    config = readConfig(env);
-    CONFIGS.set(env, config);
+export function challengeConfig(env: ChallengeEnv & Partial<Record<TokenName, string>>, requestUrl?: string): ChallengeConfig {
+  let configs = CONFIGS.get(env);
+  if (configs === undefined) {
+    const local = readConfig(env, true);
+    configs = { local, remote: usesDevSecret(env) ? readConfig(env, false) : local };
+    CONFIGS.set(env, configs);
   }
-  return config;
+  if (configs.remote === configs.local) return configs.local;
+  return requestUrl !== undefined && isLoopbackUrl(requestUrl) ? configs.local : configs.remote;
 }
 
-function readConfig(env: ChallengeEnv & Partial<Record<TokenName, string>>): ChallengeConfig {
+const DEV_SECRETS: readonly string[] = Object.values(DEV_DEFAULT_SECRETS);
+
+const usesDevSecret = (env: ChallengeEnv) => [env.CLEARANCE_SECRET, env.CLEARANCE_SECRET_PREVIOUS].some((s) => s !== undefined && DEV_SECRETS.includes(s));
+
+function readConfig(env: ChallengeEnv & Partial<Record<TokenName, string>>, local: boolean): ChallengeConfig {
   const tokens = TOKEN_NAMES.map((n) => env[n]);
   const secrets = [env.CLEARANCE_SECRET, env.CLEARANCE_SECRET_PREVIOUS];
-  const clearanceSecrets = usableSecret(secrets[0], tokens) ? secrets.filter((s): s is string => usableSecret(s, tokens)) : [];
+  // Off loopback a dev value is unusable, like a short one: as the signing secret it disables
+  // clearances altogether (nothing could sign), as the previous one it is no longer accepted.
+  const usable = (s: string | undefined): s is string => usableSecret(s, tokens) && (local || !DEV_SECRETS.includes(s as string));
+  const clearanceSecrets = usable(secrets[0]) ? secrets.filter(usable) : [];
   const hostnames = (env.TURNSTILE_HOSTNAMES ?? '')
     .split(',')
     .map((h) => h.trim().toLowerCase())

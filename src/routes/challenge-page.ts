@@ -235,7 +235,7 @@ export const challengePageRoutes = new Hono<AppEnv>()
   .use(CHALLENGE_PAGE_PATH, pageSwitch, refuseCredentialedTraffic)
   .get(CHALLENGE_PAGE_PATH, async (c) => {
     const returnPath = safeReturnPath(c.req.query('return'));
-    const config = ready(challengeConfig(c.env));
+    const config = ready(challengeConfig(c.env, c.req.url));
     if (!config) return notConfigured(c, returnPath);
     const ticket = c.req.query('ticket') ?? '';
     // Read here so that a stale link says "reload" before the visitor solves anything.
@@ -248,7 +248,7 @@ export const challengePageRoutes = new Hono<AppEnv>()
     return page(c, 200, html, pageCsp(nonce));
   })
   .post(CHALLENGE_PAGE_PATH, limitBody(MAX_FORM_BYTES), async (c) => {
-    const config = ready(challengeConfig(c.env));
+    const config = ready(challengeConfig(c.env, c.req.url));
     if (!config) return notConfigured(c);
     if (!isUrlEncodedForm(c.req.header('content-type'))) return errorPage(c, ERRORS.contentType);
     // Read as bytes: workerd warns when .text() is called on a body whose type is not text.

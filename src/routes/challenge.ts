@@ -99,7 +99,7 @@ async function bodyOf<T extends z.ZodType>(c: Context<AppEnv>, schema: T, what: 
 
 /** The challenge settings, or 503 when clearances cannot be signed. */
 function configured(c: Context<AppEnv>): { ok: true; config: ChallengeConfig } | { ok: false; response: Response } {
-  const config = challengeConfig(c.env);
+  const config = challengeConfig(c.env, c.req.url);
   if (config.clearanceSecrets.length > 0) return { ok: true, config };
   console.error('geogate: refusing a challenge request: CLEARANCE_SECRET is not usable');
   return { ok: false, response: apiError(c, 503, 'NOT_CONFIGURED', 'geogate cannot issue clearances (CLEARANCE_SECRET); see /healthz.') };

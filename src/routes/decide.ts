@@ -130,6 +130,12 @@ function policyFor(ctx: DecideContext, now: number): Promise<PolicyAnswer> {
 export interface DecideContext {
   env: Env;
   waitUntil?: WaitUntilLike | undefined;
+  /**
+   * The HTTP request's URL, which tells a loopback request (`npm start`) from any other: dev-only
+   * clearance secrets sign and verify for loopback requests only (src/challenge/config.ts). Absent
+   * on the RPC entrypoint, which then counts as not local.
+   */
+  requestUrl?: string | undefined;
 }
 
 /** Resolves on a later turn of the event loop, once the current answer has been sent. */
@@ -153,7 +159,7 @@ export function waitUntilOf(c: Context<AppEnv>): WaitUntilLike | undefined {
  * only when the route trusts it to be the end user.
  */
 export function decide(c: Context<AppEnv>, input: CheckInput, cf?: CfView): Promise<DecisionBody> {
-  return decideCheck({ env: c.env, waitUntil: waitUntilOf(c) }, input, cf);
+  return decideCheck({ env: c.env, waitUntil: waitUntilOf(c), requestUrl: c.req.url }, input, cf);
 }
 
 /**
@@ -184,7 +190,7 @@ export async function decideCheck(ctx: DecideContext, input: CheckInput, cf?: Cf
   let evaluationMs = 0;
   const requestId = input.requestId ?? crypto.randomUUID();
   if (answer.kind === 'policy') {
-    const config = challengeConfig(env);
+    const config = challengeConfig(env, ctx.requestUrl);
     let t = performance.now();
     const check = prepare(answer.compiled, facts, now, intel.intel);
     evaluationMs += performance.now() - t;

@@ -30,7 +30,7 @@ export const healthRoutes = new Hono<AppEnv>()
     // Dev-only secrets are expected on a loopback host (`npm start`) and a problem anywhere else.
     const url = c.req.url;
     const problems = [...tokenConfigProblems(c.env, url), ...settingProblems(c.env), ...devSecretProblems(c.env, isLoopbackUrl(url)), ...challengeProblems(c.env)];
-    const challenge = challengeConfig(c.env);
+    const challenge = challengeConfig(c.env, url);
     const memory = memoryStatus(now);
     const revocations = revocationStatus(now);
     const ok = store?.status === 'ok' && intel?.status === 'ok' && memory.status === 'ok' && revocations.status === 'ok' && problems.length === 0;

@@ -9,6 +9,8 @@ import devVarsExample from '../../.dev.vars.example?raw';
 import { DEV_DEFAULT_TOKENS, isLoopbackUrl, TOKEN_NAMES, tokenConfigProblems, tokenEquals, tokenProblem } from '../../src/http/auth';
 import worker from '../../src/index';
 import { DEV_DEFAULT_SECRETS, devSecretProblems } from '../../src/settings';
+import { signClearance } from '../../src/challenge/tokens';
+import { AccessCheck } from '../../src/rpc/access-check';
 import { ADMIN_TOKEN, CHECK_TOKEN, resetPolicyState } from '../helpers';
 
 beforeEach(async () => {
@@ -226,6 +228,71 @@ describe('the dev-only tokens of .dev.vars.example serve loopback hosts only', (
     const health = await fetchWith(DEV, `${origin}/healthz`);
     const body = await health.json<{ configProblems?: { problem: string }[] }>();
     expect((body.configProblems ?? []).filter((p) => p.problem === 'dev-default')).toEqual([]);
+  });
+
+  describe('a dev CLEARANCE_SECRET signs and verifies for loopback requests only (anyone can forge with it)', () => {
+    const DEV_CLEARANCE = DEV_DEFAULT_SECRETS.CLEARANCE_SECRET;
+    const REAL = 'a-real-clearance-secret-0123456789abcdefgh';
+    /** A Tor exit in T1: a challenge (TOR) under the default policy, which a step-up clearance lifts. */
+    const TOR_USER = { ip: '198.51.100.7', geo: { country: 'T1' }, account: { id: 'acct-dev-secret' } };
+    const clearanceBy = async (secret: string) => {
+      const now = Date.now();
+      return (await signClearance(secret, { kind: 'step-up', account: TOR_USER.account.id, network: '198.51.100.0/24', reasons: ['TOR'], policyVersion: 'p', issuedAt: now, expiresAt: now + 60_000 })).token;
+    };
+    type Decision = { decision: string; reasons: { code: string; evidence?: { why?: string } }[]; challenge?: { ticket?: string } };
+    const checkAt = async (origin: string, secrets: Record<string, string | undefined>, body: unknown): Promise<Decision> => {
+      const res = await fetchWith(secrets, `${origin}/v1/check`, { method: 'POST', headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status).toBe(200);
+      return res.json<Decision>();
+    };
+    const why = (d: Decision) => d.reasons.find((r) => r.code === 'CLEARANCE_INVALID')?.evidence?.why;
+
+    it.each(['https://geogate.example.workers.dev', 'https://geogate.example.com', 'http://192.168.1.10:8787'])('on %s: a forged clearance lifts nothing, no ticket is signed, nothing is issued', async (origin) => {
+      const dev = { CLEARANCE_SECRET: DEV_CLEARANCE, CLEARANCE_SECRET_PREVIOUS: undefined };
+      const challenged = await checkAt(origin, dev, TOR_USER);
+      expect(challenged.decision).toBe('challenge');
+      expect(challenged.challenge?.ticket).toBeUndefined();
+      const forged = await checkAt(origin, dev, { ...TOR_USER, clearance: await clearanceBy(DEV_CLEARANCE) });
+      expect([forged.decision, why(forged)]).toEqual(['challenge', 'not-configured']);
+      const forward = await fetchWith(dev, `${origin}/v1/authorize`, {
+        headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-ip': TOR_USER.ip, 'geogate-country': 'T1', 'geogate-account-id': TOR_USER.account.id, 'geogate-clearance': await clearanceBy(DEV_CLEARANCE) },
+      });
+      expect(forward.status).toBe(401);
+      await forward.body?.cancel();
+      const stepUp = await fetchWith(dev, `${origin}/v1/challenge/step-up`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ account: TOR_USER.account, ip: TOR_USER.ip, method: 'mfa', reasons: ['TOR'] }),
+      });
+      expect(stepUp.status).toBe(503);
+      expect((await stepUp.json<{ error: { code: string } }>()).error.code).toBe('NOT_CONFIGURED');
+      const health = await (await fetchWith(dev, `${origin}/healthz`)).json<{ challenge: { clearances: string; keys: number } }>();
+      expect(health.challenge).toMatchObject({ clearances: 'not-configured', keys: 0 });
+    });
+
+    it('over RPC (no URL to call loopback): a forged clearance lifts nothing and no ticket is signed', async () => {
+      const e = { ...env, CLEARANCE_SECRET: DEV_CLEARANCE, CLEARANCE_SECRET_PREVIOUS: undefined } as Env;
+      const rpc = new AccessCheck(createExecutionContext(), e);
+      const challenged = (await rpc.check(TOR_USER)) as unknown as Decision;
+      expect([challenged.decision, challenged.challenge?.ticket]).toEqual(['challenge', undefined]);
+      const forged = (await rpc.check({ ...TOR_USER, clearance: await clearanceBy(DEV_CLEARANCE) })) as unknown as Decision;
+      expect([forged.decision, why(forged)]).toEqual(['challenge', 'not-configured']);
+    });
+
+    it('a real CLEARANCE_SECRET with the dev value as CLEARANCE_SECRET_PREVIOUS: off loopback only the real one is honoured', async () => {
+      const rotated = { CLEARANCE_SECRET: REAL, CLEARANCE_SECRET_PREVIOUS: DEV_CLEARANCE };
+      const origin = 'https://geogate.example.com';
+      const forged = await checkAt(origin, rotated, { ...TOR_USER, clearance: await clearanceBy(DEV_CLEARANCE) });
+      expect([forged.decision, why(forged)]).toEqual(['challenge', 'signature']);
+      expect((await checkAt(origin, rotated, { ...TOR_USER, clearance: await clearanceBy(REAL) })).decision).toBe('allow');
+      expect((await checkAt(origin, rotated, TOR_USER)).challenge?.ticket).toEqual(expect.any(String));
+    });
+
+    it.each(['http://127.0.0.1:8787', 'http://localhost:8787'])('on %s (npm start): the dev value signs tickets and its clearances lift the challenge', async (origin) => {
+      const dev = { CLEARANCE_SECRET: DEV_CLEARANCE, CLEARANCE_SECRET_PREVIOUS: undefined };
+      expect((await checkAt(origin, dev, TOR_USER)).challenge?.ticket).toEqual(expect.any(String));
+      expect((await checkAt(origin, dev, { ...TOR_USER, clearance: await clearanceBy(DEV_CLEARANCE) })).decision).toBe('allow');
+    });
   });
 
   it('/healthz also reports the dev MEMORY_HASH_SECRET and CLEARANCE_SECRET off loopback, and not on it', async () => {
