@@ -27,7 +27,6 @@ import {
 import { MemoryObject } from './memory-object';
 import { hmacHex, loadOrCreateKey, sqlText } from './sql';
 
-
 /** The dimensions whose distinct values an account counts. */
 type Dim = 'network' | 'asn' | 'country' | 'tz' | 'ip' | 'device';
 

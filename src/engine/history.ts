@@ -82,7 +82,10 @@ export const MAX_OBSERVED_ZONES = 64;
 /** Distinct items a summary lists per dimension; the count beyond it is exact up to the object's cap. */
 export const SUMMARY_ITEMS = 64;
 
-/** Restricted marks an account keeps of each kind, `tz` and `ip` (the strongest, then the most recent): a summary holds at most this many of each. */
+/**
+ * Restricted marks an account keeps of each kind, `tz` and `ip` (the strongest, then the most
+ * recent): a summary holds at most this many of each.
+ */
 export const MARK_CAP = 64;
 
 /** Distinct items an object keeps per dimension and window (the oldest go first). */
