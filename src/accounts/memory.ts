@@ -218,9 +218,12 @@ export const BACKGROUND_RECORD_TIMEOUT_MS = 5000;
 /** `p`, or a rejection once BACKGROUND_RECORD_TIMEOUT_MS passed. */
 async function capped<T>(p: Promise<T>): Promise<T> {
   const r = await beforeDeadline(p, BACKGROUND_RECORD_TIMEOUT_MS);
-  if (r === LATE) throw new Error(`no answer within ${BACKGROUND_RECORD_TIMEOUT_MS} ms`);
+  if (r === LATE) throw new RecordTimeout(`no answer within ${BACKGROUND_RECORD_TIMEOUT_MS} ms`);
   return r;
 }
+
+/** A background record given up at BACKGROUND_RECORD_TIMEOUT_MS: /healthz says `timeout`, not `unavailable`. */
+class RecordTimeout extends Error {}
 
 /**
  * A batch whose timer has not fired this long after it was set is presumed lost (the request that
@@ -259,7 +262,7 @@ function remember<T extends AccountHistory | OrgHistory>(key: string, p: Promise
       return h;
     },
     (e: unknown) => {
-      noteFailure('unavailable', e instanceof Error ? e.message.slice(0, 200) : 'error', side);
+      noteFailure(e instanceof RecordTimeout ? 'timeout' : 'unavailable', e instanceof Error ? e.message.slice(0, 200) : 'error', side);
       return e instanceof Error ? e : new Error('memory object failed');
     },
   );

@@ -125,14 +125,14 @@ describe('async mode (the default)', () => {
     ]);
   });
 
-  it('a hanging object costs its batch at most BACKGROUND_RECORD_TIMEOUT_MS, reported as a failure', async () => {
+  it('a hanging object costs its batch at most BACKGROUND_RECORD_TIMEOUT_MS, reported as a timeout', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const background: Promise<unknown>[] = [];
       await consultMemory(new FakeStore('hang'), prepare(policyIn('async'), facts({ account: { id: 'slow' } }), Date.now()), { waitUntil: (p) => background.push(p) });
       await vi.advanceTimersByTimeAsync(RECORD_BATCH_MS + BACKGROUND_RECORD_TIMEOUT_MS + 1);
       await Promise.all(background);
-      expect(memoryHealth.lastFailure).toMatchObject({ kind: 'unavailable', message: `no answer within ${BACKGROUND_RECORD_TIMEOUT_MS} ms` });
+      expect(memoryHealth.lastFailure).toMatchObject({ kind: 'timeout', message: `no answer within ${BACKGROUND_RECORD_TIMEOUT_MS} ms` });
     } finally {
       vi.useRealTimers();
     }
