@@ -151,6 +151,18 @@ const fail = (status: AdminFailure['status'], code: AdminErrorCode, message: str
   ...extra,
 });
 
+/**
+ * After a KV write that failed: whether `key` holds `text` anyway (the write landed and only its
+ * acknowledgement was lost), or 'unknown' when KV cannot be read either.
+ */
+async function landedAs(kv: KVNamespace, key: string, text: string): Promise<boolean | 'unknown'> {
+  try {
+    return (await kv.get(key)) === text;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function policyEtag(rev: number): string {
   return rev === 0 ? ETAG_POLICY_NONE : `policy-${rev}`;
 }
@@ -351,12 +363,7 @@ export class PolicyAdmin extends DurableObject<Env> {
       // then serve a policy this store says it never published, and its next write would find
       // "a value the admin API did not write" in policy:active. Read it back: if it landed, the
       // write succeeded.
-      let landed: boolean | 'unknown';
-      try {
-        landed = (await this.env.POLICY.get(ACTIVE_POLICY_KEY)) === text;
-      } catch {
-        landed = 'unknown';
-      }
+      const landed = await landedAs(this.env.POLICY, ACTIVE_POLICY_KEY, text);
       if (landed === 'unknown') {
         // Recognised as this store's own should it have landed, so nothing later calls it out of band.
         this.ctx.storage.transactionSync(() => this.#setState('pointer_hashes', JSON.stringify([pointerHash, ...this.#pointerHashes()].slice(0, POINTER_HASHES_KEPT))));
@@ -662,12 +669,7 @@ export class PolicyAdmin extends DurableObject<Env> {
         // A write that failed may still have landed (its acknowledgement was lost): checks would
         // then use the new intel while GET /v1/intel named the old one. Read it back, as the
         // policy pointer is: if it landed, the write succeeded.
-        let landed: boolean | 'unknown';
-        try {
-          landed = (await this.env.POLICY.get(ACTIVE_INTEL_KEY)) === pointerText;
-        } catch {
-          landed = 'unknown';
-        }
+        const landed = await landedAs(this.env.POLICY, ACTIVE_INTEL_KEY, pointerText);
         if (landed === 'unknown') {
           return fail(503, 'STORAGE_UNAVAILABLE', 'KV did not confirm the intel pointer write and could not be read back: the new intel may or may not be in force (GET /v1/intel shows the previous one). Retry.');
         }
