@@ -55,7 +55,11 @@ export type BuildResult =
   | { readonly ok: false; readonly issues: readonly SnapshotIssue[] };
 
 /** What {@link decodeSnapshot} produces. */
-export type DecodeResult = { readonly ok: true; readonly compiled: CompiledPolicy } | { readonly ok: false; readonly message: string };
+/**
+ * A decoded snapshot, or why not. `corrupt`: the text is not the one its id names (its SHA-256
+ * differs): a torn or altered read, unlike a text that is the snapshot and is refused for good.
+ */
+export type DecodeResult = { readonly ok: true; readonly compiled: CompiledPolicy } | { readonly ok: false; readonly message: string; readonly corrupt?: true };
 
 /** SHA-256 of a text, as lower-case hex. */
 export async function sha256Hex(text: string): Promise<string> {
@@ -260,7 +264,7 @@ export async function buildSnapshot(policy: unknown, stored: ReadonlyMap<string,
  * version, each list's items and tables, then the policy against those lists; compiles it.
  */
 export async function decodeSnapshot(text: string, id: string): Promise<DecodeResult> {
-  if ((await sha256Hex(text)) !== id) return { ok: false, message: 'the snapshot does not match its id (corrupt or altered)' };
+  if ((await sha256Hex(text)) !== id) return { ok: false, message: 'the snapshot does not match its id (corrupt or altered)', corrupt: true };
   let value: unknown;
   try {
     value = JSON.parse(text);

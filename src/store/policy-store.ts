@@ -391,10 +391,9 @@ export class PolicyStore {
     const decoded = await decodeSnapshot(read.text, id);
     if (!decoded.ok) {
       // Only a text that is the snapshot (its hash is the id) is refused for good: the id names it forever.
-      const intact = (await sha256Hex(read.text)) === id;
-      return intact
-        ? { ok: false, failure: { kind: 'invalid', message: 'the policy snapshot is unusable' }, failMode: undefined, detail: decoded.message }
-        : { ok: false, failure: { kind: 'invalid', message: 'the policy snapshot read was corrupt (it does not match its id)' }, failMode: undefined, detail: decoded.message, transient: true };
+      return decoded.corrupt
+        ? { ok: false, failure: { kind: 'invalid', message: 'the policy snapshot read was corrupt (it does not match its id)' }, failMode: undefined, detail: decoded.message, transient: true }
+        : { ok: false, failure: { kind: 'invalid', message: 'the policy snapshot is unusable' }, failMode: undefined, detail: decoded.message };
     }
     return { ok: true, compiled: decoded.compiled, snapshot: id };
   }

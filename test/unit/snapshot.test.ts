@@ -185,7 +185,7 @@ describe('decodeSnapshot', () => {
   ])('refuses a text that is not what was built (%s): integrity', async (_name, change) => {
     const b = await built();
     const r = await decodeSnapshot(change(b.text), b.id);
-    expect(r).toEqual({ ok: false, message: 'the snapshot does not match its id (corrupt or altered)' });
+    expect(r).toEqual({ ok: false, message: 'the snapshot does not match its id (corrupt or altered)', corrupt: true });
   });
 
   /** The artifact's shape, loosely, for altering it. */
