@@ -38,7 +38,8 @@ export const isNameableId = (id: string): boolean => id !== '.' && id !== '..' &
 const DECLINE = Symbol('decline');
 type Result<T> = T | typeof DECLINE;
 
-function isPlain(v: unknown): v is Plain {
+/** Whether `v` is a plain object: made by a literal or JSON.parse (prototype Object or null), not a Map, Date, array or class instance. */
+export function isPlain(v: unknown): v is Plain {
   const proto: unknown = typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.getPrototypeOf(v) : undefined;
   return proto === Object.prototype || proto === null;
 }
@@ -47,6 +48,27 @@ function isPlain(v: unknown): v is Plain {
 function keysWithin(o: Plain, allowed: ReadonlySet<string>): boolean {
   for (const key of Object.keys(o)) if (!allowed.has(key)) return false;
   return true;
+}
+
+/**
+ * `o`'s fields, each as `field` reads it, when `o` is a plain object with only `allowed` keys and
+ * `field` declines none. A key given as undefined stays undefined, unread: zod keeps such a key
+ * (an RPC caller can send one).
+ */
+function readFields(o: unknown, allowed: ReadonlySet<string>, field: (key: string, v: unknown) => unknown): Result<Plain> {
+  if (!isPlain(o) || !keysWithin(o, allowed)) return DECLINE;
+  const out: Plain = {};
+  for (const key of Object.keys(o)) {
+    const v = o[key];
+    if (v === undefined) {
+      out[key] = undefined;
+      continue;
+    }
+    const read = field(key, v);
+    if (read === DECLINE) return DECLINE;
+    out[key] = read;
+  }
+  return out;
 }
 
 const boundedText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
@@ -66,109 +88,77 @@ function numberClaims(v: unknown): Result<number | number[]> {
   return v.slice() as number[];
 }
 
-function geoOf(g: unknown): Result<NonNullable<CheckRequest['geo']>> {
-  if (!isPlain(g) || !keysWithin(g, GEO_KEYS)) return DECLINE;
-  const out: Plain = {};
-  for (const key of Object.keys(g)) {
-    const v = g[key];
-    if (v === undefined) {
-      // zod keeps a key given as undefined (an RPC caller can send one).
-      out[key] = undefined;
-      continue;
+/** A field of `geo`: its value as zod would answer it, or DECLINE. */
+function geoField(key: string, v: unknown): unknown {
+  switch (key) {
+    case 'country':
+    case 'continent':
+      return typeof v === 'string' && TWO_CHARS.test(v) ? v.toUpperCase() : DECLINE;
+    case 'region':
+    case 'city':
+      return boundedText(v, 128) ? v : DECLINE;
+    case 'regionCode':
+      return typeof v === 'string' && REGION_CODE.test(v) ? v : DECLINE;
+    case 'timezone':
+      return boundedText(v, 64) && lookupZone(v).kind !== 'invalid' ? v : DECLINE;
+    case 'latitude':
+    case 'longitude': {
+      // Numeric strings are zod's to convert.
+      const limit = key === 'latitude' ? 90 : 180;
+      return typeof v === 'number' && v >= -limit && v <= limit ? v : DECLINE;
     }
-    switch (key) {
-      case 'country':
-      case 'continent':
-        if (typeof v !== 'string' || !TWO_CHARS.test(v)) return DECLINE;
-        out[key] = v.toUpperCase();
-        break;
-      case 'region':
-      case 'city':
-        if (!boundedText(v, 128)) return DECLINE;
-        out[key] = v;
-        break;
-      case 'regionCode':
-        if (typeof v !== 'string' || !REGION_CODE.test(v)) return DECLINE;
-        out[key] = v;
-        break;
-      case 'timezone':
-        if (!boundedText(v, 64) || lookupZone(v).kind === 'invalid') return DECLINE;
-        out[key] = v;
-        break;
-      case 'latitude':
-      case 'longitude': {
-        // Numeric strings are zod's to convert.
-        const limit = key === 'latitude' ? 90 : 180;
-        if (typeof v !== 'number' || !(v >= -limit && v <= limit)) return DECLINE;
-        out[key] = v;
-        break;
-      }
-      case 'postalCode':
-        if (!boundedText(v, 32)) return DECLINE;
-        out[key] = v;
-        break;
-      case 'asn':
-        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > 4_294_967_295 || Object.is(v, -0)) return DECLINE;
-        out[key] = v;
-        break;
-      case 'asOrganization':
-        if (!boundedText(v, 256)) return DECLINE;
-        out[key] = v;
-        break;
-      case 'colo':
-        if (!boundedText(v, 16)) return DECLINE;
-        out[key] = v;
-        break;
-    }
+    case 'postalCode':
+      return boundedText(v, 32) ? v : DECLINE;
+    case 'asn':
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 4_294_967_295 && !Object.is(v, -0) ? v : DECLINE;
+    case 'asOrganization':
+      return boundedText(v, 256) ? v : DECLINE;
+    case 'colo':
+      return boundedText(v, 16) ? v : DECLINE;
+    default:
+      return DECLINE;
   }
-  return out;
 }
 
-function clientOf(cl: unknown): Result<NonNullable<CheckRequest['client']>> {
-  if (!isPlain(cl) || !keysWithin(cl, CLIENT_KEYS)) return DECLINE;
-  const out: Plain = {};
-  for (const key of Object.keys(cl)) {
-    const v = cl[key];
-    if (v === undefined) {
-      // zod keeps a key given as undefined (an RPC caller can send one).
-      out[key] = undefined;
-      continue;
-    }
-    if (key === 'userAgent') {
-      if (typeof v !== 'string') return DECLINE;
-      out[key] = v;
-      continue;
-    }
-    const claim = key === 'utcOffsetMinutes' ? numberClaims(v) : stringClaims(v);
-    if (claim === DECLINE) return DECLINE;
-    out[key] = claim;
-  }
-  return out;
+/** A field of `client`: the user agent as it is, every other claim one value or several. */
+function clientField(key: string, v: unknown): unknown {
+  if (key === 'userAgent') return typeof v === 'string' ? v : DECLINE;
+  return key === 'utcOffsetMinutes' ? numberClaims(v) : stringClaims(v);
 }
 
 const accountId = (v: unknown): v is string => boundedText(v, 256) && isNameableId(v);
 
-function accountOf(a: unknown): Result<NonNullable<CheckRequest['account']>> {
-  if (!isPlain(a) || !keysWithin(a, ACCOUNT_KEYS)) return DECLINE;
-  const out: Plain = {};
-  for (const key of Object.keys(a)) {
-    const v = a[key];
-    if (v === undefined) {
-      // zod keeps a key given as undefined (an RPC caller can send one).
-      out[key] = undefined;
-      continue;
-    }
-    if (key === 'ownerCountry') {
+/** A field of `account`: the owner country upper-cased, the ids as they are. */
+function accountField(key: string, v: unknown): unknown {
+  if (key !== 'ownerCountry') return accountId(v) ? v : DECLINE;
+  if (typeof v !== 'string') return DECLINE;
+  const upper = v.toUpperCase();
+  return isIsoCountry(upper) ? upper : DECLINE;
+}
+
+/** A top-level field of the request. */
+function topField(key: string, v: unknown): unknown {
+  switch (key) {
+    case 'requestId':
+      return typeof v === 'string' && REQUEST_ID.test(v) ? v : DECLINE;
+    case 'clearance':
+      return typeof v === 'string' ? v : DECLINE;
+    case 'ip':
+      return typeof v === 'string' && isIpAddress(v) ? v : DECLINE;
+    case 'surface': {
       if (typeof v !== 'string') return DECLINE;
-      const upper = v.toUpperCase();
-      if (!isIsoCountry(upper)) return DECLINE;
-      out[key] = upper;
-    } else {
-      if (!accountId(v)) return DECLINE;
-      out[key] = v;
+      const lower = v.toLowerCase();
+      return SURFACE_NAME.test(lower) ? lower : DECLINE;
     }
+    case 'geo':
+      return readFields(v, GEO_KEYS, geoField);
+    case 'client':
+      return readFields(v, CLIENT_KEYS, clientField);
+    case 'account':
+      return readFields(v, ACCOUNT_KEYS, accountField);
+    default:
+      return DECLINE;
   }
-  return out;
 }
 
 /**
@@ -176,48 +166,6 @@ function accountOf(a: unknown): Result<NonNullable<CheckRequest['account']>> {
  * `value` has the common shape; `undefined` otherwise (then ask zod). Never throws.
  */
 export function fastCheckRequest(value: unknown): CheckRequest | undefined {
-  if (!isPlain(value) || !keysWithin(value, TOP_KEYS)) return undefined;
-  const out: Plain = {};
-  for (const key of Object.keys(value)) {
-    const v = value[key];
-    if (v === undefined) {
-      // zod keeps a key given as undefined (an RPC caller can send one).
-      out[key] = undefined;
-      continue;
-    }
-    let field: unknown;
-    switch (key) {
-      case 'requestId':
-        if (typeof v !== 'string' || !REQUEST_ID.test(v)) return undefined;
-        field = v;
-        break;
-      case 'clearance':
-        if (typeof v !== 'string') return undefined;
-        field = v;
-        break;
-      case 'ip':
-        if (typeof v !== 'string' || !isIpAddress(v)) return undefined;
-        field = v;
-        break;
-      case 'surface': {
-        if (typeof v !== 'string') return undefined;
-        const lower = v.toLowerCase();
-        if (!SURFACE_NAME.test(lower)) return undefined;
-        field = lower;
-        break;
-      }
-      case 'geo':
-        field = geoOf(v);
-        break;
-      case 'client':
-        field = clientOf(v);
-        break;
-      case 'account':
-        field = accountOf(v);
-        break;
-    }
-    if (field === DECLINE) return undefined;
-    out[key] = field;
-  }
-  return out;
+  const out = readFields(value, TOP_KEYS, topField);
+  return out === DECLINE ? undefined : out;
 }

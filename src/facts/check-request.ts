@@ -8,7 +8,7 @@ import { lookupZone } from '../engine/timezone';
 import type { AccountFacts, ClientFacts, Facts, GeoFacts, GeoSource } from '../engine/types';
 import { surfaceName } from '../policy/schema';
 import { withoutUnsetFields, type CfView } from './cf';
-import { fastCheckRequest, isNameableId, REGION_CODE, REQUEST_ID, TWO_CHARS } from './check-request-fast';
+import { fastCheckRequest, isNameableId, isPlain, REGION_CODE, REQUEST_ID, TWO_CHARS } from './check-request-fast';
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional();
 
@@ -140,11 +140,7 @@ export function parseForwardedRequest(value: unknown): z.ZodSafeParseResult<z.ou
  * pass by mistake) would read as an empty object and silently drop a place, claims or an owner.
  */
 function notPlainAt(value: unknown): string[] | undefined {
-  const notPlain = (v: unknown) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-    const proto: unknown = Object.getPrototypeOf(v);
-    return proto !== Object.prototype && proto !== null;
-  };
+  const notPlain = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isPlain(v);
   if (notPlain(value)) return [];
   if (typeof value !== 'object' || value === null) return undefined;
   const record = value as Record<string, unknown>;
