@@ -62,6 +62,11 @@ export const DEV_DEFAULT_SECRETS: Readonly<Record<'MEMORY_HASH_SECRET' | 'CLEARA
   CLEARANCE_SECRET: 'dev-clearance-secret-not-secret-0123456789',
 };
 
+const DEV_SECRET_VALUES: readonly unknown[] = Object.values(DEV_DEFAULT_SECRETS);
+
+/** Whether `value` is one of the published dev-only secret values ({@link DEV_DEFAULT_SECRETS}). */
+export const isDevDefaultSecret = (value: unknown): boolean => value !== undefined && DEV_SECRET_VALUES.includes(value);
+
 /** A secret set to a published dev-only value. */
 export interface DevSecretProblem {
   readonly setting: 'MEMORY_HASH_SECRET' | 'CLEARANCE_SECRET' | 'CLEARANCE_SECRET_PREVIOUS';
@@ -83,11 +88,9 @@ const DEV_SECRET_AFFECTS: Readonly<Record<DevSecretProblem['setting'], string>> 
 export function devSecretProblems(env: object, local: boolean): DevSecretProblem[] {
   if (local) return [];
   const secrets = env as Partial<Record<DevSecretProblem['setting'], unknown>>;
-  const dev: readonly unknown[] = Object.values(DEV_DEFAULT_SECRETS);
   const out: DevSecretProblem[] = [];
   for (const name of ['MEMORY_HASH_SECRET', 'CLEARANCE_SECRET', 'CLEARANCE_SECRET_PREVIOUS'] as const) {
-    const v = secrets[name];
-    if (v !== undefined && dev.includes(v)) {
+    if (isDevDefaultSecret(secrets[name])) {
       out.push({ setting: name, problem: 'dev-default', affects: DEV_SECRET_AFFECTS[name], message: `${name} is the dev-only value from .dev.vars.example: set a real secret with \`npx wrangler secret put ${name}\`` });
     }
   }

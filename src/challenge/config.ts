@@ -8,7 +8,7 @@
 //   CHALLENGE_PAGE              "true" serves the hosted challenge page at /challenge
 // A missing secret disables what needs it (fail closed) and is reported on /healthz.
 import { isLoopbackUrl, TOKEN_NAMES, type TokenName } from '../http/auth';
-import { DEV_DEFAULT_SECRETS } from '../settings';
+import { isDevDefaultSecret } from '../settings';
 
 /** The variables this module reads (secrets and [vars]); none is required. */
 export interface ChallengeEnv {
@@ -67,7 +67,7 @@ const CONFIGS = new WeakMap<object, Configs>();
  * Reads the settings; anything unusable reads as "not configured". Read once per env object (an
  * isolate's bindings do not change while it lives): checks call this on every request.
  *
- * A clearance secret set to the published dev value (`.dev.vars.example`, DEV_DEFAULT_SECRETS)
+ * A clearance secret set to a published dev value (`.dev.vars.example`, isDevDefaultSecret)
  * signs and verifies only for a request to a loopback host (`npm start`): anyone can sign
  * clearances with it, so anywhere else it reads as not set, as the dev tokens do
  * (src/http/auth.ts). `requestUrl` is the request's URL; without one (the RPC entrypoint, whose
@@ -85,16 +85,14 @@ export function challengeConfig(env: ChallengeEnv & Partial<Record<TokenName, st
   return requestUrl !== undefined && isLoopbackUrl(requestUrl) ? configs.local : configs.remote;
 }
 
-const DEV_SECRETS: readonly string[] = Object.values(DEV_DEFAULT_SECRETS);
-
-const usesDevSecret = (env: ChallengeEnv) => [env.CLEARANCE_SECRET, env.CLEARANCE_SECRET_PREVIOUS].some((s) => s !== undefined && DEV_SECRETS.includes(s));
+const usesDevSecret = (env: ChallengeEnv) => isDevDefaultSecret(env.CLEARANCE_SECRET) || isDevDefaultSecret(env.CLEARANCE_SECRET_PREVIOUS);
 
 function readConfig(env: ChallengeEnv & Partial<Record<TokenName, string>>, local: boolean): ChallengeConfig {
   const tokens = TOKEN_NAMES.map((n) => env[n]);
   const secrets = [env.CLEARANCE_SECRET, env.CLEARANCE_SECRET_PREVIOUS];
   // Off loopback a dev value is unusable, like a short one: as the signing secret it disables
   // clearances altogether (nothing could sign), as the previous one it is no longer accepted.
-  const usable = (s: string | undefined): s is string => usableSecret(s, tokens) && (local || !DEV_SECRETS.includes(s as string));
+  const usable = (s: string | undefined): s is string => usableSecret(s, tokens) && (local || !isDevDefaultSecret(s));
   const clearanceSecrets = usable(secrets[0]) ? secrets.filter(usable) : [];
   const hostnames = (env.TURNSTILE_HOSTNAMES ?? '')
     .split(',')
