@@ -392,18 +392,19 @@ export async function consultMemory(store: MemoryStore, check: PreparedCheck, op
   }
 
   // sync: wait for both answers, together, at most the budget.
-  const settle = async <T extends AccountHistory | OrgHistory>(p: Promise<T | Error> | undefined, cached: T | undefined, what: string): Promise<[Remembered<T> | undefined, MemoryStatus]> => {
+  const settle = async <T extends AccountHistory | OrgHistory>(p: Promise<T | Error> | undefined, cached: T | undefined, side: MemorySide): Promise<[Remembered<T> | undefined, MemoryStatus]> => {
     if (p === undefined) return [undefined, 'none'];
+    const what = side === 'org' ? 'organisation' : 'account';
     const r = await beforeDeadline(p, s.syncBudgetMs);
     if (r === LATE) {
       background(p, options.waitUntil);
-      noteFailure('timeout', `the ${what} memory did not answer within ${s.syncBudgetMs} ms`, what === 'account' ? 'account' : 'org');
+      noteFailure('timeout', `the ${what} memory did not answer within ${s.syncBudgetMs} ms`, side);
       return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory did not answer within ${s.syncBudgetMs} ms`, failed: true }, 'timeout'];
     }
     if (r instanceof Error) return cached ? [{ known: true, history: cached, from: 'cache' }, 'cache'] : [{ known: false, why: `the ${what} memory is unavailable`, failed: true }, 'unavailable'];
     return [{ known: true, history: r, from: 'object' }, 'object'];
   };
-  const [[account, accountStatus], [org, orgStatus]] = await Promise.all([settle(pending.account, cachedAccount, 'account'), settle(pending.org, cachedOrg, 'organisation')]);
+  const [[account, accountStatus], [org, orgStatus]] = await Promise.all([settle(pending.account, cachedAccount, 'account'), settle(pending.org, cachedOrg, 'org')]);
   return { memory: { account, org }, report: { mode: 'sync', account: accountStatus, org: orgStatus } };
 }
 
