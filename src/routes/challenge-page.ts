@@ -23,6 +23,7 @@ import { methodNotAllowed } from '../http/errors';
 import { refuseCredentialedTraffic } from '../http/guards';
 import { TURNSTILE_ERRORS } from './challenge';
 import { policyInForce } from './decide';
+import { bytesToBase64 } from '../engine/base64';
 
 /** The page's path (also the form's action). */
 export const CHALLENGE_PAGE_PATH = '/challenge';
@@ -66,7 +67,7 @@ export function escapeHtml(value: string): string {
 /** A fresh CSP nonce: 128 random bits, base64. */
 function newNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes));
+  return bytesToBase64(bytes);
 }
 
 /**

@@ -11,6 +11,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { methodNotAllowed } from '../http/errors';
 import { refuseCredentialedTraffic } from '../http/guards';
+import { bytesToBase64 } from '../engine/base64';
 
 /** What API_DOCS serves. */
 export type ApiDocsMode = 'false' | 'json' | 'true';
@@ -49,7 +50,7 @@ const served =
 /** SHA-256 of an inline script, as a CSP source. */
 async function scriptHash(script: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(script)));
-  return `'sha256-${btoa(String.fromCharCode(...digest))}'`;
+  return `'sha256-${bytesToBase64(digest)}'`;
 }
 
 /**
