@@ -47,13 +47,7 @@ import { memoryVerdict, printReport, type MemorySample, type SettledSample } fro
 import { caseRequest, everyRequest, type LoadRequest } from './requests';
 import { verify } from './verify';
 import { descendantsNamed, watchOutput, workerdRssMiB, type OutputCounts } from './workerd';
-
-const envNumber = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got ${raw})`);
-  return n;
-};
+import { envNumber } from '../../bench/lib/stats.mjs';
 
 /** The measured load, after the warm-up. */
 const SECONDS = envNumber('LOAD_SECONDS', 60);
@@ -178,7 +172,7 @@ async function settle(targets: readonly InspectorTarget[], seconds: number, phas
   });
   const rss = workerdRssMiB();
   if (rss === undefined) throw new Error('no workerd process found below the test process: cannot read its memory');
-  return { seconds, phase, rssMiB: rss.mib, anonMiB: rss.anonMiB, fileMiB: rss.fileMiB, shmemMiB: rss.shmemMiB, heaps };
+  return { seconds, phase, ...rss, heaps };
 }
 
 /**
@@ -209,7 +203,7 @@ async function drive(driverPath: string): Promise<RunResult> {
   let phase: MemorySample['phase'] = 'warmup';
   const sample = () => {
     const rss = workerdRssMiB();
-    if (rss !== undefined) memory.push({ seconds: now(), phase, rssMiB: rss.mib, anonMiB: rss.anonMiB, fileMiB: rss.fileMiB, shmemMiB: rss.shmemMiB, crossRequest: output?.crossRequest ?? 0 });
+    if (rss !== undefined) memory.push({ seconds: now(), phase, ...rss, crossRequest: output?.crossRequest ?? 0 });
   };
   const child = fork(driverPath, [JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   driver = child;

@@ -51,12 +51,11 @@ export function rssOf(pid: number): Rss | undefined {
 }
 
 /** The summed resident memory of every workerd below this process, MiB; undefined when there is none. */
-export function workerdRssMiB(): { pids: number[]; mib: number; anonMiB: number; fileMiB: number; shmemMiB: number } | undefined {
-  const pids = descendantsNamed('workerd');
-  const sizes = pids.map(rssOf).filter((r): r is Rss => r !== undefined);
+export function workerdRssMiB(): { rssMiB: number; anonMiB: number; fileMiB: number; shmemMiB: number } | undefined {
+  const sizes = descendantsNamed('workerd').map(rssOf).filter((r): r is Rss => r !== undefined);
   if (sizes.length === 0) return undefined;
   const sum = (f: (r: Rss) => number) => sizes.reduce((a, r) => a + f(r), 0) / 2 ** 20;
-  return { pids, mib: sum((r) => r.total), anonMiB: sum((r) => r.anon), fileMiB: sum((r) => r.file), shmemMiB: sum((r) => r.shmem) };
+  return { rssMiB: sum((r) => r.total), anonMiB: sum((r) => r.anon), fileMiB: sum((r) => r.file), shmemMiB: sum((r) => r.shmem) };
 }
 
 /**
