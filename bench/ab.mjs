@@ -17,13 +17,13 @@
 //
 // Knobs: BENCH_AB_ROUNDS (5), BENCH_AB_SECONDS (4 per round), BENCH_WARMUP_SECONDS (3).
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { CASES } from './cases.mjs';
-import { buildBundle, pinning, spawnPinned, stopServer, waitForMessage, wranglerSettings } from './http.mjs';
+import { checkRequests } from './cases.mjs';
+import { buildBundle, pinning, spawnPinned, stopOnExit, waitForMessage, wranglerSettings } from './http.mjs';
+import { benchSecrets } from './lib/secrets.mjs';
 import { envInt, envNumber, fmt, median, prng } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,31 +58,20 @@ function prepareEntry() {
 
 async function main() {
   const scriptPath = buildBundle(join(root, 'dist', 'ab', 'out'), prepareEntry());
-  const checkToken = randomBytes(24).toString('hex');
-  const bindings = {
-    CHECK_TOKEN: checkToken,
-    ADMIN_TOKEN: randomBytes(24).toString('hex'),
-    GEO_FROM_CF: 'false',
-    CLEARANCE_SECRET: randomBytes(24).toString('hex'),
-    MEMORY_HASH_SECRET: randomBytes(24).toString('hex'),
-  };
+  const { checkToken, bindings } = benchSecrets();
   const server = spawnPinned(
     pin.ok ? 0 : undefined,
     'http-server.mjs',
     { scriptPath, ...wranglerSettings(), bindings, policyPath: join(root, 'src', 'policy', 'default-policy.json') },
     { detached: true },
   );
+  // Ctrl-C or SIGTERM stops the server (and its workerd) too.
+  const release = stopOnExit(() => ({ server }));
   try {
     const ready = await waitForMessage(server, 'ready', 60_000, 'server');
     if (new URL(ready.url).hostname !== '127.0.0.1') throw new Error(`refusing to load anything but 127.0.0.1 (got ${ready.url})`);
     const pool = new Pool(ready.url, { connections: 1, pipelining: 1, keepAliveTimeout: 120_000 });
-    const checks = (variant) =>
-      CASES.map(({ body }) => ({
-        path: '/v1/check',
-        method: 'POST',
-        headers: { authorization: `Bearer ${checkToken}`, 'content-type': 'application/json', 'x-bench-variant': variant },
-        body: JSON.stringify(body),
-      }));
+    const checks = (variant) => checkRequests(checkToken, { headers: { 'x-bench-variant': variant } });
     // /healthz from both apps alike: an app that also served every /healthz would run warmer.
     const healthz = ['base', 'tree'].map((variant) => ({ path: '/healthz', method: 'GET', headers: { 'x-bench-variant': variant } }));
     const requests = { healthz, base: checks('base'), tree: checks('tree') };
@@ -121,7 +110,7 @@ async function main() {
     );
     await pool.close();
   } finally {
-    await stopServer(server);
+    await release();
   }
 }
 

@@ -33,3 +33,16 @@ export const BENCH_NOW = Date.parse([...instants][0]);
 
 /** `{ name, body }` for every case that uses the file's instant. */
 export const CASES = files.flatMap((f) => f.cases.filter((c) => c.now === undefined).map((c) => ({ name: c.name, body: c.request })));
+
+/**
+ * undici request options posting each case's body (default: every case to /v1/check) with the
+ * check token, and `headers` added.
+ */
+export function checkRequests(checkToken, { path = '/v1/check', headers = {}, cases = CASES } = {}) {
+  return cases.map(({ body }) => ({
+    path,
+    method: 'POST',
+    headers: { authorization: `Bearer ${checkToken}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  }));
+}

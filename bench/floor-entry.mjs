@@ -3,11 +3,12 @@
 // bench-only route, POST /__bench/floor, that answers a check as cheaply as any Worker could: the
 // bearer token compared in constant time (the production function), the JSON body read and
 // parsed, and the very text /v1/check answered for that body, served from a per-body cache that
-// the real route filled on first sight (so the answer has the real size and headers). What the
-// floor costs over /healthz is the platform's price of a token-checked JSON request with a
-// decision-sized answer; what /v1/check costs over the floor is geogate deciding (validation,
-// facts, the engine, the ticket, serialising, the log). Every other request goes to the real
-// Worker untouched; the only thing the wrapper adds to them is one string comparison.
+// the real route filled on first sight (so the answer has the real size; its headers are the
+// JSON, no-store and nosniff ones every answer carries). What the floor costs over /healthz is the
+// platform's price of a token-checked JSON request with a decision-sized answer; what /v1/check
+// costs over the floor is geogate deciding (validation, facts, the engine, the ticket,
+// serialising, the log). Every other request goes to the real Worker untouched; the only thing
+// the wrapper adds to them is one string comparison.
 /* global Request, Response */
 import worker from '../src/index';
 import { bearerToken, tokenEquals } from '../src/http/auth';

@@ -15,7 +15,7 @@
 // Protocol (IPC): sends { type: 'run', ... } after each measured run, then { type: 'done' }, or
 // { type: 'error', message } and exits non-zero.
 import { Pool } from 'undici';
-import { CASES } from './cases.mjs';
+import { checkRequests } from './cases.mjs';
 import { prng, quantile, sorted } from './lib/stats.mjs';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
@@ -26,15 +26,8 @@ const VERIFY_EVERY = 32;
 const DECISIONS = new Set(['allow', 'challenge', 'deny']);
 
 const HEALTHZ = [{ path: '/healthz', method: 'GET' }];
-const checksAt = (path) =>
-  CASES.map(({ body }) => ({
-    path,
-    method: 'POST',
-    headers: { authorization: `Bearer ${checkToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }));
 /** The requests of each route; the floor route posts the same bodies as /v1/check. */
-const REQUESTS = { healthz: HEALTHZ, check: checksAt('/v1/check'), ...(floorPath ? { floor: checksAt(floorPath) } : {}) };
+const REQUESTS = { healthz: HEALTHZ, check: checkRequests(checkToken), ...(floorPath ? { floor: checkRequests(checkToken, { path: floorPath }) } : {}) };
 for (const route of routes) if (!REQUESTS[route]) throw new Error(`unknown route ${route}`);
 
 function verify(route, status, text) {

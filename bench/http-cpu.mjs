@@ -8,17 +8,18 @@
 // whose memory records run in the background), one connection, one request in flight. It prints the
 // median CPU µs per request of each route and their difference. Linux only (/proc).
 // Knobs: HTTP_CPU_N (requests per block, default 3000), HTTP_CPU_BLOCKS (default 6).
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { Pool } from 'undici';
-import { CASES } from './cases.mjs';
+import { CASES, checkRequests } from './cases.mjs';
 import { buildBundle, wranglerSettings } from './http.mjs';
+import { benchSecrets } from './lib/secrets.mjs';
 import { root } from './lib/source.mjs';
+import { envInt, median } from './lib/stats.mjs';
 
-const N = Number(process.env.HTTP_CPU_N ?? 3000);
-const BLOCKS = Number(process.env.HTTP_CPU_BLOCKS ?? 6);
+const N = envInt('HTTP_CPU_N', 3000);
+const BLOCKS = envInt('HTTP_CPU_BLOCKS', 6);
 const TICK_US = 1e6 / 100; // /proc/<pid>/stat counts clock ticks (USER_HZ = 100 on Linux).
 
 /** workerd processes started by this process (Miniflare spawns one). */
@@ -43,11 +44,9 @@ function cpuMicros(pids) {
   return ticks * TICK_US;
 }
 
-const median = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
-
 export async function runHttpCpu() {
   const settings = wranglerSettings();
-  const checkToken = randomBytes(24).toString('hex');
+  const { checkToken, bindings } = benchSecrets();
   const mf = new Miniflare({
     modules: true,
     scriptPath: buildBundle(),
@@ -55,7 +54,7 @@ export async function runHttpCpu() {
     compatibilityFlags: settings.compatibilityFlags,
     kvNamespaces: { POLICY: 'POLICY' },
     durableObjects: settings.durableObjects,
-    bindings: { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', CLEARANCE_SECRET: randomBytes(24).toString('hex'), MEMORY_HASH_SECRET: randomBytes(24).toString('hex') },
+    bindings,
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
   });
   try {
@@ -66,12 +65,7 @@ export async function runHttpCpu() {
     const pids = workerdPids();
     if (pids.length === 0) throw new Error('no workerd process found under this one (Linux /proc needed)');
     const pool = new Pool((await mf.unsafeGetDirectURL()).href, { connections: 1, pipelining: 1 });
-    const checks = CASES.filter(({ body }) => !process.env.HTTP_CPU_NOACCOUNT || !body.account).map(({ body }) => ({
-      path: '/v1/check',
-      method: 'POST',
-      headers: { authorization: `Bearer ${checkToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    }));
+    const checks = checkRequests(checkToken, { cases: CASES.filter(({ body }) => !process.env.HTTP_CPU_NOACCOUNT || !body.account) });
     const healthz = [{ path: '/healthz', method: 'GET' }];
     const run = async (requests, n) => {
       for (let i = 0; i < n; i++) {

@@ -15,11 +15,11 @@
 //    and no deciding; /healthz, /v1/check and the floor interleaved. It tells the platform's share
 //    of the check's cost (floor - /healthz) from geogate's (/v1/check - floor).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchSecrets } from './lib/secrets.mjs';
 import { envInt, envIntList, envNumber, fmt, median } from './lib/stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -335,8 +335,7 @@ export async function runHttpBench({
   const settings = wranglerSettings();
   const pin = pinning();
   // Bench-only secrets: random, long enough, and different, as /healthz requires.
-  const checkToken = randomBytes(24).toString('hex');
-  const bindings = { CHECK_TOKEN: checkToken, ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', CLEARANCE_SECRET: randomBytes(24).toString('hex'), MEMORY_HASH_SECRET: randomBytes(24).toString('hex') };
+  const { checkToken, bindings } = benchSecrets();
 
   let server;
   let client;

@@ -21,13 +21,13 @@
 //    before the next one; warm-up, then BENCH_RUNS runs; medians over runs. Then one run without
 //    pauses, BENCH_RUNS runs of the diagnostics, and the cold path (first check of a new account
 //    vs a warm one).
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CASES } from './cases.mjs';
 import { buildBundle, descendantsAffinity, pinning, spawnPinned, stopOnExit, waitForMessage, wranglerSettings } from './http.mjs';
 import { root } from './lib/source.mjs';
+import { benchSecrets } from './lib/secrets.mjs';
 import { envInt, envNumber, fmt, median, quantile, sorted } from './lib/stats.mjs';
 
 /** Target from issue 8: in async mode an account id adds at most this much p50. */
@@ -131,9 +131,7 @@ export async function runMemoryBench({
   const versions = { async: defaultPolicy.version, sync: `${defaultPolicy.version}+sync`, off: `${defaultPolicy.version}+off`, stub: defaultPolicy.version };
 
   const pin = pinning();
-  const checkToken = randomBytes(24).toString('hex');
-  const adminToken = randomBytes(24).toString('hex');
-  const bindings = { CHECK_TOKEN: checkToken, ADMIN_TOKEN: adminToken, GEO_FROM_CF: 'false', CLEARANCE_SECRET: randomBytes(24).toString('hex'), MEMORY_HASH_SECRET: randomBytes(24).toString('hex') };
+  const { checkToken, adminToken, bindings } = benchSecrets();
   const workers = [
     { name: 'async', policyText: defaultText },
     { name: 'sync', policyText: variant('sync') },

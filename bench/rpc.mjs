@@ -19,7 +19,6 @@
 // 4. Cold path: BENCH_RPC_COLD samples; each starts two fresh instances of both Workers, whose
 //    very first request is /check on one and /ping on the other (order alternating): the first
 //    check of an isolate pays the KV read and the policy compile, the first ping only the start.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,6 +26,7 @@ import { Miniflare } from 'miniflare';
 import { CASES } from './cases.mjs';
 import { buildBundle, descendantsAffinity, pinning, spawnPinned, stopOnExit, waitForMessage, wranglerSettings } from './http.mjs';
 import { root } from './lib/source.mjs';
+import { benchSecrets } from './lib/secrets.mjs';
 import { envInt, envIntList, envNumber, fmt, median } from './lib/stats.mjs';
 
 /** Target from the issue: what check may add over a no-op RPC call, p50, µs. */
@@ -130,7 +130,7 @@ export async function runRpcBench({
   const scriptPath = buildBundle();
   const settings = wranglerSettings();
   const pin = pinning();
-  const bindings = { CHECK_TOKEN: randomBytes(24).toString('hex'), ADMIN_TOKEN: randomBytes(24).toString('hex'), GEO_FROM_CF: 'false', CLEARANCE_SECRET: randomBytes(24).toString('hex'), MEMORY_HASH_SECRET: randomBytes(24).toString('hex') };
+  const { bindings } = benchSecrets();
   let server;
   let client;
   const release = stopOnExit(() => ({ server, client }));
