@@ -10,9 +10,8 @@ import { BUNDLED_INTEL_ID, BUNDLED_INTEL_TEXT } from '../../src/engine/data/netw
 import { bundledIntel, encodeIntel } from '../../src/engine/intel';
 import { buildIntel } from '../../src/intel/build';
 import { ACTIVE_INTEL_KEY, intelKey, LAST_GOOD_INTEL_KEY } from '../../src/policy/keys';
-import { sha256Hex } from '../../src/policy/snapshot';
 import { activeIntelStore, readIntelPointer } from '../../src/store/intel-store';
-import { adminFetch, fresh, preconditionFor, type ErrorBody } from '../admin-client';
+import { adminFetch, fresh, preconditionFor, pushIntel, testIntel, type ErrorBody, type TestIntel } from '../admin-client';
 import { CHECK_TOKEN, postCheck, resetPolicyState } from '../helpers';
 
 /** The raw X4B lists (data/network-intel), one entry per line, comments dropped. */
@@ -34,25 +33,8 @@ const BUNDLED_ONLY = '2.26.164.5';
 /** An address only the test artifacts list (198.51.100.0/24). */
 const ARTIFACT_ONLY = '198.51.100.7';
 
-interface Artifact {
-  readonly version: string;
-  readonly text: string;
-  readonly id: string;
-}
-
-/** A small artifact of a version no other test uses. */
-async function artifact(label: string): Promise<Artifact> {
-  const version = fresh(label);
-  const built = buildIntel({
-    version,
-    source: { repository: 'test/intel', commit: 'abc1234', date: '2026-11-01', license: 'MIT' },
-    asns: { vpn: 'AS64500 # Test VPN', datacenter: 'AS64501' },
-    cidrs: { vpn: ['198.51.100.0/24\n2.26.157.0/24'], datacenter: ['203.0.113.0/24'] },
-  });
-  if (!built.ok) throw new Error(`test artifact does not build: ${JSON.stringify(built.problems)}`);
-  const text = encodeIntel(built.intel);
-  return { version, text, id: await sha256Hex(text) };
-}
+/** A small artifact of a version no other test uses; it also lists 2.26.157.0/24 as VPN. */
+const artifact = (label: string): Promise<TestIntel> => testIntel(label, ['198.51.100.0/24\n2.26.157.0/24']);
 
 interface IntelView {
   version: string;
@@ -73,13 +55,8 @@ interface CheckBody {
   intel: { version: string; source: string; id: string; failed: boolean };
 }
 
-/** PUTs an artifact's text over whatever intel is current. */
-async function pushIntel(text: string): Promise<Response> {
-  return adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers: await preconditionFor('/v1/intel') });
-}
-
 /** Pushes an artifact and expects it published. */
-async function published(a: Artifact): Promise<IntelView> {
+async function published(a: TestIntel): Promise<IntelView> {
   const res = await pushIntel(a.text);
   expect(res.status).toBe(200);
   return res.json<IntelView>();
@@ -116,7 +93,7 @@ describe('PUT and GET /v1/intel', () => {
   it('If-None-Match: * creates only when no intel was pushed; afterwards it is 412 with the current ETag', async () => {
     const before = await adminFetch('/v1/intel');
     const a = await artifact('create');
-    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: a.text, headers: { 'if-none-match': '*' } });
+    const res = await pushIntel(a.text, { 'if-none-match': '*' });
     if (before.status === 404) {
       await before.body?.cancel();
       expect(res.status).toBe(200);
@@ -128,7 +105,7 @@ describe('PUT and GET /v1/intel', () => {
       await res.body?.cancel();
     }
     // Either way something is stored now: creating again is refused.
-    const again = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: (await artifact('create')).text, headers: { 'if-none-match': '*' } });
+    const again = await pushIntel((await artifact('create')).text, { 'if-none-match': '*' });
     expect(again.status).toBe(412);
     expect((await again.json<ErrorBody>()).error.code).toBe('PRECONDITION_FAILED');
   });
@@ -183,7 +160,7 @@ describe('PUT and GET /v1/intel', () => {
     expect(await ok.json()).toMatchObject({ version: b.version, changed: true });
   });
 
-  it.each<[string, (a: Artifact) => string, RegExp]>([
+  it.each<[string, (a: TestIntel) => string, RegExp]>([
     ['not JSON', () => 'not json', /not valid JSON/],
     ['truncated', (a) => a.text.slice(0, Math.floor(a.text.length / 2)), /not valid JSON/],
     ['another format version', (a) => JSON.stringify({ ...(JSON.parse(a.text) as object), schema: 2 }), /intel format 2 is not 1/],
@@ -191,7 +168,7 @@ describe('PUT and GET /v1/intel', () => {
     ['a malformed ASN table', (a) => JSON.stringify({ ...(JSON.parse(a.text) as object), asns: { numbers: 'AAAA', categories: '', notes: '' } }), /ASN table is malformed/],
   ])('an invalid artifact (%s) is a 400 INVALID_INTEL naming the problem; nothing changes', async (_name, make, problem) => {
     const current = await published(await artifact('before-invalid'));
-    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: make(await artifact('bad')), headers: { 'if-match': `"${current.etag}"` } });
+    const res = await pushIntel(make(await artifact('bad')), { 'if-match': `"${current.etag}"` });
     expect(res.status).toBe(400);
     const body = await res.json<ErrorBody>();
     expect(body.error.code).toBe('INVALID_INTEL');

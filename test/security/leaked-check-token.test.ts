@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/app';
 import { AccessCheck } from '../../src/rpc/access-check';
-import { adminFetch, fresh, preconditionFor } from '../admin-client';
+import { adminFetch, fresh, preconditionFor, push } from '../admin-client';
 import { ADMIN_TOKEN, CHECK_TOKEN, defaultDocument, postCheck, resetPolicyState } from '../helpers';
 
 /** Paths that are not admin routes: the public ones and the check token's own. */
@@ -63,7 +63,7 @@ beforeAll(async () => {
   // A policy that awaits the memory, pushed through the API, a list, memory for an account and its
   // organisation, and a clearance revocation: state for each admin route to guard.
   const policy = { ...defaultDocument(), version: 'sec-leak-v1', history: { mode: 'sync', syncBudgetMs: 5000 } };
-  expect((await adminFetch('/v1/policy', { method: 'PUT', body: policy, headers: await preconditionFor('/v1/policy') })).status).toBe(200);
+  expect((await push(policy)).status).toBe(200);
   expect((await adminFetch(`/v1/lists/${LIST}`, { method: 'PUT', body: { kind: 'cidr', items: ['198.51.100.0/24'] }, headers: await preconditionFor(`/v1/lists/${LIST}`) })).status).toBe(200);
   const checked = await postCheck({ ip: '198.51.100.7', geo: { country: 'SG' }, client: { timezone: 'Asia/Shanghai' }, account: { id: ACCOUNT, orgId: ORG } });
   expect(checked.status).toBe(200);

@@ -10,11 +10,8 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { POLICY_ADMIN_NAME } from '../../../src/admin/policy-admin';
 import { ACTIVE_INTEL_KEY, ACTIVE_POLICY_KEY } from '../../../src/policy/keys';
-import { sha256Hex } from '../../../src/policy/snapshot';
 import { activeIntelStore } from '../../../src/store/intel-store';
-import { encodeIntel } from '../../../src/engine/intel';
-import { buildIntel } from '../../../src/intel/build';
-import { adminFetch, preconditionFor, type ErrorBody } from '../../admin-client';
+import { adminFetch, preconditionFor, push, pushIntel, testIntel, type ErrorBody } from '../../admin-client';
 import { ADMIN_TOKEN } from '../../helpers';
 import { decide, envWith, fetchWith, FaultyKv, freshIsolate, healthz, settle, TRANSPORTS, type CheckBody } from './harness';
 
@@ -39,25 +36,8 @@ const denyBr = (label: string) => ({
   score: { weights: {}, challengeAt: 50, denyAt: 100 },
   history: { mode: 'off' },
 });
-/** An intel artifact no other push wrote (its own version). */
-async function newIntel(): Promise<{ text: string; artifact: string }> {
-  const built = buildIntel({
-    version: `faults-admin-intel-${crypto.randomUUID().slice(0, 8)}`,
-    source: { repository: 'test/intel', commit: 'abc1234', date: '2026-11-01', license: 'MIT' },
-    asns: { vpn: 'AS64500 # Test VPN', datacenter: 'AS64501' },
-    cidrs: { vpn: ['198.51.100.0/24'], datacenter: ['203.0.113.0/24'] },
-  });
-  if (!built.ok) throw new Error(JSON.stringify(built.problems));
-  const text = encodeIntel(built.intel);
-  return { text, artifact: await sha256Hex(text) };
-}
-
 /** A policy that allows BR. */
 const allowAll = (label: string) => ({ ...denyBr(label), rules: [] });
-
-async function putPolicy(doc: unknown): Promise<Response> {
-  return adminFetch('/v1/policy', { method: 'PUT', body: doc, headers: await preconditionFor('/v1/policy') });
-}
 
 /** What is in force: checks on every transport, /healthz, GET /v1/policy and the KV pointer. */
 async function expectInForce(version: string, brDecision: 'allow' | 'deny', pointer: string | null): Promise<void> {
@@ -79,7 +59,7 @@ beforeEach(async () => {
   // not write: start from what it wrote last).
   await env.POLICY.delete(ACTIVE_POLICY_KEY);
   const doc = denyBr('faults-admin-a');
-  const res = await putPolicy(doc);
+  const res = await push(doc);
   if (res.status === 409) {
     // policy:active was emptied by hand above: the store calls that an out-of-band change.
     expect((await res.json<ErrorBody>()).error.code).toBe('OUT_OF_BAND_CHANGE');
@@ -106,14 +86,14 @@ describe('fault matrix: admin writes while storage fails', () => {
     kv.writeFault = writeFault;
     await adminKv(kv.binding);
     const next = allowAll('faults-admin-b');
-    const res = await putPolicy(next);
+    const res = await push(next);
     expect(res.status).toBe(503);
     const resError = (await res.json<ErrorBody>()).error;
     expect(resError.code).toBe('STORAGE_UNAVAILABLE');
     expect(resError.message).toMatch(/nothing changed/);
     await expectInForce(inForce.version, 'deny', inForce.pointer);
     kv.heal();
-    const retried = await putPolicy(next);
+    const retried = await push(next);
     expect(retried.status, await retried.clone().text()).toBe(200);
     await expectInForce(next.version, 'allow', await env.POLICY.get(ACTIVE_POLICY_KEY));
   });
@@ -123,7 +103,7 @@ describe('fault matrix: admin writes while storage fails', () => {
     const created = await adminFetch(`/v1/lists/${list}`, { method: 'PUT', body: { kind: 'account', items: ['acct-x'] }, headers: await preconditionFor(`/v1/lists/${list}`) });
     expect(created.status, await created.clone().text()).toBe(200);
     const doc = { ...denyBr('faults-admin-c'), rules: [...denyBr('x').rules, { id: 'banned', type: 'account', action: 'deny', lists: [list] }] };
-    expect((await putPolicy(doc)).status).toBe(200);
+    expect((await push(doc)).status).toBe(200);
     const pointer = await env.POLICY.get(ACTIVE_POLICY_KEY);
     await expectInForce(doc.version, 'deny', pointer);
     kv.set(ACTIVE_POLICY_KEY, { kind: 'throw' });
@@ -141,7 +121,7 @@ describe('fault matrix: admin writes while storage fails', () => {
     kv.set(ACTIVE_POLICY_KEY, { kind: 'throw' });
     await adminKv(kv.binding);
     const next = allowAll('faults-admin-f');
-    const res = await putPolicy(next);
+    const res = await push(next);
     expect(res.status, await res.clone().text()).toBe(200);
     kv.heal();
     await expectInForce(next.version, 'allow', await env.POLICY.get(ACTIVE_POLICY_KEY));
@@ -153,7 +133,7 @@ describe('fault matrix: admin writes while storage fails', () => {
     kv.writeFault = () => 'throw';
     await adminKv(kv.binding);
     const { BUNDLED_INTEL_TEXT } = await import('../../../src/engine/data/network-intel');
-    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: BUNDLED_INTEL_TEXT, headers: await preconditionFor('/v1/intel') });
+    const res = await pushIntel(BUNDLED_INTEL_TEXT);
     expect(res.status).toBe(503);
     expect((await res.json<ErrorBody>()).error.code).toBe('STORAGE_UNAVAILABLE');
     expect(await env.POLICY.get(ACTIVE_INTEL_KEY)).toBe(before);
@@ -162,10 +142,10 @@ describe('fault matrix: admin writes while storage fails', () => {
   });
 
   it('PUT /v1/intel whose pointer write lands but whose acknowledgement is lost: read back, 200, and GET /v1/intel names what checks use', async () => {
-    const { text, artifact } = await newIntel();
+    const { text, id: artifact } = await testIntel('faults-admin-intel');
     kv.writeFault = (key) => (key === ACTIVE_INTEL_KEY ? 'land-then-throw' : undefined);
     await adminKv(kv.binding);
-    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers: await preconditionFor('/v1/intel') });
+    const res = await pushIntel(text);
     // Was: 503 "unchanged (or only partly published)" while checks used the new intel and GET
     // /v1/intel still named the old one.
     expect(res.status, await res.clone().text()).toBe(200);
@@ -180,19 +160,19 @@ describe('fault matrix: admin writes while storage fails', () => {
   });
 
   it('PUT /v1/intel whose acknowledgement is lost and whose pointer cannot be read back: 503 that says it may be in force; the retry succeeds', async () => {
-    const { text, artifact } = await newIntel();
+    const { text, id: artifact } = await testIntel('faults-admin-intel');
     kv.writeFault = (key) => (key === ACTIVE_INTEL_KEY ? 'land-then-throw' : undefined);
     kv.set(ACTIVE_INTEL_KEY, { kind: 'throw' });
     await adminKv(kv.binding);
     const headers = await preconditionFor('/v1/intel');
-    const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers });
+    const res = await pushIntel(text, headers);
     expect(res.status).toBe(503);
     const error = (await res.json<ErrorBody>()).error;
     expect(error.code).toBe('STORAGE_UNAVAILABLE');
     expect(error.message).toMatch(/may or may not be in force/);
     kv.heal();
     // The store still names the previous intel, so the same precondition holds for the retry.
-    const again = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers });
+    const again = await pushIntel(text, headers);
     expect(again.status, await again.clone().text()).toBe(200);
     expect(await (await adminFetch('/v1/intel')).json()).toMatchObject({ artifact });
   });
@@ -201,14 +181,14 @@ describe('fault matrix: admin writes while storage fails', () => {
     kv.writeFault = (key) => (key === ACTIVE_POLICY_KEY ? 'land-then-throw' : undefined);
     await adminKv(kv.binding);
     const next = allowAll('faults-admin-d');
-    const res = await putPolicy(next);
+    const res = await push(next);
     // Was: 503 "nothing changed" while KV held the new pointer and checks served it; GET
     // /v1/policy showed the old version, and the next list write was refused as out of band.
     expect(res.status, await res.clone().text()).toBe(200);
     kv.heal();
     await expectInForce(next.version, 'allow', await env.POLICY.get(ACTIVE_POLICY_KEY));
     const after = allowAll('faults-admin-e');
-    const again = await putPolicy(after);
+    const again = await push(after);
     expect(again.status, await again.clone().text()).toBe(200);
     expect((await again.json<{ warnings: unknown[] }>()).warnings).toEqual([]);
   });
@@ -217,14 +197,14 @@ describe('fault matrix: admin writes while storage fails', () => {
     kv.writeFault = (key) => (key === ACTIVE_POLICY_KEY ? 'land-then-throw' : undefined);
     kv.set(ACTIVE_POLICY_KEY, { kind: 'throw' });
     await adminKv(kv.binding);
-    const res = await putPolicy(allowAll('faults-admin-g'));
+    const res = await push(allowAll('faults-admin-g'));
     expect(res.status).toBe(503);
     const resError = (await res.json<ErrorBody>()).error;
     expect(resError.code).toBe('STORAGE_UNAVAILABLE');
     expect(resError.message).toMatch(/may or may not be in force/);
     kv.heal();
     const after = allowAll('faults-admin-h');
-    const again = await putPolicy(after);
+    const again = await push(after);
     expect(again.status, await again.clone().text()).toBe(200);
     // The landed pointer is recognised as the store's own: no "written by hand" warning.
     expect((await again.json<{ warnings: unknown[] }>()).warnings).toEqual([]);

@@ -12,13 +12,12 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { expect, vi } from 'vitest';
 import { memoryCache, memoryHealth } from '../../../src/accounts/memory';
+import { revocationHealth } from '../../../src/challenge/revocations';
 import worker from '../../../src/index';
-import { ACTIVE_INTEL_KEY, ACTIVE_POLICY_KEY, LAST_GOOD_INTEL_KEY, LAST_GOOD_POLICY_KEY } from '../../../src/policy/keys';
 import type { DecisionBody } from '../../../src/routes/decide';
 import { AccessCheck } from '../../../src/rpc/access-check';
-import { activePolicyStore } from '../../../src/store/active-policy';
-import { activeIntelStore } from '../../../src/store/intel-store';
-import { CHECK_TOKEN } from '../../helpers';
+import type { RecentCalls } from '../../../src/store/recent-failures';
+import { CHECK_TOKEN, resetPolicyState } from '../../helpers';
 
 // --- injected faults --------------------------------------------------------------------------
 
@@ -424,20 +423,19 @@ export function advance(ms: number): void {
 
 /**
  * A new isolate's state, between tests only (never inside one: recovery must come without it):
- * every fault healed, background work settled, the module caches forgotten, the keys emptied.
+ * every fault healed, background work settled, the module caches and the dependencies' health
+ * forgotten, the keys emptied.
  */
 export async function freshIsolate(faults: readonly { heal(): void }[] = []): Promise<void> {
   for (const f of faults) f.heal();
   await settle();
-  await activePolicyStore.settled();
-  await activeIntelStore.settled();
-  for (const key of [ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY, ACTIVE_INTEL_KEY, LAST_GOOD_INTEL_KEY]) await env.POLICY.delete(key);
-  activePolicyStore.reset();
-  activeIntelStore.reset();
+  await resetPolicyState();
   memoryCache.clear();
-  memoryHealth.lastOk = undefined;
-  memoryHealth.lastFailure = undefined;
-  memoryHealth.failures = 0;
+  for (const health of [memoryHealth, revocationHealth] as RecentCalls<string>[]) {
+    health.lastOk = undefined;
+    health.lastFailure = undefined;
+    health.failures = 0;
+  }
 }
 
 /** The reason codes of a decision. */

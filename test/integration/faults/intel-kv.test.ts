@@ -9,12 +9,10 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BUNDLED_INTEL_ID } from '../../../src/engine/data/network-intel';
-import { encodeIntel } from '../../../src/engine/intel';
-import { buildIntel } from '../../../src/intel/build';
 import { ACTIVE_INTEL_KEY, intelKey, LAST_GOOD_INTEL_KEY } from '../../../src/policy/keys';
 import { sha256Hex } from '../../../src/policy/snapshot';
 import { INTEL_TTL_MS } from '../../../src/store/intel-store';
-import { adminFetch, preconditionFor } from '../../admin-client';
+import { pushIntel, testIntel } from '../../admin-client';
 import { advance, at, decide, envWith, fault, FaultyKv, freshIsolate, GARBAGE, healthz, settle, T0, TRANSPORTS, type Answer, type CheckBody, type ReadPlan } from './harness';
 
 /** How soon a failed intel load is retried (src/store/intel-store.ts, activeIntelStore). */
@@ -31,19 +29,11 @@ const BUNDLED_ONLY: CheckBody = { ip: '2.26.164.5', geo: { country: 'US', asn: 7
 let A: { pointer: string; id: string; text: string; version: string };
 
 beforeAll(async () => {
-  const version = `faults-intel-${crypto.randomUUID().slice(0, 8)}`;
-  const built = buildIntel({
-    version,
-    source: { repository: 'test/intel', commit: 'abc1234', date: '2026-11-01', license: 'MIT' },
-    asns: { vpn: 'AS64500 # Test VPN', datacenter: 'AS64501' },
-    cidrs: { vpn: ['198.51.100.0/24'], datacenter: ['203.0.113.0/24'] },
-  });
-  if (!built.ok) throw new Error(JSON.stringify(built.problems));
-  const text = encodeIntel(built.intel);
-  const res = await adminFetch('/v1/intel?allowShrink=true', { method: 'PUT', body: text, headers: await preconditionFor('/v1/intel') });
+  const { version, text, id } = await testIntel('faults-intel');
+  const res = await pushIntel(text);
   expect(res.status, await res.clone().text()).toBe(200);
   const pointer = (await env.POLICY.get(ACTIVE_INTEL_KEY)) ?? '';
-  A = { pointer, id: await sha256Hex(text), text, version };
+  A = { pointer, id, text, version };
   expect(JSON.parse(pointer)).toMatchObject({ artifact: A.id });
 });
 

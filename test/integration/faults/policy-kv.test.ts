@@ -14,7 +14,7 @@ import type { FailMode } from '../../../src/engine/policy';
 import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../../../src/policy/keys';
 import { sha256Hex, snapshotKey } from '../../../src/policy/snapshot';
 import { POLICY_LOAD_BUDGET_MS, POLICY_RETRY_MS, POLICY_TTL_MS } from '../../../src/store/active-policy';
-import { adminFetch, preconditionFor } from '../../admin-client';
+import { adminFetch, preconditionFor, push } from '../../admin-client';
 import {
   advance,
   at,
@@ -61,7 +61,7 @@ async function pushPolicy(version: string, countries: string[]): Promise<{ point
     score: { weights: {}, challengeAt: 50, denyAt: 100 },
     history: { mode: 'off' },
   };
-  const res = await adminFetch('/v1/policy', { method: 'PUT', body: doc, headers: await preconditionFor('/v1/policy') });
+  const res = await push(doc);
   expect(res.status, await res.clone().text()).toBe(200);
   const pointer = (await env.POLICY.get(ACTIVE_POLICY_KEY)) ?? '';
   const snapshotId = (JSON.parse(pointer) as { snapshot: string }).snapshot;

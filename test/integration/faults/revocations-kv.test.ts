@@ -7,7 +7,7 @@
 // clearance would have lifted stands. Nothing is cached in the isolate, so the next read after the
 // store heals counts again.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { REVOCATION_READ_BUDGET_MS, revocationHealth, revocationStatus } from '../../../src/challenge/revocations';
+import { REVOCATION_READ_BUDGET_MS, revocationStatus } from '../../../src/challenge/revocations';
 import { signClearance } from '../../../src/challenge/tokens';
 import { revocationKey } from '../../../src/policy/keys';
 import { sha256Hex } from '../../../src/policy/snapshot';
@@ -23,9 +23,6 @@ beforeEach(async () => {
   vi.useFakeTimers({ toFake: ['Date'] });
   at(T0);
   await freshIsolate([kv]);
-  revocationHealth.lastOk = undefined;
-  revocationHealth.lastFailure = undefined;
-  revocationHealth.failures = 0;
 });
 
 afterEach(async () => {
