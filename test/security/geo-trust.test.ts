@@ -7,11 +7,9 @@
 // test/integration/authorize.test.ts and check.test.ts ("whose facts"); this file sweeps every
 // header name, in both directions (a header claiming a restricted place must not deny either:
 // ignored means ignored).
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import worker from '../../src/index';
 import { CHECK_TOKEN, policyWith, resetPolicyState, storePolicy } from '../helpers';
+import { call } from './helpers';
 
 /** A policy that denies CN and the address block 198.51.100.0/24, and challenges unknown places. */
 const POLICY = policyWith({
@@ -35,11 +33,8 @@ interface Decision {
 }
 
 async function send(request: Request, overrides: Record<string, string> = {}): Promise<{ status: number; body: Decision }> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
-  const body = await res.json<Decision>();
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, body };
+  const res = await call(request, overrides);
+  return { status: res.status, body: await res.json<Decision>() };
 }
 
 /** What a decision says about the user's place: comparable between two calls. */

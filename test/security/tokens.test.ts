@@ -2,16 +2,16 @@
 // two distinct audiences, and the dev-only tokens of .dev.vars.example refused off loopback. The
 // settings themselves (missing, short, equal) are unit-tested in test/unit/auth.test.ts; this file
 // adds what an attacker would probe.
-import { createExecutionContext, SELF, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, SELF } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import devVarsExample from '../../.dev.vars.example?raw';
 import { DEV_DEFAULT_TOKENS, isLoopbackUrl, TOKEN_NAMES, tokenConfigProblems, tokenEquals, tokenProblem } from '../../src/http/auth';
-import worker from '../../src/index';
 import { DEV_DEFAULT_SECRETS, devSecretProblems } from '../../src/settings';
 import { signClearance } from '../../src/challenge/tokens';
 import { AccessCheck } from '../../src/rpc/access-check';
 import { ADMIN_TOKEN, CHECK_TOKEN, resetPolicyState } from '../helpers';
+import { call } from './helpers';
 
 beforeEach(async () => {
   await resetPolicyState();
@@ -23,12 +23,7 @@ afterEach(() => vi.restoreAllMocks());
 const bytes = (s: string) => new TextEncoder().encode(s).byteLength;
 
 /** Calls the Worker at `url` with overridden bindings, waiting for its background work. */
-async function fetchWith(overrides: Record<string, unknown>, url: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url, init), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+const fetchWith = (overrides: Record<string, unknown>, url: string, init: RequestInit = {}): Promise<Response> => call(new Request(url, init), overrides);
 
 /** Every call of crypto.subtle.timingSafeEqual while `run` runs: the byte lengths of its two buffers. */
 async function comparisons(run: () => unknown): Promise<[number, number][]> {
@@ -233,6 +228,8 @@ describe('the dev-only tokens of .dev.vars.example serve loopback hosts only', (
   describe('a dev CLEARANCE_SECRET signs and verifies for loopback requests only (anyone can forge with it)', () => {
     const DEV_CLEARANCE = DEV_DEFAULT_SECRETS.CLEARANCE_SECRET;
     const REAL = 'a-real-clearance-secret-0123456789abcdefgh';
+    /** The dev value as the only clearance secret. */
+    const dev = { CLEARANCE_SECRET: DEV_CLEARANCE, CLEARANCE_SECRET_PREVIOUS: undefined };
     /** A Tor exit in T1: a challenge (TOR) under the default policy, which a step-up clearance lifts. */
     const TOR_USER = { ip: '198.51.100.7', geo: { country: 'T1' }, account: { id: 'acct-dev-secret' } };
     const clearanceBy = async (secret: string) => {
@@ -248,8 +245,7 @@ describe('the dev-only tokens of .dev.vars.example serve loopback hosts only', (
     const why = (d: Decision) => d.reasons.find((r) => r.code === 'CLEARANCE_INVALID')?.evidence?.why;
 
     it.each(['https://geogate.example.workers.dev', 'https://geogate.example.com', 'http://192.168.1.10:8787'])('on %s: a forged clearance lifts nothing, no ticket is signed, nothing is issued', async (origin) => {
-      const dev = { CLEARANCE_SECRET: DEV_CLEARANCE, CLEARANCE_SECRET_PREVIOUS: undefined };
-      const challenged = await checkAt(origin, dev, TOR_USER);
+        const challenged = await checkAt(origin, dev, TOR_USER);
       expect(challenged.decision).toBe('challenge');
       expect(challenged.challenge?.ticket).toBeUndefined();
       const forged = await checkAt(origin, dev, { ...TOR_USER, clearance: await clearanceBy(DEV_CLEARANCE) });
@@ -271,7 +267,7 @@ describe('the dev-only tokens of .dev.vars.example serve loopback hosts only', (
     });
 
     it('over RPC (no URL to call loopback): a forged clearance lifts nothing and no ticket is signed', async () => {
-      const e = { ...env, CLEARANCE_SECRET: DEV_CLEARANCE, CLEARANCE_SECRET_PREVIOUS: undefined } as Env;
+      const e = { ...env, ...dev } as Env;
       const rpc = new AccessCheck(createExecutionContext(), e);
       const challenged = (await rpc.check(TOR_USER)) as unknown as Decision;
       expect([challenged.decision, challenged.challenge?.ticket]).toEqual(['challenge', undefined]);
@@ -289,8 +285,7 @@ describe('the dev-only tokens of .dev.vars.example serve loopback hosts only', (
     });
 
     it.each(['http://127.0.0.1:8787', 'http://localhost:8787'])('on %s (npm start): the dev value signs tickets and its clearances lift the challenge', async (origin) => {
-      const dev = { CLEARANCE_SECRET: DEV_CLEARANCE, CLEARANCE_SECRET_PREVIOUS: undefined };
-      expect((await checkAt(origin, dev, TOR_USER)).challenge?.ticket).toEqual(expect.any(String));
+        expect((await checkAt(origin, dev, TOR_USER)).challenge?.ticket).toEqual(expect.any(String));
       expect((await checkAt(origin, dev, { ...TOR_USER, clearance: await clearanceBy(DEV_CLEARANCE) })).decision).toBe('allow');
     });
   });
