@@ -73,6 +73,17 @@ export async function resetPolicyState(): Promise<void> {
   activeIntelStore.reset();
 }
 
+/**
+ * Makes `doc` the policy in force from a fresh store: nothing cached in the isolate, no last good
+ * copy (reset twice around a pause, so that a load still landing from an earlier test is dropped).
+ */
+export async function usePolicy(doc: unknown): Promise<void> {
+  await resetPolicyState();
+  await new Promise((r) => setTimeout(r, 50));
+  await resetPolicyState();
+  await storePolicy(doc);
+}
+
 /** Stores a policy document (or raw text) as the current policy. */
 export function storePolicy(doc: unknown): Promise<void> {
   return env.POLICY.put(ACTIVE_POLICY_KEY, typeof doc === 'string' ? doc : JSON.stringify(doc));

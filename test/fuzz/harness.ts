@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import type { ErrorCode } from '../../src/http/errors';
 import worker from '../../src/index';
-import { defaultDocument, resetPolicyState, storePolicy } from '../helpers';
+import { defaultDocument, usePolicy } from '../helpers';
 import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
 import weights from './weights.json';
 
@@ -324,15 +324,9 @@ export const FUZZ_POLICIES = { default: DEFAULT_FUZZ_POLICY, exceptions: EXCEPTI
 export type FuzzPolicyName = keyof typeof FUZZ_POLICIES;
 
 /** Every fuzz policy's name, for describe.each. */
-export const FUZZ_POLICY_NAMES: FuzzPolicyName[] = ['default', 'exceptions'];
+export const FUZZ_POLICY_NAMES = Object.keys(FUZZ_POLICIES) as FuzzPolicyName[];
 
-/** Makes `doc` the policy in force (a fresh store: nothing cached in the isolate, no last good copy). */
-export async function usePolicy(doc: unknown): Promise<void> {
-  await resetPolicyState();
-  await new Promise((r) => setTimeout(r, 20));
-  await resetPolicyState();
-  await storePolicy(doc);
-}
+export { usePolicy };
 
 /** Called in a describe block: `doc` the policy in force and Date faked (fakeDate) for its tests, the real clock after them. */
 export function underPolicy(doc: unknown): void {

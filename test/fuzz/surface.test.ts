@@ -13,7 +13,7 @@ import { CLEARABLE_CODES } from '../../src/engine/clearance';
 import { ADMIN_TOKEN, CHECK_TOKEN, defaultDocument } from '../helpers';
 import { stubSiteverify, verified } from '../siteverify-stub';
 import {
-  appAnswer, AUTHORIZE_TOKEN_REFUSED, errorCode, FUZZ_POLICIES, fuzz, quietDecisionLogs, send, Tally, usePolicy,
+  appAnswer, AUTHORIZE_TOKEN_REFUSED, errorCode, FUZZ_POLICIES, fuzz, quietFile, send, Tally, usePolicy,
   type AllowedServerError, type Answer,
 } from './harness';
 import { headersFor, hostileStringArb, jsonStyleArb, writeJson } from './hostile';
@@ -43,12 +43,8 @@ function allowedFor(path: string): AllowedServerError[] {
   return path.startsWith('/v1/authorize') ? [AUTHORIZE_TOKEN_REFUSED] : [{ status: 502, code: 'TURNSTILE_UNAVAILABLE' }];
 }
 
-let restoreConsole: () => void;
-beforeAll(async () => {
-  restoreConsole = quietDecisionLogs();
-  await usePolicy(FUZZ_POLICIES.default);
-});
-afterAll(() => restoreConsole());
+quietFile();
+beforeAll(() => usePolicy(FUZZ_POLICIES.default));
 
 // ---------------------------------------------------------------------------------------------
 // Generators.

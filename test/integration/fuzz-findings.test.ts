@@ -3,15 +3,10 @@
 import { SELF } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
-import { CHECK_TOKEN, resetPolicyState, storePolicy } from '../helpers';
+import { CHECK_TOKEN, usePolicy } from '../helpers';
 
-beforeEach(async () => {
-  await resetPolicyState();
-  await new Promise((r) => setTimeout(r, 50));
-  await resetPolicyState();
-  // exceptions-1: "banned-accounts" denies account acct-banned and organisation org-banned.
-  await storePolicy(exceptionsGolden.policy);
-});
+// exceptions-1: "banned-accounts" denies account acct-banned and organisation org-banned.
+beforeEach(() => usePolicy(exceptionsGolden.policy));
 
 function authorize(entries: [string, string][]): Promise<Response> {
   const headers = new Headers({ authorization: `Bearer ${CHECK_TOKEN}`, 'geogate-country': 'US' });
