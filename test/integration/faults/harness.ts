@@ -74,10 +74,6 @@ class Held {
   release(): void {
     for (const go of this.#waiting.splice(0)) go();
   }
-
-  get size(): number {
-    return this.#waiting.length;
-  }
 }
 
 function next(plans: Map<string, ReadPlan>, counts: Map<string, number>, key: string): ReadFault | 'real' {
@@ -195,11 +191,6 @@ export class FaultyKv {
     return this.#counts.get(key) ?? 0;
   }
 
-  /** Reads currently held by a hang. */
-  get held(): number {
-    return this.#held.size;
-  }
-
   /** The dependency is back: no more faults, and held reads answer the real value now. */
   heal(): void {
     this.plans.clear();
@@ -234,12 +225,9 @@ export class FaultyObjects<N extends { idFromName(name: string): DurableObjectId
   /** Names by id, so that a plan can name the object. */
   readonly #names = new Map<string, string>();
   readonly binding: N;
-  /** Every call's (object name, arguments), in order. */
-  readonly calls: [string, unknown[]][] = [];
 
   constructor(readonly real: N) {
     const record = (name: string, realStub: RecordingStub) => async (...args: unknown[]): Promise<unknown> => {
-      this.calls.push([name, args]);
       const key = this.plans.has(name) ? name : '*';
       const step = next(this.plans as Map<string, ReadPlan>, this.#counts, key) as CallFault | 'real';
       const call = () => realStub.record(...args);

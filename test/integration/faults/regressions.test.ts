@@ -6,7 +6,7 @@ import { consultMemory, memoryCache, memoryHealth, memoryStatus, RECORD_BATCH_MS
 import { decidePrepared, prepare } from '../../../src/engine/evaluate';
 import type { AccountHistory, OrgHistory } from '../../../src/engine/history';
 import { ACTIVE_POLICY_KEY } from '../../../src/policy/keys';
-import { buildSnapshot, snapshotKey } from '../../../src/policy/snapshot';
+import { buildSnapshot, sha256Hex, snapshotKey } from '../../../src/policy/snapshot';
 import { kvTextStore, type TextStore } from '../../../src/store/text-store';
 import { compile, defaultDocument, facts, policyWith } from '../../helpers';
 import { accountHistory } from '../../memory-helpers';
@@ -57,7 +57,6 @@ describe('policy store: a snapshot read that is not the snapshot is retried, not
   it('a snapshot that is intact (hashes to its id) but refused, e.g. a future format, stays refused without being read again', async () => {
     // Written under its own hash, as a newer deployment's admin store would.
     const future = JSON.stringify({ geogate: 'snapshot', schema: 2, policy: policyWith({ version: 'future-1' }), lists: {} });
-    const { sha256Hex } = await import('../../../src/policy/snapshot');
     const id = await sha256Hex(future);
     await env.POLICY.put(snapshotKey(id), future);
     await putPolicy(ACTIVE_POLICY_KEY, JSON.stringify({ geogate: 'pointer', schema: 1, snapshot: id, policyVersion: 'future-1', lists: {}, revision: 1, storedAt: new Date(STORE_T0).toISOString(), storedBy: 'test' }));
