@@ -12,6 +12,8 @@ import { activeIntelStore } from '../src/store/intel-store';
 /** The secrets vitest.config.ts gives the Worker. */
 export const CHECK_TOKEN = 'test-check-token-0123456789';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** The clearance secret the pool configures (vitest.config.ts): signs tickets and clearances in tests. */
+export const CLEARANCE_SECRET = 'test-clearance-secret-0123456789abcdef';
 
 /** An instant in northern-hemisphere winter, used unless a test needs another. */
 export const NOW = Date.parse('2026-11-26T12:00:00Z');

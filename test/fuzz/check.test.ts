@@ -2,14 +2,13 @@
 // non-JSON error; a hostile part added to a realistic request never makes its decision more
 // permissive; the same IP in any spelling is never judged more permissively than its canonical
 // form; hostile time-zone names are judged by what they are (the true offset, or invalid).
-import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { signClearance } from '../../src/challenge/tokens';
 import { CLEARABLE_CODES, networkOf } from '../../src/engine/clearance';
 import { lookupZone, offsetAt } from '../../src/engine/timezone';
 import { clientArb, instantArb, originArb, scenarioArb } from '../generators';
-import { CHECK_TOKEN, compile } from '../helpers';
+import { ADMIN_TOKEN, CHECK_TOKEN, CLEARANCE_SECRET, compile } from '../helpers';
 import { embeddingSpellings, ipv6Spellings, mappedSpellings, refusedSpellings } from '../ip-helpers';
 import {
   appAnswer, decisionOf, essentials, expectNoPollution, FUZZ_POLICIES, FUZZ_POLICY_NAMES, fuzz, pinClock, quietFile, send, severityOfCheck, Tally, underPolicy, usePolicy,
@@ -115,7 +114,7 @@ describe('POST /v1/check: any body', () => {
     { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'APPLICATION/JSON', 'application/problem+json', 'application/json;charset=utf-16', 'application/json\t; x=y', 'text/plain', 'application/x-www-form-urlencoded', 'application/jsonx', 'json', '', 'application/json, text/plain', 'multipart/form-data; boundary=x') },
   );
 
-  const tokenArb = fc.oneof({ weight: 10, arbitrary: fc.constant<string | null>(CHECK_TOKEN) }, { weight: 1, arbitrary: fc.constantFrom<string | null>(null, '', 'test-admin-token-0123456789', `${CHECK_TOKEN} `, `${CHECK_TOKEN}x`, CHECK_TOKEN.toUpperCase()) });
+  const tokenArb = fc.oneof({ weight: 10, arbitrary: fc.constant<string | null>(CHECK_TOKEN) }, { weight: 1, arbitrary: fc.constantFrom<string | null>(null, '', ADMIN_TOKEN, `${CHECK_TOKEN} `, `${CHECK_TOKEN}x`, CHECK_TOKEN.toUpperCase()) });
 
   const extraHeadersArb = fc.oneof(
     { weight: 8, arbitrary: fc.constant<[string, string][]>([]) },
@@ -245,7 +244,7 @@ describe.each(FUZZ_POLICY_NAMES)('POST /v1/check under the %s policy: hostile pa
         const account = ((origin.account ?? {}) as { id?: string }).id;
         const network = networkOf(spelling.canonical, bind);
         if (network !== undefined) {
-          const secret = (env as unknown as { CLEARANCE_SECRET: string }).CLEARANCE_SECRET;
+          const secret = CLEARANCE_SECRET;
           base.clearance = (await signClearance(secret, { kind: 'step-up', ...(account ? { account } : {}), network, reasons: [...CLEARABLE_CODES], policyVersion: 'fuzz', issuedAt: now - 1000, expiresAt: now + 600_000 })).token;
         }
       }

@@ -5,12 +5,11 @@
 // and the hosted page, with siteverify answering anything, never reflect markup or redirect off
 // the origin; and a sample through SELF.fetch answers as the handler does.
 import { SELF } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signTicket } from '../../src/challenge/tokens';
 import { CLEARABLE_CODES } from '../../src/engine/clearance';
-import { ADMIN_TOKEN, CHECK_TOKEN, defaultDocument } from '../helpers';
+import { ADMIN_TOKEN, CHECK_TOKEN, CLEARANCE_SECRET, defaultDocument } from '../helpers';
 import { stubSiteverify, verified } from '../siteverify-stub';
 import {
   appAnswer, AUTHORIZE_TOKEN_REFUSED, errorCode, FUZZ_POLICIES, fuzz, quietFile, send, Tally, usePolicy,
@@ -168,7 +167,7 @@ describe('the challenge API and the hosted page (siteverify answering anything)'
 
   it('POST /v1/challenge/*: 2xx only with a clearance, errors JSON, 502 only when siteverify was unreadable', async ({ task }) => {
     const tally = new Tally();
-    const secret = (env as unknown as { CLEARANCE_SECRET: string }).CLEARANCE_SECRET;
+    const secret = CLEARANCE_SECRET;
     const ipArb = fc.oneof(fc.constantFrom('203.0.113.7', '2.26.157.5', '::ffff:203.0.113.7', '64:ff9b::203.0.113.7', '2002:cb00:7107::1', '203.0.113.007', 'fe80::1%eth0', ''), fc.ipV4());
     const ticketArb = fc.oneof(
       fc.constantFrom('x', 'a.b.c', '', 'eyJ.eyJ.x', XSS),
@@ -232,7 +231,7 @@ describe('the challenge API and the hosted page (siteverify answering anything)'
 
   it('GET and POST /challenge: HTML that reflects no markup, redirects only to this origin, 5xx only when siteverify was unreadable', async ({ task }) => {
     const tally = new Tally();
-    const secret = (env as unknown as { CLEARANCE_SECRET: string }).CLEARANCE_SECRET;
+    const secret = CLEARANCE_SECRET;
     const returnArb = fc.oneof(fc.constantFrom('/', '/reports/q3', '//evil.example', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', `/${XSS}`, '/\t/evil', '/%0d%0aSet-Cookie:x=1', `/${'a'.repeat(3000)}`, ''), fc.webPath());
     const rarely = fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
     const cases = fc.tuple(

@@ -8,11 +8,11 @@
 //              claims, clearances it forged or replayed, oversized and deeply nested values).
 // In every case the variant is never MORE permissive than the base (harness.ts's order).
 import fc from 'fast-check';
-import { env } from 'cloudflare:workers';
 import { signClearance, signTicket } from '../../src/challenge/tokens';
 import { CLEARABLE_CODES, inNetwork, networkOf, type ClearanceBinding } from '../../src/engine/clearance';
 import { offsetAt } from '../../src/engine/timezone';
 import { acceptLanguageArb, originArb, scenarioArb, zoneNameArb } from '../generators';
+import { CLEARANCE_SECRET } from '../helpers';
 import { asList, hostileClockArb, hostileNumberArb, hostileStringArb, hostileZoneArb, jsonStyleArb, Members, nested, PROTOTYPE_KEYS, RawJson, writeJson, type Body, type JsonStyle } from './hostile';
 
 export type Expectation = 'equal' | 'refused' | 'not-lower';
@@ -144,7 +144,7 @@ const WRONG_SECRET = 'not-the-clearance-secret-0123456789abcdef';
 type ClearanceKind = 'garbage' | 'alg-none' | 'other-network' | 'other-account' | 'expired' | 'wrong-secret' | 'tampered' | 'ticket' | 'joined';
 
 /** The clearance secret the Worker signs with (vitest.config.ts). */
-const secret = () => (env as unknown as { CLEARANCE_SECRET: string }).CLEARANCE_SECRET;
+const secret = () => CLEARANCE_SECRET;
 
 /** A clearance of `kind` for the base request at `now`: never one that lifts anything for it. */
 export async function hostileClearance(kind: ClearanceKind, base: Body, now: number, bind: ClearanceBinding, salt: number): Promise<string> {

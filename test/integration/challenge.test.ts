@@ -8,10 +8,10 @@ import { env } from 'cloudflare:workers';
 import { SignJWT } from 'jose';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { signClearance } from '../../src/challenge/tokens';
-import { ADMIN_TOKEN, CHECK_TOKEN, postCheck, resetPolicyState } from '../helpers';
+import { ADMIN_TOKEN, CHECK_TOKEN, CLEARANCE_SECRET, postCheck, resetPolicyState } from '../helpers';
 import { stubSiteverify, verified } from '../siteverify-stub';
 
-const SECRET = 'test-clearance-secret-0123456789abcdef';
+const SECRET = CLEARANCE_SECRET;
 const PREVIOUS = 'test-previous-clearance-secret-0123456789';
 const TURNSTILE_SECRET = '1x0000000000000000000000000000000AA';
 

@@ -35,10 +35,10 @@ import { CLEARABLE_CODES } from '../../src/engine/clearance';
 import worker from '../../src/index';
 import { LAST_GOOD_POLICY_KEY, revocationKey } from '../../src/policy/keys';
 import { activePolicyStore } from '../../src/store/active-policy';
-import { ADMIN_TOKEN, CHECK_TOKEN, policyWith, postCheck, resetPolicyState, storePolicy } from '../helpers';
+import { ADMIN_TOKEN, CHECK_TOKEN, CLEARANCE_SECRET, policyWith, postCheck, resetPolicyState, storePolicy } from '../helpers';
 import { stubSiteverify, verified } from '../siteverify-stub';
 
-const SECRET = 'test-clearance-secret-0123456789abcdef';
+const SECRET = CLEARANCE_SECRET;
 const PREVIOUS = 'test-previous-clearance-secret-0123456789';
 const TURNSTILE_SECRET = '1x0000000000000000000000000000000AA';
 const BASE = 'https://geogate.test';

@@ -11,10 +11,9 @@ import { REVOCATION_READ_BUDGET_MS, revocationStatus } from '../../../src/challe
 import { signClearance } from '../../../src/challenge/tokens';
 import { revocationKey } from '../../../src/policy/keys';
 import { sha256Hex } from '../../../src/policy/snapshot';
+import { CLEARANCE_SECRET } from '../../helpers';
 import { advance, at, codes, decide, envWith, fault, FaultyKv, freshIsolate, GARBAGE, healthz, settle, T0, TRANSPORTS, type Answer, type CheckBody, type ReadPlan } from './harness';
 
-/** The clearance secret the pool configures (vitest.config.ts). */
-const SECRET = 'test-clearance-secret-0123456789abcdef';
 const STALL_BOUND_MS = REVOCATION_READ_BUDGET_MS + 1_500;
 
 const kv = new FaultyKv();
@@ -33,7 +32,7 @@ afterEach(async () => {
 /** A Tor user (the default policy challenges Tor) of a fresh account, with a step-up clearance of that challenge. */
 async function clearedTorUser(): Promise<{ body: CheckBody; key: string }> {
   const account = `acct-rev-${crypto.randomUUID()}`;
-  const { token } = await signClearance(SECRET, {
+  const { token } = await signClearance(CLEARANCE_SECRET, {
     kind: 'step-up',
     account,
     network: '198.51.100.0/24',
