@@ -10,7 +10,7 @@
 // fault. It heals the binding and moves the pinned clock past the retry interval, as time would.
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { expect, vi } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { memoryCache, memoryHealth } from '../../../src/accounts/memory';
 import { revocationHealth } from '../../../src/challenge/revocations';
 import worker from '../../../src/index';
@@ -424,6 +424,24 @@ export async function freshIsolate(faults: readonly { heal(): void }[] = []): Pr
     health.lastFailure = undefined;
     health.failures = 0;
   }
+}
+
+/**
+ * Registers a fault file's isolation of each test: before it, Date faked at T0, a fresh isolate
+ * and then `setup` (e.g. the pointer in force); after it, every fault healed, a fresh isolate and
+ * the real clock (a fake clock left behind would leak into the next file's tests).
+ */
+export function isolateEachTest(faults: readonly { heal(): void }[], setup?: () => Promise<void>): void {
+  beforeEach(async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    at(T0);
+    await freshIsolate(faults);
+    await setup?.();
+  });
+  afterEach(async () => {
+    await freshIsolate(faults);
+    vi.useRealTimers();
+  });
 }
 
 /** The reason codes of a decision. */

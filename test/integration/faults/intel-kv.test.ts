@@ -7,13 +7,13 @@
 // (`failed: false`), and /healthz is degraded with the cause. Then the binding heals and the
 // clock moves past the retry interval: no reset, no new isolate.
 import { env } from 'cloudflare:workers';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_INTEL_ID } from '../../../src/engine/data/network-intel';
 import { ACTIVE_INTEL_KEY, intelKey, LAST_GOOD_INTEL_KEY } from '../../../src/policy/keys';
 import { sha256Hex } from '../../../src/policy/snapshot';
 import { INTEL_TTL_MS } from '../../../src/store/intel-store';
 import { pushIntel, testIntel } from '../../admin-client';
-import { advance, at, decide, envWith, fault, FaultyKv, freshIsolate, GARBAGE, healthz, settle, T0, TRANSPORTS, type Answer, type CheckBody, type ReadPlan } from './harness';
+import { advance, decide, envWith, fault, FaultyKv, GARBAGE, healthz, isolateEachTest, settle, TRANSPORTS, type Answer, type CheckBody, type ReadPlan } from './harness';
 
 /** How soon a failed intel load is retried (src/store/intel-store.ts, activeIntelStore). */
 const INTEL_RETRY_MS = 10_000;
@@ -39,17 +39,7 @@ beforeAll(async () => {
 
 const kv = new FaultyKv();
 
-beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  at(T0);
-  await freshIsolate([kv]);
-  await env.POLICY.put(ACTIVE_INTEL_KEY, A.pointer);
-});
-
-afterEach(async () => {
-  await freshIsolate([kv]);
-  vi.useRealTimers();
-});
+isolateEachTest([kv], () => env.POLICY.put(ACTIVE_INTEL_KEY, A.pointer));
 
 /** What answers while the fault holds. */
 type Served =

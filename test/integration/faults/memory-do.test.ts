@@ -8,13 +8,13 @@
 // with `history.unavailable: "challenge"` challenges (MEMORY_UNAVAILABLE), /healthz reports
 // `memory` degraded, and the next answer from the object clears it, without a restart.
 import { env } from 'cloudflare:workers';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKGROUND_RECORD_TIMEOUT_MS, memoryCache, memoryHealth } from '../../../src/accounts/memory';
 import type { AccountHistory } from '../../../src/engine/history';
 import type { SignalName } from '../../../src/engine/types';
 import { defaultDocument, storePolicy } from '../../helpers';
 import { accountHistory } from '../../memory-helpers';
-import { advance, at, codes, decide, envWith, FaultyObjects, freshIsolate, healthz, settle, T0, TRANSPORTS, type Answer, type CallPlan, type CheckBody } from './harness';
+import { advance, codes, decide, envWith, FaultyObjects, healthz, isolateEachTest, settle, T0, TRANSPORTS, type Answer, type CallPlan, type CheckBody } from './harness';
 
 /** The sync budget the policies set: short, so a hanging object costs the test little. */
 const SYNC_BUDGET_MS = 300;
@@ -33,16 +33,7 @@ function cleanUser(): CheckBody {
   return { ip: '100.64.1.7', geo: { country: 'US', asn: 7922 }, account: { id: `acct-${crypto.randomUUID()}`, orgId: `org-${crypto.randomUUID()}` } };
 }
 
-beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  at(T0);
-  await freshIsolate([accounts, orgs]);
-});
-
-afterEach(async () => {
-  await freshIsolate([accounts, orgs]);
-  vi.useRealTimers();
-});
+isolateEachTest([accounts, orgs]);
 
 const faultyEnv = () => envWith({ ACCOUNT_ACTIVITY: accounts.binding, ORG_ACTIVITY: orgs.binding });
 

@@ -9,32 +9,13 @@
 // list `fault-banned`); each test writes the texts it produced back into KV.
 import { SELF } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FailMode } from '../../../src/engine/policy';
 import { ACTIVE_POLICY_KEY, LAST_GOOD_POLICY_KEY } from '../../../src/policy/keys';
 import { sha256Hex, snapshotKey } from '../../../src/policy/snapshot';
 import { POLICY_LOAD_BUDGET_MS, POLICY_RETRY_MS, POLICY_TTL_MS } from '../../../src/store/active-policy';
 import { adminFetch, preconditionFor, push } from '../../admin-client';
-import {
-  advance,
-  at,
-  codes,
-  decide,
-  envWith,
-  expectConsistent,
-  fault,
-  FaultyKv,
-  freshIsolate,
-  GARBAGE,
-  healthz,
-  settle,
-  T0,
-  TRANSPORTS,
-  unavailable,
-  type Answer,
-  type CheckBody,
-  type ReadPlan,
-} from './harness';
+import { advance, codes, decide, envWith, expectConsistent, fault, FaultyKv, GARBAGE, healthz, isolateEachTest, settle, TRANSPORTS, unavailable, type Answer, type CheckBody, type ReadPlan } from './harness';
 
 /** A US user the policy allows; a BR user its allow-list denies; a US user its named list denies. */
 const US_OK: CheckBody = { ip: '100.64.1.7', geo: { country: 'US', asn: 7922 }, account: { id: 'acct-ok' } };
@@ -81,17 +62,7 @@ beforeAll(async () => {
 
 const kv = new FaultyKv();
 
-beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  at(T0);
-  await freshIsolate([kv]);
-  await env.POLICY.put(ACTIVE_POLICY_KEY, A.pointer);
-});
-
-afterEach(async () => {
-  await freshIsolate([kv]);
-  vi.useRealTimers();
-});
+isolateEachTest([kv], () => env.POLICY.put(ACTIVE_POLICY_KEY, A.pointer));
 
 /** Stores the good last-good copy (what an earlier isolate mirrored). */
 const withLastGood = () => env.POLICY.put(LAST_GOOD_POLICY_KEY, A.pointer);

@@ -6,28 +6,19 @@
 // opens a door, so doubt keeps it shut. The policy decides (`failed: false`); the challenge the
 // clearance would have lifted stands. Nothing is cached in the isolate, so the next read after the
 // store heals counts again.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REVOCATION_READ_BUDGET_MS, revocationStatus } from '../../../src/challenge/revocations';
 import { signClearance } from '../../../src/challenge/tokens';
 import { revocationKey } from '../../../src/policy/keys';
 import { sha256Hex } from '../../../src/policy/snapshot';
 import { CLEARANCE_SECRET } from '../../helpers';
-import { advance, at, codes, decide, envWith, fault, FaultyKv, freshIsolate, GARBAGE, healthz, settle, T0, TRANSPORTS, type Answer, type CheckBody, type ReadPlan } from './harness';
+import { advance, codes, decide, envWith, fault, FaultyKv, GARBAGE, healthz, isolateEachTest, settle, T0, TRANSPORTS, type Answer, type CheckBody, type ReadPlan } from './harness';
 
 const STALL_BOUND_MS = REVOCATION_READ_BUDGET_MS + 1_500;
 
 const kv = new FaultyKv();
 
-beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  at(T0);
-  await freshIsolate([kv]);
-});
-
-afterEach(async () => {
-  await freshIsolate([kv]);
-  vi.useRealTimers();
-});
+isolateEachTest([kv]);
 
 /** A Tor user (the default policy challenges Tor) of a fresh account, with a step-up clearance of that challenge. */
 async function clearedTorUser(): Promise<{ body: CheckBody; key: string }> {
