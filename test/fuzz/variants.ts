@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { signClearance, signTicket } from '../../src/challenge/tokens';
 import { CLEARABLE_CODES, inNetwork, networkOf, type ClearanceBinding } from '../../src/engine/clearance';
 import { offsetAt } from '../../src/engine/timezone';
+import { AccountInputSchema, CheckRequestSchema, ClientInputSchema, GeoInputSchema } from '../../src/facts/check-request';
 import { acceptLanguageArb, originArb, scenarioArb, zoneNameArb } from '../generators';
 import { CLEARANCE_SECRET } from '../helpers';
 import { asList, hostileClockArb, hostileNumberArb, hostileStringArb, hostileZoneArb, jsonStyleArb, Members, nested, PROTOTYPE_KEYS, RawJson, writeJson, type Body, type JsonStyle } from './hostile';
@@ -33,12 +34,16 @@ export interface Variant {
   readonly build: (base: Body, now: number) => Built | Promise<Built>;
 }
 
+/** The fields the check request's schema knows, per object ('' the top level). */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['requestId', 'clearance', 'ip', 'geo', 'client', 'account', 'surface'],
-  geo: ['country', 'region', 'regionCode', 'city', 'continent', 'timezone', 'latitude', 'longitude', 'postalCode', 'asn', 'asOrganization', 'colo'],
-  client: ['timezone', 'utcOffsetMinutes', 'acceptLanguage', 'userAgent', 'clock', 'deviceId'],
-  account: ['id', 'orgId', 'ownerCountry'],
+  '': Object.keys(CheckRequestSchema.shape),
+  geo: Object.keys(GeoInputSchema.shape),
+  client: Object.keys(ClientInputSchema.shape),
+  account: Object.keys(AccountInputSchema.shape),
 };
+
+/** base64url (no padding) of a value's JSON: a JWS part written by hand. */
+const b64 = (o: unknown): string => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 
 const CLAIM_FIELDS = ['timezone', 'utcOffsetMinutes', 'clock', 'acceptLanguage', 'deviceId'] as const;
 type ClaimField = (typeof CLAIM_FIELDS)[number];
@@ -166,10 +171,8 @@ export async function hostileClearance(kind: ClearanceKind, base: Body, now: num
   switch (kind) {
     case 'garbage':
       return ['x', 'a.b.c', `${'A'.repeat(2000)}.${'B'.repeat(2000)}.${'C'.repeat(200)}`, 'eyJhbGciOiJIUzI1NiJ9..', '\u0000', ' ', `${salt}`][salt % 7] ?? 'x';
-    case 'alg-none': {
-      const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    case 'alg-none':
       return `${b64({ alg: 'none', typ: 'geogate-clearance+jwt' })}.${b64({ iss: 'geogate', aud: 'geogate:clearance', jti: 'x', net: own ?? elsewhere, knd: 'step-up', rsn: CLEARABLE_CODES, pv: 'x', iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 3600 })}.`;
-    }
     case 'other-network':
       return (await signClearance(secret(), grant({ network: elsewhere }))).token;
     case 'other-account':
@@ -182,10 +185,7 @@ export async function hostileClearance(kind: ClearanceKind, base: Body, now: num
       const token = (await signClearance(secret(), grant({ account: `someone-else-${salt % 100}` }))).token;
       // The payload swapped for the base's binding, the signature kept: a forged binding.
       const [header, , signature] = token.split('.');
-      const payload = btoa(JSON.stringify({ ...(account !== undefined ? { sub: account } : {}), net: own ?? elsewhere, knd: 'step-up', rsn: CLEARABLE_CODES, pv: 'x', iss: 'geogate', aud: 'geogate:clearance', jti: 'x', iat: Math.floor(now / 1000) - 1, exp: Math.floor(now / 1000) + 3600 }))
-        .replace(/=+$/, '')
-        .replace(/\+/g, '-')
-        .replace(/\//g, '_');
+      const payload = b64({ ...(account !== undefined ? { sub: account } : {}), net: own ?? elsewhere, knd: 'step-up', rsn: CLEARABLE_CODES, pv: 'x', iss: 'geogate', aud: 'geogate:clearance', jti: 'x', iat: Math.floor(now / 1000) - 1, exp: Math.floor(now / 1000) + 3600 });
       return `${header}.${payload}.${signature}`;
     }
     case 'ticket':

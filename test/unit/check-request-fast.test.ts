@@ -3,17 +3,19 @@
 // and the shapes origins really send are answered by the fast path (else it would be dead weight).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CheckRequestSchema, parseCheckRequest, parseForwardedRequest, ForwardedRequestSchema, toInputIssues } from '../../src/facts/check-request';
+import { AccountInputSchema, CheckRequestSchema, ClientInputSchema, ForwardedRequestSchema, GeoInputSchema, parseCheckRequest, parseForwardedRequest, toInputIssues } from '../../src/facts/check-request';
 import { fastCheckRequest } from '../../src/facts/check-request-fast';
 import defaultGolden from '../fixtures/golden/default-policy.json';
 import families from '../fixtures/golden/families.json';
 import traffic from '../fixtures/golden/traffic.json';
 import { scenarioArb } from '../generators';
 
-const GEO_KEYS = ['country', 'region', 'regionCode', 'city', 'continent', 'timezone', 'latitude', 'longitude', 'postalCode', 'asn', 'asOrganization', 'colo'];
-const CLIENT_KEYS = ['timezone', 'utcOffsetMinutes', 'acceptLanguage', 'userAgent', 'clock', 'deviceId'];
-const ACCOUNT_KEYS = ['id', 'orgId', 'ownerCountry'];
-const TOP_KEYS = ['requestId', 'clearance', 'ip', 'surface'];
+// The fields the schema knows (so a field added to it is exercised here too).
+const GEO_KEYS = Object.keys(GeoInputSchema.shape);
+const CLIENT_KEYS = Object.keys(ClientInputSchema.shape);
+const ACCOUNT_KEYS = Object.keys(AccountInputSchema.shape);
+/** The top-level fields that are not objects. */
+const TOP_KEYS = Object.keys(CheckRequestSchema.shape).filter((k) => !['geo', 'client', 'account'].includes(k));
 
 /** A string of exactly `n` characters drawn from `chars`. */
 const ofLength = (n: number, chars = 'aZ9-') => fc.array(fc.constantFrom(...chars), { minLength: n, maxLength: n }).map((a) => a.join(''));
