@@ -10,7 +10,7 @@ import { ADMIN_TOKEN, CHECK_TOKEN, compile } from '../helpers';
 import { embeddingSpellings, mappedSpellings, refusedSpellings } from '../ip-helpers';
 import { instantArb, originArb } from '../generators';
 import {
-  appAnswer, AUTHORIZE_TOKEN_REFUSED, FUZZ_POLICIES, FUZZ_POLICY_NAMES, fuzz, pinClock, quietFile, send, severityOfAuthorize, severityOfCheck, Tally, underPolicy, usePolicy,
+  appAnswer, AUTHORIZE_TOKEN_REFUSED, checkRequest, FUZZ_POLICIES, FUZZ_POLICY_NAMES, fuzz, pinClock, quietFile, send, severityOfAuthorize, severityOfCheck, Tally, underPolicy, usePolicy,
   type Answer, type DecisionView,
 } from './harness';
 import { headersFor, headerSafe, hostileClockArb, hostileStringArb, hostileZoneArb, writeJson, type Body } from './hostile';
@@ -370,7 +370,7 @@ describe('/v1/authorize under the exceptions policy: IP spellings and zone names
       const client: Record<string, unknown> = {};
       if (split(zones).length > 0) client.timezone = split(zones);
       if (clocks && split(clocks).length > 0) client.clock = split(clocks);
-      const viaBody = await appAnswer(await send(new Request(`${ORIGIN}/v1/check`, { method: 'POST', headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json' }, body: writeJson({ ...origin, client }) })));
+      const viaBody = await appAnswer(await send(checkRequest(writeJson({ ...origin, client }))));
       const context = `${JSON.stringify(entries.slice(-2)).slice(0, 300)}: authorize ${viaHeaders.status} ${viaHeaders.text.slice(0, 200)} / check ${viaBody.text.slice(0, 200)}`;
       const d = viaBody.json as DecisionView;
       expect(severityOfCheck(viaBody), context).toBeLessThan(3);

@@ -11,25 +11,14 @@ import { clientArb, instantArb, originArb, scenarioArb } from '../generators';
 import { ADMIN_TOKEN, CHECK_TOKEN, CLEARANCE_SECRET, compile } from '../helpers';
 import { embeddingSpellings, ipv6Spellings, mappedSpellings, refusedSpellings } from '../ip-helpers';
 import {
-  appAnswer, decisionOf, essentials, expectNoPollution, FUZZ_POLICIES, FUZZ_POLICY_NAMES, fuzz, pinClock, quietFile, send, severityOfCheck, Tally, underPolicy, usePolicy,
+  appAnswer, checkRequest, decisionOf, essentials, expectNoPollution, FUZZ_POLICIES, FUZZ_POLICY_NAMES, fuzz, pinClock, quietFile, send, severityOfCheck, Tally, underPolicy, usePolicy,
   type Answer, type DecisionView,
 } from './harness';
-import { HOSTILE_ZONES, hostileStringArb, hostileZoneArb, jsonStyleArb, Members, nested, PROTOTYPE_KEYS, writeJson, type Body } from './hostile';
+import { HOSTILE_ZONES, hostileStringArb, hostileZoneArb, jsonStyleArb, Members, nested, PROTOTYPE_KEYS, setAt, writeJson, type Body } from './hostile';
 import { baseArb, listedCountry, variantArb, type Built } from './variants';
 
-const CHECK_URL = 'https://geogate.test/v1/check';
 /** /v1/check's body limit (src/routes/check.ts). */
 const MAX_BODY_BYTES = 64 * 1024;
-
-/** A POST /v1/check as an origin sends it (token and JSON type unless told otherwise). */
-function checkRequest(body: string | Uint8Array, init: { token?: string | null; contentType?: string | null; headers?: readonly [string, string][] } = {}): Request {
-  const headers = new Headers(init.headers as [string, string][] | undefined);
-  const token = init.token === undefined ? CHECK_TOKEN : init.token;
-  if (token !== null) headers.set('authorization', `Bearer ${token}`);
-  const type = init.contentType === undefined ? 'application/json' : init.contentType;
-  if (type !== null) headers.set('content-type', type);
-  return new Request(CHECK_URL, { method: 'POST', headers, body });
-}
 
 async function check(body: string | Uint8Array): Promise<Answer> {
   return appAnswer(await send(checkRequest(body)));
@@ -56,9 +45,7 @@ describe('POST /v1/check: any body', () => {
     .tuple(scenarioArb, fc.constantFrom('ip', 'geo', 'client', 'account', 'surface', 'requestId', 'clearance', 'geo.country', 'geo.asn', 'geo.timezone', 'geo.latitude', 'client.timezone', 'client.utcOffsetMinutes', 'client.clock', 'client.acceptLanguage', 'client.userAgent', 'client.deviceId', 'account.id', 'account.ownerCountry'), fc.oneof(fc.jsonValue({ maxDepth: 3 }), hostileStringArb, fc.constantFrom<unknown>(...PROTOTYPE_KEYS)), fc.option(fc.constantFrom(...PROTOTYPE_KEYS)), jsonStyleArb)
     .map(([[, origin, client], path, junk, protoKey, style]) => {
       const body: Body = { ...origin, client: { ...client } };
-      const [head = '', tail] = path.split('.');
-      if (tail === undefined) body[head] = junk;
-      else body[head] = { ...((body[head] ?? {})), [tail]: junk };
+      setAt(body, path, junk);
       if (protoKey === null) return writeJson(body, style);
       return writeJson(new Members([...Object.entries(body), [protoKey, { polluted: true }]]), style);
     });

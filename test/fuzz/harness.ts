@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import type { ErrorCode } from '../../src/http/errors';
 import worker from '../../src/index';
-import { defaultDocument, usePolicy } from '../helpers';
+import { CHECK_TOKEN, defaultDocument, usePolicy } from '../helpers';
 import exceptionsGolden from '../fixtures/golden/exceptions-policy.json';
 import weights from './weights.json';
 
@@ -325,6 +325,19 @@ export type FuzzPolicyName = keyof typeof FUZZ_POLICIES;
 
 /** Every fuzz policy's name, for describe.each. */
 export const FUZZ_POLICY_NAMES = Object.keys(FUZZ_POLICIES) as FuzzPolicyName[];
+
+/** The URL the fuzz suite posts checks to. */
+export const CHECK_URL = 'https://geogate.test/v1/check';
+
+/** A POST /v1/check as an origin sends it (token and JSON type unless told otherwise). */
+export function checkRequest(body: string | Uint8Array, init: { token?: string | null; contentType?: string | null; headers?: readonly [string, string][] } = {}): Request {
+  const headers = new Headers(init.headers as [string, string][] | undefined);
+  const token = init.token === undefined ? CHECK_TOKEN : init.token;
+  if (token !== null) headers.set('authorization', `Bearer ${token}`);
+  const type = init.contentType === undefined ? 'application/json' : init.contentType;
+  if (type !== null) headers.set('content-type', type);
+  return new Request(CHECK_URL, { method: 'POST', headers, body });
+}
 
 export { usePolicy };
 

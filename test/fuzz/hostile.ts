@@ -135,6 +135,13 @@ export function nested(depth: number, inner: unknown = 'Asia/Shanghai'): RawJson
 /** A check-request body as a plain object (generators' origin fields plus `client`). */
 export type Body = Record<string, unknown>;
 
+/** Sets `path` (`geo` or `geo.asn`: one level deep) of `body` to `value`, copying the object it changes. */
+export function setAt(body: Body, path: string, value: unknown): void {
+  const [head = '', tail] = path.split('.');
+  if (tail === undefined) body[head] = value;
+  else body[head] = { ...((body[head] ?? {}) as Body), [tail]: value };
+}
+
 /** The claims of a client field as a list. */
 export function asList(v: unknown): unknown[] {
   return v === undefined ? [] : Array.isArray(v) ? [...(v as unknown[])] : [v];

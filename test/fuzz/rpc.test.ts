@@ -11,12 +11,12 @@ import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AccessCheck, type AccessCheckResult } from '../../src/rpc/access-check';
-import { CHECK_TOKEN, compile } from '../helpers';
+import { compile } from '../helpers';
 import {
-  appAnswer, decisionOf, essentials, expectNoPollution, FUZZ_POLICIES, fuzz, pinClock, quietFile, send, severityOfCheck, Tally, underPolicy, usePolicy,
+  appAnswer, checkRequest, decisionOf, essentials, expectNoPollution, FUZZ_POLICIES, fuzz, pinClock, quietFile, send, severityOfCheck, Tally, underPolicy, usePolicy,
   type Answer, type DecisionView,
 } from './harness';
-import { asList, hostileStringArb, hostileZoneArb, writeJson, type Body } from './hostile';
+import { asList, hostileStringArb, hostileZoneArb, setAt, writeJson, type Body } from './hostile';
 import { baseArb, variantArb } from './variants';
 
 type Geogate = { check(input: unknown): Promise<AccessCheckResult> };
@@ -82,9 +82,7 @@ describe('AccessCheck.check under the default policy', () => {
       let input: unknown = value;
       if (path !== '(whole)') {
         const body: Body = { ...base };
-        const [head = '', tail] = path.split('.');
-        if (tail === undefined) body[head] = value;
-        else body[head] = { ...((body[head] ?? {})), [tail]: value };
+        setAt(body, path, value);
         input = body;
       }
       let result: AccessCheckResult;
@@ -118,7 +116,7 @@ describe('AccessCheck.check under the default policy', () => {
         tally.add('http-only');
         return;
       }
-      const http = await appAnswer(await send(new Request('https://geogate.test/v1/check', { method: 'POST', headers: { authorization: `Bearer ${CHECK_TOKEN}`, 'content-type': 'application/json' }, body: built.body })));
+      const http = await appAnswer(await send(checkRequest(built.body)));
       if (http.status === 413) {
         tally.add('http-too-large');
         return;
