@@ -39,6 +39,14 @@ const denyBr = (label: string) => ({
 /** A policy that allows BR. */
 const allowAll = (label: string) => ({ ...denyBr(label), rules: [] });
 
+/** A 503 STORAGE_UNAVAILABLE (the retryable admin-store error) whose message matches `message` when given. */
+async function expectStorageUnavailable(res: Response, message?: RegExp): Promise<void> {
+  expect(res.status).toBe(503);
+  const error = (await res.json<ErrorBody>()).error;
+  expect(error.code).toBe('STORAGE_UNAVAILABLE');
+  if (message) expect(error.message).toMatch(message);
+}
+
 /** What is in force: checks on every transport, /healthz, GET /v1/policy and the KV pointer. */
 async function expectInForce(version: string, brDecision: 'allow' | 'deny', pointer: string | null): Promise<void> {
   for (const transport of TRANSPORTS) {
@@ -86,10 +94,7 @@ describe('fault matrix: admin writes while storage fails', () => {
     await adminKv(kv.binding);
     const next = allowAll('faults-admin-b');
     const res = await push(next);
-    expect(res.status).toBe(503);
-    const resError = (await res.json<ErrorBody>()).error;
-    expect(resError.code).toBe('STORAGE_UNAVAILABLE');
-    expect(resError.message).toMatch(/nothing changed/);
+    await expectStorageUnavailable(res, /nothing changed/);
     await expectInForce(inForce.version, 'deny', inForce.pointer);
     kv.heal();
     const retried = await push(next);
@@ -108,10 +113,7 @@ describe('fault matrix: admin writes while storage fails', () => {
     kv.set(ACTIVE_POLICY_KEY, { kind: 'throw' });
     await adminKv(kv.binding);
     const res = await adminFetch(`/v1/lists/${list}`, { method: 'PUT', body: { kind: 'account', items: ['acct-y'] }, headers: await preconditionFor(`/v1/lists/${list}`) });
-    expect(res.status).toBe(503);
-    const resError = (await res.json<ErrorBody>()).error;
-    expect(resError.code).toBe('STORAGE_UNAVAILABLE');
-    expect(resError.message).toMatch(/nothing changed/);
+    await expectStorageUnavailable(res, /nothing changed/);
     await expectInForce(doc.version, 'deny', pointer);
     expect(await (await adminFetch(`/v1/lists/${list}`)).json()).toMatchObject({ items: ['acct-x'], version: 1 });
   });
@@ -133,8 +135,7 @@ describe('fault matrix: admin writes while storage fails', () => {
     await adminKv(kv.binding);
     const { BUNDLED_INTEL_TEXT } = await import('../../../src/engine/data/network-intel');
     const res = await pushIntel(BUNDLED_INTEL_TEXT);
-    expect(res.status).toBe(503);
-    expect((await res.json<ErrorBody>()).error.code).toBe('STORAGE_UNAVAILABLE');
+    await expectStorageUnavailable(res);
     expect(await env.POLICY.get(ACTIVE_INTEL_KEY)).toBe(before);
     expect((await decide('check', envWith(), BR)).body.intel).toEqual(intelBefore);
     await expectInForce(inForce.version, 'deny', inForce.pointer);
@@ -165,10 +166,7 @@ describe('fault matrix: admin writes while storage fails', () => {
     await adminKv(kv.binding);
     const headers = await preconditionFor('/v1/intel');
     const res = await pushIntel(text, headers);
-    expect(res.status).toBe(503);
-    const error = (await res.json<ErrorBody>()).error;
-    expect(error.code).toBe('STORAGE_UNAVAILABLE');
-    expect(error.message).toMatch(/may or may not be in force/);
+    await expectStorageUnavailable(res, /may or may not be in force/);
     kv.heal();
     // The store still names the previous intel, so the same precondition holds for the retry.
     const again = await pushIntel(text, headers);
@@ -197,10 +195,7 @@ describe('fault matrix: admin writes while storage fails', () => {
     kv.set(ACTIVE_POLICY_KEY, { kind: 'throw' });
     await adminKv(kv.binding);
     const res = await push(allowAll('faults-admin-g'));
-    expect(res.status).toBe(503);
-    const resError = (await res.json<ErrorBody>()).error;
-    expect(resError.code).toBe('STORAGE_UNAVAILABLE');
-    expect(resError.message).toMatch(/may or may not be in force/);
+    await expectStorageUnavailable(res, /may or may not be in force/);
     kv.heal();
     const after = allowAll('faults-admin-h');
     const again = await push(after);
